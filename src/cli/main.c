@@ -1,0 +1,42 @@
+// main.c: `lrscope COMMAND ...`: dispatches to the sub-commands.
+#include "commands.h"
+#include "../util/common.h"
+
+#include <string.h>
+
+static void usage(FILE *out) {
+    fprintf(out,
+            "lrscope %s: learning-rate studies of neural networks, fast, in C\n"
+            "\n"
+            "usage: lrscope COMMAND [options]\n"
+            "\n"
+            "commands:\n"
+            "  run       train once per learning rate and record every epoch (the seed\n"
+            "            study by default: ConvNet, CIFAR-10, lr 0.1/0.01/0.001, 30 epochs)\n"
+            "  report    rebuild the figures and report of a study folder\n"
+            "  fetch     download a data set (cifar10, ...)\n"
+            "\n"
+            "`lrscope COMMAND --help` describes each command's options.\n",
+            LRSCOPE_VERSION);
+}
+
+int main(int argc, char **argv) {
+    if (argc < 2) {
+        usage(stderr);
+        return EXIT_BAD_INPUT;
+    }
+    const char *cmd = argv[1];
+    if (strcmp(cmd, "-h") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "help") == 0) {
+        usage(stdout);
+        return EXIT_OK;
+    }
+    if (strcmp(cmd, "--version") == 0) {
+        printf("lrscope %s\n", LRSCOPE_VERSION);
+        return EXIT_OK;
+    }
+    if (strcmp(cmd, "run") == 0) return cmd_run(argc - 1, argv + 1);
+    if (strcmp(cmd, "report") == 0) return cmd_report(argc - 1, argv + 1);
+    if (strcmp(cmd, "fetch") == 0) return cmd_fetch(argc - 1, argv + 1);
+    fprintf(stderr, "lrscope: unknown command \"%s\"; expected run, report or fetch (see lrscope --help)\n", cmd);
+    return EXIT_BAD_INPUT;
+}

@@ -1,0 +1,101 @@
+// console.c: live progress and the results table.
+#include "console.h"
+#include "run_files.h"
+
+#include <math.h>
+#include <string.h>
+#include <unistd.h>
+
+void console_init(console *c, int quiet, int n_runs, int epochs) {
+    memset(c, 0, sizeof *c);
+    c->out = quiet ? NULL : stderr;
+    c->tty = !quiet && isatty(fileno(stderr));
+    c->n_runs = n_runs;
+    c->epochs = epochs;
+    c->study_start = lr_now();
+}
+
+void console_begin_run(console *c, int run_index, const char *label) {
+    c->run_index = run_index;
+    snprintf(c->run_label, sizeof c->run_label, "%s", label);
+    if (c->out && !c->tty)
+        fprintf(c->out, "run %d/%d %s: started\n", run_index + 1, c->n_runs, label);
+}
+
+static void format_duration(char *out, size_t cap, double s) {
+    if (!isfinite(s) || s < 0) snprintf(out, cap, "--:--");
+    else if (s >= 3600) snprintf(out, cap, "%d:%02d:%02d", (int)s / 3600, (int)s / 60 % 60, (int)s % 60);
+    else snprintf(out, cap, "%d:%02d", (int)s / 60, (int)s % 60);
+}
+
+void console_batch(console *c, int epoch, int batch, int n_batches, double running_loss,
+                   double images_per_s) {
+    if (!c->tty) return;
+    double now = lr_now();
+    if (now - c->last_draw < 0.1 && batch != n_batches) return;
+    c->last_draw = now;
+    double done = (c->run_index + (epoch - 1 + (double)batch / n_batches) / c->epochs) / c->n_runs;
+    double elapsed = now - c->study_start;
+    char eta[32];
+    format_duration(eta, sizeof eta, done > 0 ? elapsed / done * (1 - done) : NAN);
+    enum { WIDTH = 24 };
+    char bar[WIDTH + 1];
+    int fill = (int)((double)batch / n_batches * WIDTH);
+    for (int i = 0; i < WIDTH; i++) bar[i] = i < fill ? '#' : '.';
+    bar[WIDTH] = '\0';
+    fprintf(c->out, "\r\033[K[%d/%d %s] epoch %d/%d [%s] %3d%% %7.0f img/s loss %.4f left %s",
+            c->run_index + 1, c->n_runs, c->run_label, epoch, c->epochs, bar,
+            100 * batch / n_batches, images_per_s, running_loss, eta);
+    fflush(c->out);
+    c->bar_drawn = 1;
+}
+
+void console_epoch(console *c, const run_result *r) {
+    if (!c->out || r->epochs_done == 0) return;
+    const epoch_record *x = &r->epochs[r->epochs_done - 1];
+    if (c->bar_drawn) fputs("\r\033[K", c->out);
+    c->bar_drawn = 0;
+    fprintf(c->out, "[%d/%d %s] epoch %2d/%d lr %.4g | train loss %.4f acc %5.2f%% f1 %.4f",
+            c->run_index + 1, c->n_runs, c->run_label, x->epoch, c->epochs, x->lr, x->train_loss,
+            100 * x->train_acc, x->train_f1);
+    if (x->has_test)
+        fprintf(c->out, " | test loss %.4f acc %5.2f%% f1 %.4f", x->test_loss, 100 * x->test_acc, x->test_f1);
+    fprintf(c->out, " | %.2f s\n", x->seconds);
+    fflush(c->out);
+}
+
+void console_end_run(console *c, const run_result *r) {
+    if (!c->out) return;
+    if (c->bar_drawn) fputs("\r\033[K", c->out);
+    c->bar_drawn = 0;
+    fprintf(c->out, "run %d/%d %s: %s after %d epoch%s in %.1f s (%.0f train img/s, %s, %d thread%s)",
+            c->run_index + 1, c->n_runs, c->run_label, run_status_name(r->status), r->epochs_done,
+            r->epochs_done == 1 ? "" : "s", r->seconds, r->train_images_per_s, r->isa ? r->isa : "?",
+            r->threads, r->threads == 1 ? "" : "s");
+    if (r->diverged_epoch) fprintf(c->out, "; the loss became non-finite in epoch %d", r->diverged_epoch);
+    fputc('\n', c->out);
+}
+
+void console_table(FILE *out, const run_config *runs, const run_result *const *results, int n) {
+    fprintf(out, "\n%-10s %-12s %8s %8s %9s %6s %8s %9s\n", "lr", "status", "test acc", "test f1",
+            "best acc", "@epoch", "epochs", "time (s)");
+    for (int i = 0; i < n; i++) {
+        const run_result *r = results[i];
+        if (!r) {
+            fprintf(out, "%-10g %-12s\n", runs[i].lr, "not run");
+            continue;
+        }
+        int t = run_last_tested_epoch(r), b = run_best_epoch(r);
+        char acc[16] = "-", f1[16] = "-", best[16] = "-", at[16] = "-";
+        if (t >= 0) {
+            snprintf(acc, sizeof acc, "%.2f%%", 100 * r->epochs[t].test_acc);
+            snprintf(f1, sizeof f1, "%.4f", r->epochs[t].test_f1);
+        }
+        if (b >= 0) {
+            snprintf(best, sizeof best, "%.2f%%", 100 * r->epochs[b].test_acc);
+            snprintf(at, sizeof at, "%d", r->epochs[b].epoch);
+        }
+        fprintf(out, "%-10g %-12s %8s %8s %9s %6s %8d %9.1f\n", runs[i].lr, run_status_name(r->status),
+                acc, f1, best, at, r->epochs_done, r->seconds);
+    }
+}

@@ -1,0 +1,224 @@
+// run_files.c: writes the study's CSV and JSON files.
+#include "run_files.h"
+#include "../train/metrics.h"
+#include "../util/fsutil.h"
+
+#include <jansson.h>
+#include <math.h>
+#include <string.h>
+#include <sys/utsname.h>
+#include <time.h>
+
+int run_best_epoch(const run_result *r) {
+    int best = -1;
+    for (int i = 0; i < r->epochs_done; i++)
+        if (r->epochs[i].has_test && isfinite(r->epochs[i].test_loss) &&
+            (best < 0 || r->epochs[i].test_acc > r->epochs[best].test_acc))
+            best = i;
+    return best;
+}
+
+int run_last_tested_epoch(const run_result *r) {
+    for (int i = r->epochs_done - 1; i >= 0; i--)
+        if (r->epochs[i].has_test) return i;
+    return -1;
+}
+
+static void put_num(FILE *f, double v, const char *fmt) {
+    if (isnan(v)) fputs("nan", f);
+    else if (isinf(v)) fputs(v > 0 ? "inf" : "-inf", f);
+    else fprintf(f, fmt, v);
+}
+
+int run_files_write_metrics(const char *run_dir, const run_result *r, lr_err *e) {
+    char path[4096];
+    fs_join(path, sizeof path, run_dir, "metrics.csv");
+    fs_atomic_file af;
+    if (fs_begin(&af, path, e) != 0) return -1;
+    FILE *f = af.f;
+    fputs("epoch,lr,train_loss,train_acc,train_f1,test_loss,test_acc,test_f1,seconds\n", f);
+    for (int i = 0; i < r->epochs_done; i++) {
+        const epoch_record *x = &r->epochs[i];
+        fprintf(f, "%d,%.10g,", x->epoch, x->lr);
+        put_num(f, x->train_loss, "%.6f");
+        fputc(',', f);
+        put_num(f, x->train_acc, "%.6f");
+        fputc(',', f);
+        put_num(f, x->train_f1, "%.6f");
+        fputc(',', f);
+        if (x->has_test) {
+            put_num(f, x->test_loss, "%.6f");
+            fputc(',', f);
+            put_num(f, x->test_acc, "%.6f");
+            fputc(',', f);
+            put_num(f, x->test_f1, "%.6f");
+        } else {
+            fputs(",,", f);
+        }
+        fprintf(f, ",%.3f\n", x->seconds);
+    }
+    return fs_commit(&af, e);
+}
+
+static json_t *num_or_null(double v) { return isfinite(v) ? json_real(v) : json_null(); }
+
+static json_t *config_json(const run_config *c) {
+    return json_pack("{s:s, s:s, s:s, s:f, s:f, s:f, s:i, s:i, s:s, s:i, s:f, s:i, s:I, s:i, s:s}",
+                     "dataset", c->dataset, "data_dir", c->data_dir, "model", c->model, "lr", c->lr,
+                     "momentum", c->momentum, "weight_decay", c->weight_decay, "epochs", c->epochs,
+                     "batch_size", c->batch_size, "schedule", c->schedule, "step_size", c->step_size,
+                     "gamma", c->gamma, "eval_interval", c->eval_interval, "seed", (json_int_t)c->seed,
+                     "threads", c->threads, "isa", c->isa);
+}
+
+static json_t *machine_json(void) {
+    char cpu[256] = "unknown";
+    FILE *f = fopen("/proc/cpuinfo", "r");
+    if (f) {
+        char line[512];
+        while (fgets(line, sizeof line, f))
+            if (strncmp(line, "model name", 10) == 0) {
+                char *colon = strchr(line, ':');
+                if (colon) {
+                    snprintf(cpu, sizeof cpu, "%s", colon + 2);
+                    cpu[strcspn(cpu, "\n")] = '\0';
+                }
+                break;
+            }
+        fclose(f);
+    }
+    struct utsname u;
+    char os[512] = "unknown";
+    if (uname(&u) == 0) snprintf(os, sizeof os, "%s %s %s", u.sysname, u.release, u.machine);
+    return json_pack("{s:s, s:i, s:s}", "cpu", cpu, "cores", train_default_threads(), "os", os);
+}
+
+static int dump_json(const char *path, json_t *root, lr_err *e) {
+    char *text = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10));
+    json_decref(root);
+    if (!text) return lr_fail(e, "%s: cannot encode JSON", path);
+    size_t n = strlen(text);
+    text[n] = '\n'; // replace the terminator; we write n + 1 bytes
+    int rc = fs_write_atomic(path, text, n + 1, e);
+    free(text);
+    return rc;
+}
+
+int run_files_write_json(const char *run_dir, const run_config *cfg, const run_result *r,
+                         char *const *class_names, lr_err *e) {
+    const int K = r->num_classes;
+    json_t *root = json_object();
+    json_object_set_new(root, "lrscope_version", json_string(LRSCOPE_VERSION));
+    json_object_set_new(root, "name", json_string(cfg->name));
+    json_object_set_new(root, "status", json_string(run_status_name(r->status)));
+    json_object_set_new(root, "diverged_epoch", r->diverged_epoch ? json_integer(r->diverged_epoch) : json_null());
+    json_object_set_new(root, "epochs_done", json_integer(r->epochs_done));
+    json_object_set_new(root, "seconds", json_real(r->seconds));
+    json_object_set_new(root, "train_images_per_s", json_real(r->train_images_per_s));
+    json_t *conf = config_json(cfg);
+    json_object_set_new(conf, "threads", json_integer(r->threads));
+    json_object_set_new(conf, "isa", json_string(r->isa ? r->isa : cfg->isa));
+    json_object_set_new(root, "config", conf);
+    json_object_set_new(root, "machine", machine_json());
+    if (r->epochs_done > 0) {
+        const epoch_record *x = &r->epochs[r->epochs_done - 1];
+        int t = run_last_tested_epoch(r);
+        const epoch_record *tx = t >= 0 ? &r->epochs[t] : NULL;
+        json_object_set_new(root, "final",
+            json_pack("{s:i, s:o, s:o, s:o, s:o, s:o, s:o}", "epoch", x->epoch,
+                      "train_loss", num_or_null(x->train_loss), "train_acc", num_or_null(x->train_acc),
+                      "train_f1", num_or_null(x->train_f1),
+                      "test_loss", tx ? num_or_null(tx->test_loss) : json_null(),
+                      "test_acc", tx ? num_or_null(tx->test_acc) : json_null(),
+                      "test_f1", tx ? num_or_null(tx->test_f1) : json_null()));
+    } else {
+        json_object_set_new(root, "final", json_null());
+    }
+    int b = run_best_epoch(r);
+    json_object_set_new(root, "best", b < 0 ? json_null()
+        : json_pack("{s:i, s:f, s:f}", "epoch", r->epochs[b].epoch, "test_acc", r->epochs[b].test_acc,
+                    "test_f1", r->epochs[b].test_f1));
+    json_t *classes = json_array();
+    for (int k = 0; k < K; k++) json_array_append_new(classes, json_string(class_names[k]));
+    json_object_set_new(root, "classes", classes);
+    if (r->has_test_cm) {
+        double *prec = lr_malloc((size_t)K * sizeof *prec), *rec = lr_malloc((size_t)K * sizeof *rec),
+               *f1 = lr_malloc((size_t)K * sizeof *f1);
+        int64_t *support = lr_malloc((size_t)K * sizeof *support);
+        metrics_per_class(r->test_cm, K, prec, rec, f1, support);
+        json_t *pc = json_array(), *cm = json_array();
+        for (int k = 0; k < K; k++) {
+            json_array_append_new(pc, json_pack("{s:s, s:f, s:f, s:f, s:I}", "class", class_names[k],
+                                                "precision", prec[k], "recall", rec[k], "f1", f1[k],
+                                                "support", (json_int_t)support[k]));
+            json_t *row = json_array();
+            for (int j = 0; j < K; j++) json_array_append_new(row, json_integer(r->test_cm[k * K + j]));
+            json_array_append_new(cm, row);
+        }
+        json_object_set_new(root, "per_class", pc);
+        json_object_set_new(root, "confusion_matrix", cm);
+        free(prec);
+        free(rec);
+        free(f1);
+        free(support);
+    } else {
+        json_object_set_new(root, "per_class", json_null());
+        json_object_set_new(root, "confusion_matrix", json_null());
+    }
+    char path[4096];
+    fs_join(path, sizeof path, run_dir, "run.json");
+    return dump_json(path, root, e);
+}
+
+int run_files_write_study(const char *study_dir, const run_config *runs, int n_runs, lr_err *e) {
+    char created[64];
+    time_t now = time(NULL);
+    strftime(created, sizeof created, "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
+    json_t *root = json_object();
+    json_object_set_new(root, "lrscope_version", json_string(LRSCOPE_VERSION));
+    json_object_set_new(root, "created", json_string(created));
+    json_object_set_new(root, "config", config_json(&runs[0]));
+    json_t *list = json_array();
+    for (int i = 0; i < n_runs; i++)
+        json_array_append_new(list, json_pack("{s:s, s:f, s:I}", "name", runs[i].name, "lr", runs[i].lr,
+                                              "seed", (json_int_t)runs[i].seed));
+    json_object_set_new(root, "runs", list);
+    char path[4096];
+    fs_join(path, sizeof path, study_dir, "study.json");
+    return dump_json(path, root, e);
+}
+
+int run_files_write_summary(const char *study_dir, const run_config *runs,
+                            const run_result *const *results, int n_runs, lr_err *e) {
+    char path[4096];
+    fs_join(path, sizeof path, study_dir, "summary.csv");
+    fs_atomic_file af;
+    if (fs_begin(&af, path, e) != 0) return -1;
+    FILE *f = af.f;
+    fputs("lr,status,final_test_acc,final_test_f1,best_test_acc,best_epoch,seconds,epochs_done,"
+          "diverged_epoch,final_train_loss,final_test_loss,run\n", f);
+    for (int i = 0; i < n_runs; i++) {
+        const run_result *r = results[i];
+        if (!r) continue;
+        int t = run_last_tested_epoch(r), b = run_best_epoch(r);
+        fprintf(f, "%.10g,%s,", runs[i].lr, run_status_name(r->status));
+        if (t >= 0) {
+            put_num(f, r->epochs[t].test_acc, "%.6f");
+            fputc(',', f);
+            put_num(f, r->epochs[t].test_f1, "%.6f");
+        } else {
+            fputc(',', f);
+        }
+        fputc(',', f);
+        if (b >= 0) fprintf(f, "%.6f,%d", r->epochs[b].test_acc, r->epochs[b].epoch);
+        else fputc(',', f);
+        fprintf(f, ",%.3f,%d,", r->seconds, r->epochs_done);
+        if (r->diverged_epoch) fprintf(f, "%d", r->diverged_epoch);
+        fputc(',', f);
+        if (r->epochs_done) put_num(f, r->epochs[r->epochs_done - 1].train_loss, "%.6f");
+        fputc(',', f);
+        if (t >= 0) put_num(f, r->epochs[t].test_loss, "%.6f");
+        fprintf(f, ",%s\n", runs[i].name);
+    }
+    return fs_commit(&af, e);
+}

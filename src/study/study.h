@@ -1,0 +1,27 @@
+// study.h: a study is a list of runs and the folder their files go to.
+// study_execute trains them one after another, writing every file as it
+// goes, so whatever finished survives a failure or Ctrl-C.
+#ifndef LRSCOPE_STUDY_H
+#define LRSCOPE_STUDY_H
+
+#include <signal.h>
+
+#include "../train/config.h"
+
+typedef struct {
+    char out_dir[4096];
+    run_config *runs;   // (n_runs), owned by the caller; all on the same data set
+    int n_runs;
+    int quiet;
+    int no_report;      // skip figures and report at the end
+    volatile sig_atomic_t *stop; // Ctrl-C
+} study;
+
+// Returns the exit status: 0 every run finished, 1 some run diverged or was
+// interrupted (or the report failed), 2 bad input (message in e, nothing trained).
+int study_execute(const study *s, lr_err *e);
+
+// "results/study-YYYYmmdd-HHMMSS", made unique with a suffix if it exists.
+void study_default_dir(char *out, size_t cap);
+
+#endif

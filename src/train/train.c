@@ -1,0 +1,215 @@
+// train.c: the training loop. A batch is split into groups of LANES images;
+// each thread takes groups g = tid, tid + T, ..., and writes that group's
+// gradient into its own slot; the slots are then added in group order. So
+// the arithmetic, and every result bit, is the same whatever the thread count.
+#include "train.h"
+#include "metrics.h"
+#include "optim.h"
+#include "pool.h"
+#include "../data/loader.h"
+
+#include <math.h>
+#include <string.h>
+
+const char *run_status_name(run_status s) {
+    switch (s) {
+    case RUN_RUNNING: return "running";
+    case RUN_FINISHED: return "finished";
+    case RUN_DIVERGED: return "diverged";
+    case RUN_INTERRUPTED: return "interrupted";
+    case RUN_FAILED: return "failed";
+    }
+    return "unknown";
+}
+
+int train_default_threads(void) { return pool_cores(); }
+
+// What the threads share for one batch.
+typedef struct {
+    const model_desc *m;
+    const kernel_table *kt;
+    const float *params;
+    const batch *b;
+    size_t img_floats;   // one group's input (C, H, W, L)
+    model_ws *ws;        // (threads)
+    float *grad_slots;   // (groups, n_params)
+    float *loss;         // (groups * L) per image
+    int *pred;           // (groups * L)
+    float scale;         // 1 / batch size: the loss is a mean
+    int backward;
+} step_ctx;
+
+static void step_worker(void *arg, int tid, int nthreads) {
+    step_ctx *s = arg;
+    model_ws *ws = &s->ws[tid];
+    const int K = s->m->num_classes;
+    for (int g = tid; g < s->b->groups; g += nthreads) {
+        const float *logits = model_forward(s->m, s->kt, s->params, ws, s->b->x + (size_t)g * s->img_floats);
+        softmax_xent(ws->dlogits, s->loss + (size_t)g * LANES, s->pred + (size_t)g * LANES, logits,
+                     s->b->labels + (size_t)g * LANES, K, s->scale);
+        if (s->backward) {
+            float *slot = s->grad_slots + (size_t)g * s->m->n_params;
+            memset(slot, 0, s->m->n_params * sizeof *slot);
+            model_backward(s->m, s->kt, s->params, slot, ws, ws->dlogits);
+        }
+    }
+}
+
+// Accumulates a batch's per-image losses (in image order) and confusions.
+static double tally(const batch *b, const float *loss, const int *pred, int64_t *cm, int K) {
+    double sum = 0.0;
+    for (int k = 0; k < b->n; k++) {
+        sum += (double)loss[k];
+        if (pred[k] >= 0) cm[b->labels[k] * K + pred[k]]++;
+    }
+    return sum;
+}
+
+// Evaluates on the whole test set: mean loss and the confusion matrix.
+static double evaluate(step_ctx *s, pool *p, loader *ld, int64_t *cm) {
+    const int K = s->m->num_classes;
+    memset(cm, 0, (size_t)K * K * sizeof *cm);
+    double loss_sum = 0.0;
+    int n = 0;
+    loader_start_epoch(ld, 0);
+    const batch *b;
+    s->backward = 0;
+    while ((b = loader_next(ld)) != NULL) {
+        s->b = b;
+        s->scale = 1.0f / (float)b->n;
+        pool_run(p, step_worker, s);
+        loss_sum += tally(b, s->loss, s->pred, cm, K);
+        n += b->n;
+    }
+    return loss_sum / n;
+}
+
+int train_run(const run_config *cfg, const dataset *train, const dataset *test,
+              const dataset_info *info, const train_hooks *hooks, run_result *r, lr_err *e) {
+    memset(r, 0, sizeof *r);
+    r->status = RUN_FAILED;
+    if (model_build(&r->model, cfg->model, train->c, train->h, train->w, train->num_classes, e) != 0)
+        return -1;
+    const kernel_table *kt = kernels_select(cfg->isa, e);
+    if (!kt) return -1;
+    if (cfg->epochs < 1 || cfg->batch_size < 1 || cfg->eval_interval < 1)
+        return lr_fail(e, "epochs, batch size and eval interval must be at least 1");
+    const model_desc *m = &r->model;
+    const int K = m->num_classes, T = cfg->threads > 0 ? cfg->threads : train_default_threads();
+    const size_t P = m->n_params;
+    r->isa = kt->isa;
+    r->threads = T;
+    r->num_classes = K;
+    r->epochs = lr_calloc((size_t)cfg->epochs, sizeof *r->epochs);
+    r->test_cm = lr_calloc((size_t)K * K, sizeof *r->test_cm);
+    r->params = lr_aligned_alloc(P * sizeof(float));
+    model_init_params(m, r->params, cfg->seed);
+
+    const int eval_batch = 1024; // evaluation results do not depend on it
+    int max_batch = cfg->batch_size > eval_batch ? cfg->batch_size : eval_batch;
+    int max_groups = (max_batch + LANES - 1) / LANES;
+    float *grads = lr_aligned_alloc(P * sizeof(float));
+    float *momentum_buf = lr_aligned_alloc(P * sizeof(float));
+    float *grad_slots = lr_aligned_alloc((size_t)((cfg->batch_size + LANES - 1) / LANES) * P * sizeof(float));
+    float *loss = lr_aligned_alloc((size_t)max_groups * LANES * sizeof(float));
+    int *pred = lr_calloc((size_t)max_groups * LANES, sizeof(int));
+    int64_t *train_cm = lr_calloc((size_t)K * K, sizeof *train_cm);
+    model_ws *ws = lr_calloc((size_t)T, sizeof *ws);
+    for (int t = 0; t < T; t++) model_ws_alloc(&ws[t], m);
+    pool *p = pool_create(T);
+    loader *train_ld = loader_create(train, info, cfg->batch_size, 1, cfg->seed);
+    loader *test_ld = loader_create(test, info, eval_batch, 0, cfg->seed);
+
+    step_ctx s = {.m = m, .kt = kt, .params = r->params, .ws = ws, .grad_slots = grad_slots,
+                  .loss = loss, .pred = pred,
+                  .img_floats = (size_t)train->c * train->h * train->w * LANES};
+    int first_step = 1;
+    double run_start = lr_now(), train_time = 0.0;
+    long long train_images = 0;
+    r->status = RUN_RUNNING;
+    for (int epoch = 0; epoch < cfg->epochs && r->status == RUN_RUNNING; epoch++) {
+        double t0 = lr_now();
+        epoch_record *rec = &r->epochs[epoch];
+        rec->epoch = epoch + 1;
+        rec->lr = schedule_lr(cfg, epoch);
+        memset(train_cm, 0, (size_t)K * K * sizeof *train_cm);
+        double loss_sum = 0.0;
+        int seen = 0, nb = loader_num_batches(train_ld);
+        loader_start_epoch(train_ld, epoch);
+        s.backward = 1;
+        for (int bi = 0; bi < nb; bi++) {
+            if (hooks && hooks->stop && *hooks->stop) {
+                r->status = RUN_INTERRUPTED;
+                break;
+            }
+            const batch *b = loader_next(train_ld);
+            s.b = b;
+            s.scale = 1.0f / (float)b->n;
+            pool_run(p, step_worker, &s);
+            double batch_loss = tally(b, loss, pred, train_cm, K);
+            loss_sum += batch_loss;
+            seen += b->n;
+            if (!isfinite(batch_loss)) {
+                r->status = RUN_DIVERGED;
+                r->diverged_epoch = epoch + 1;
+                break;
+            }
+            // Sum the group slots in group order: independent of the threads.
+            memcpy(grads, grad_slots, P * sizeof *grads);
+            for (int g = 1; g < b->groups; g++) {
+                const float *slot = grad_slots + (size_t)g * P;
+                for (size_t i = 0; i < P; i++) grads[i] += slot[i];
+            }
+            sgd_step(r->params, grads, momentum_buf, P, (float)rec->lr, (float)cfg->momentum,
+                     (float)cfg->weight_decay, &first_step);
+            if (hooks && hooks->on_batch)
+                hooks->on_batch(hooks->ctx, epoch + 1, bi + 1, nb, loss_sum / seen,
+                                seen / (lr_now() - t0));
+        }
+        loader_stop_epoch(train_ld);
+        train_time += lr_now() - t0;
+        train_images += seen;
+        if (r->status == RUN_INTERRUPTED) break;
+        rec->train_loss = seen ? loss_sum / seen : NAN;
+        rec->train_acc = metrics_accuracy(train_cm, K);
+        rec->train_f1 = metrics_macro_f1(train_cm, K);
+        int last = epoch == cfg->epochs - 1;
+        if (r->status == RUN_RUNNING && ((epoch + 1) % cfg->eval_interval == 0 || last)) {
+            rec->test_loss = evaluate(&s, p, test_ld, r->test_cm);
+            rec->test_acc = metrics_accuracy(r->test_cm, K);
+            rec->test_f1 = metrics_macro_f1(r->test_cm, K);
+            rec->has_test = 1;
+            r->has_test_cm = 1;
+            if (!isfinite(rec->test_loss)) {
+                r->status = RUN_DIVERGED;
+                r->diverged_epoch = epoch + 1;
+            }
+        }
+        rec->seconds = lr_now() - t0;
+        r->epochs_done = epoch + 1;
+        if (last && r->status == RUN_RUNNING) r->status = RUN_FINISHED;
+        if (hooks && hooks->on_epoch) hooks->on_epoch(hooks->ctx, r);
+    }
+    r->seconds = lr_now() - run_start;
+    r->train_images_per_s = train_time > 0 ? train_images / train_time : 0;
+
+    loader_destroy(train_ld);
+    loader_destroy(test_ld);
+    pool_destroy(p);
+    for (int t = 0; t < T; t++) model_ws_free(&ws[t]);
+    free(ws);
+    free(train_cm);
+    free(pred);
+    free(loss);
+    free(grad_slots);
+    free(momentum_buf);
+    free(grads);
+    return 0;
+}
+
+void run_result_free(run_result *r) {
+    free(r->epochs);
+    free(r->test_cm);
+    free(r->params);
+    memset(r, 0, sizeof *r);
+}

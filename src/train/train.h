@@ -1,0 +1,65 @@
+// train.h: one run: train a model under one configuration, evaluating on the
+// test set as configured, and hand back what was recorded.
+//
+//   run_result r;
+//   train_hooks hooks = {.on_epoch = save_files, .ctx = &files, .stop = &sigint_flag};
+//   if (train_run(&cfg, &train, &test, info, &hooks, &r, &err) != 0) ...  // setup error
+//   ... r.status, r.epochs[0 .. r.epochs_done-1], r.params ...
+//   run_result_free(&r);
+#ifndef LRSCOPE_TRAIN_H
+#define LRSCOPE_TRAIN_H
+
+#include <signal.h>
+
+#include "config.h"
+#include "../data/dataset.h"
+#include "../model/model.h"
+
+typedef enum { RUN_RUNNING, RUN_FINISHED, RUN_DIVERGED, RUN_INTERRUPTED, RUN_FAILED } run_status;
+const char *run_status_name(run_status s);
+
+typedef struct {
+    int epoch;            // from 1
+    double lr;
+    double train_loss, train_acc, train_f1;
+    int has_test;         // 0 in epochs without evaluation
+    double test_loss, test_acc, test_f1;
+    double seconds;       // training + evaluation wall time
+} epoch_record;
+
+typedef struct {
+    run_status status;
+    int epochs_done;      // complete epoch rows in epochs[] (a diverged epoch counts)
+    int diverged_epoch;   // from 1; 0 if it did not diverge
+    epoch_record *epochs; // (config epochs), owned
+    int num_classes;
+    int64_t *test_cm;     // (classes, classes) of the last evaluation, owned
+    int has_test_cm;
+    double seconds;       // whole run
+    double train_images_per_s;
+    model_desc model;
+    float *params;        // (model.n_params) trained weights, owned
+    const char *isa;      // kernels used
+    int threads;
+} run_result;
+
+typedef struct {
+    // Called from the training thread after every batch (may be NULL).
+    void (*on_batch)(void *ctx, int epoch, int batch, int n_batches, double running_loss,
+                     double images_per_s);
+    // Called after every epoch with the record just added (may be NULL).
+    void (*on_epoch)(void *ctx, const run_result *r);
+    void *ctx;
+    volatile sig_atomic_t *stop; // set asynchronously (Ctrl-C): stop, mark interrupted
+} train_hooks;
+
+// 0 when the run ended in any status (see r->status); -1 with e on a setup
+// error (bad model description, unknown ISA...).
+int train_run(const run_config *cfg, const dataset *train, const dataset *test,
+              const dataset_info *info, const train_hooks *hooks, run_result *r, lr_err *e);
+void run_result_free(run_result *r);
+
+// Threads used for threads = 0 (all cores).
+int train_default_threads(void);
+
+#endif

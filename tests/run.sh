@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# run.sh BUILD_DIR: runs every test binary (cmocka, TAP output), prints each
+# binary's result, and ends with the line `N passed, N failed`. Exits non-zero
+# when any test failed or any binary crashed.
+set -u
+build=${1:-build}
+passed=0
+failed=0
+log_dir="$build/test-logs"
+mkdir -p "$log_dir"
+for bin in "$build"/tests/test_*; do
+    [[ -x "$bin" && ! "$bin" == *.d ]] || continue
+    name=$(basename "$bin")
+    log="$log_dir/$name.log"
+    CMOCKA_MESSAGE_OUTPUT=TAP "$bin" >"$log" 2>&1
+    rc=$?
+    ok=$(grep -cE '^ok [0-9]+' "$log")
+    bad=$(grep -cE '^not ok [0-9]+' "$log")
+    if [[ $rc -ne 0 && $bad -eq 0 ]]; then
+        bad=1   # crashed or failed outside a test: count it, never hide it
+        echo "$name: exited with status $rc outside any test"
+    fi
+    passed=$((passed + ok))
+    failed=$((failed + bad))
+    if [[ $bad -gt 0 ]]; then
+        echo "FAIL $name: $ok passed, $bad failed (log: $log)"
+        grep -E '^not ok|^#|error|Error|ERROR' "$log" | head -40
+    else
+        echo "ok   $name: $ok passed"
+    fi
+done
+echo "$passed passed, $failed failed"
+[[ $failed -eq 0 && $passed -gt 0 ]]

@@ -1,0 +1,19 @@
+// augment.h: torchvision's training transform for one image, written straight
+// into the lane layout: RandomCrop(size, padding) with zero padding in pixel
+// space, RandomHorizontalFlip, ToTensor (/255) and Normalize(mean, std).
+#ifndef LRSCOPE_AUGMENT_H
+#define LRSCOPE_AUGMENT_H
+
+#include "dataset.h"
+
+// lut (C, 256): ((v / 255) - mean[c]) / std[c] in float, as ToTensor + Normalize.
+void augment_build_lut(float *lut, int C, const float *mean, const float *std);
+
+// Writes src (C, H, W) bytes into lane `lane` of dst (C, H, W, LANES):
+// dst[c][y][x] = pixel (y + top - pad, x' + left - pad) of src, where
+// x' = W-1-x if flip else x, and pixels outside the image are 0 (before
+// normalising). top, left in [0, 2*pad]; pad 0 and flip 0 is plain normalise.
+void augment_image(float *dst, int lane, const uint8_t *src, int C, int H, int W,
+                   int pad, int top, int left, int flip, const float *lut);
+
+#endif

@@ -1,0 +1,72 @@
+// dataset.c: the table of known data sets and the dataset struct's lifetime.
+#include "dataset.h"
+
+#include <string.h>
+
+static const dataset_info DATASETS[] = {
+    // torchvision's CIFAR-10 constants as used by the seed study.
+    {"cifar10", "cifar-10-batches-bin", 3, 32, 32, 10,
+     {0.4914f, 0.4822f, 0.4465f}, {0.2023f, 0.1994f, 0.2010f}, 4, 1, cifar10_load},
+};
+enum { N_DATASETS = sizeof DATASETS / sizeof DATASETS[0] };
+
+const dataset_info *dataset_find(const char *name) {
+    for (int i = 0; i < N_DATASETS; i++)
+        if (strcmp(DATASETS[i].name, name) == 0) return &DATASETS[i];
+    return NULL;
+}
+
+const char *dataset_names(void) {
+    static char names[256];
+    if (!names[0]) {
+        for (int i = 0; i < N_DATASETS; i++) {
+            if (i) strcat(names, ", ");
+            strcat(names, DATASETS[i].name);
+        }
+    }
+    return names;
+}
+
+int dataset_load(const dataset_info *info, const char *dir, dataset *train,
+                 dataset *test, lr_err *e) {
+    memset(train, 0, sizeof *train);
+    memset(test, 0, sizeof *test);
+    if (info->load(dir, train, test, e) != 0) {
+        dataset_free(train);
+        dataset_free(test);
+        return -1;
+    }
+    dataset_default_class_names(train);
+    dataset_default_class_names(test);
+    return 0;
+}
+
+void dataset_alloc(dataset *d, int n, int c, int h, int w, int num_classes) {
+    memset(d, 0, sizeof *d);
+    d->n = n;
+    d->c = c;
+    d->h = h;
+    d->w = w;
+    d->num_classes = num_classes;
+    d->pixels = lr_malloc((size_t)n * c * h * w);
+    d->labels = lr_calloc((size_t)n, sizeof *d->labels);
+}
+
+void dataset_default_class_names(dataset *d) {
+    if (d->class_names || d->num_classes <= 0) return;
+    d->class_names = lr_calloc((size_t)d->num_classes, sizeof *d->class_names);
+    for (int k = 0; k < d->num_classes; k++) {
+        char buf[16];
+        snprintf(buf, sizeof buf, "%d", k);
+        d->class_names[k] = lr_strdup(buf);
+    }
+}
+
+void dataset_free(dataset *d) {
+    free(d->pixels);
+    free(d->labels);
+    if (d->class_names)
+        for (int k = 0; k < d->num_classes; k++) free(d->class_names[k]);
+    free(d->class_names);
+    memset(d, 0, sizeof *d);
+}

@@ -1,0 +1,201 @@
+// loader.c: a background thread fills batch slots while the trainer computes;
+// two slots, so batch b+1 is ready when batch b is done.
+#include "loader.h"
+#include "augment.h"
+#include "../model/kernels.h"
+#include "../util/rng.h"
+
+#include <pthread.h>
+#include <string.h>
+
+struct loader {
+    const dataset *d;
+    int batch_size, train, pad, hflip;
+    uint64_t seed;
+    int n_batches;
+    size_t img_floats;  // C*H*W*LANES: one group of one image position
+    float lut[DATASET_MAX_CHANNELS * 256];
+    int *perm;          // (n) this epoch's order
+    uint8_t *top, *left, *flip; // (n) augmentation draws in batch order
+    batch slots[2];
+
+    pthread_t thread;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int epoch, generation, busy, quit, abandon;
+    int produced, handed; // batches filled by the worker / given to the consumer
+};
+
+void loader_plan_epoch(int n, int train, int pad, int hflip, uint64_t seed, int epoch,
+                       int *perm, uint8_t *top, uint8_t *left, uint8_t *flip) {
+    for (int i = 0; i < n; i++) perm[i] = i;
+    memset(top, pad, (size_t)n);
+    memset(left, pad, (size_t)n);
+    memset(flip, 0, (size_t)n);
+    if (!train) return;
+    rng_state r;
+    rng_seed(&r, seed, RNG_SHUFFLE, (uint64_t)epoch);
+    for (int i = n - 1; i > 0; i--) { // Fisher-Yates
+        int j = (int)rng_below(&r, (uint32_t)i + 1);
+        int t = perm[i];
+        perm[i] = perm[j];
+        perm[j] = t;
+    }
+    rng_seed(&r, seed, RNG_AUGMENT, (uint64_t)epoch);
+    for (int i = 0; i < n; i++) {
+        if (pad > 0) {
+            top[i] = (uint8_t)rng_below(&r, (uint32_t)(2 * pad + 1));
+            left[i] = (uint8_t)rng_below(&r, (uint32_t)(2 * pad + 1));
+        }
+        if (hflip) flip[i] = rng_float(&r) < 0.5f;
+    }
+}
+
+static void fill_batch(loader *ld, int b, batch *out) {
+    const dataset *d = ld->d;
+    int first = b * ld->batch_size;
+    int n = d->n - first < ld->batch_size ? d->n - first : ld->batch_size;
+    out->n = n;
+    out->groups = (n + LANES - 1) / LANES;
+    if (n % LANES) // empty lanes of the last group hold zeros
+        memset(out->x + (size_t)(out->groups - 1) * ld->img_floats, 0, ld->img_floats * sizeof(float));
+    size_t img_bytes = (size_t)d->c * d->h * d->w;
+    for (int k = 0; k < out->groups * LANES; k++) {
+        if (k >= n) {
+            out->labels[k] = -1;
+            continue;
+        }
+        int i = ld->perm[first + k];
+        out->index[k] = i;
+        out->labels[k] = d->labels[i];
+        augment_image(out->x + (size_t)(k / LANES) * ld->img_floats, k % LANES,
+                      d->pixels + (size_t)i * img_bytes, d->c, d->h, d->w, ld->pad,
+                      ld->top[first + k], ld->left[first + k], ld->flip[first + k], ld->lut);
+    }
+}
+
+static void *worker(void *arg) {
+    loader *ld = arg;
+    int seen = 0;
+    pthread_mutex_lock(&ld->mu);
+    for (;;) {
+        while (!ld->quit && ld->generation == seen) pthread_cond_wait(&ld->cv, &ld->mu);
+        if (ld->quit) break;
+        seen = ld->generation;
+        int epoch = ld->epoch;
+        pthread_mutex_unlock(&ld->mu);
+        loader_plan_epoch(ld->d->n, ld->train, ld->pad, ld->hflip, ld->seed, epoch, ld->perm,
+                          ld->top, ld->left, ld->flip);
+        pthread_mutex_lock(&ld->mu);
+        for (int b = 0; b < ld->n_batches; b++) {
+            // Slot b%2 last held batch b-2; the consumer holds batch handed-1,
+            // so b-2 is free (and b may be filled) once b <= handed.
+            while (!ld->quit && !ld->abandon && b > ld->handed) pthread_cond_wait(&ld->cv, &ld->mu);
+            if (ld->quit || ld->abandon) break;
+            pthread_mutex_unlock(&ld->mu);
+            fill_batch(ld, b, &ld->slots[b % 2]);
+            pthread_mutex_lock(&ld->mu);
+            ld->produced = b + 1;
+            pthread_cond_broadcast(&ld->cv);
+        }
+        ld->busy = 0;
+        pthread_cond_broadcast(&ld->cv);
+    }
+    pthread_mutex_unlock(&ld->mu);
+    return NULL;
+}
+
+loader *loader_create(const dataset *d, const dataset_info *info, int batch_size, int train,
+                      uint64_t seed) {
+    LR_ASSERT(batch_size > 0 && d->n > 0 && d->c <= DATASET_MAX_CHANNELS);
+    loader *ld = lr_calloc(1, sizeof *ld);
+    ld->d = d;
+    ld->batch_size = batch_size;
+    ld->train = train;
+    ld->pad = train ? info->crop_padding : 0;
+    ld->hflip = train ? info->hflip : 0;
+    ld->seed = seed;
+    ld->n_batches = (d->n + batch_size - 1) / batch_size;
+    ld->img_floats = (size_t)d->c * d->h * d->w * LANES;
+    augment_build_lut(ld->lut, d->c, info->mean, info->std);
+    ld->perm = lr_malloc((size_t)d->n * sizeof *ld->perm);
+    ld->top = lr_malloc((size_t)d->n);
+    ld->left = lr_malloc((size_t)d->n);
+    ld->flip = lr_malloc((size_t)d->n);
+    int groups = (batch_size + LANES - 1) / LANES;
+    for (int s = 0; s < 2; s++) {
+        ld->slots[s].x = lr_aligned_alloc((size_t)groups * ld->img_floats * sizeof(float));
+        ld->slots[s].labels = lr_malloc((size_t)groups * LANES * sizeof(int));
+        ld->slots[s].index = lr_malloc((size_t)groups * LANES * sizeof(int));
+    }
+    pthread_mutex_init(&ld->mu, NULL);
+    pthread_cond_init(&ld->cv, NULL);
+    if (pthread_create(&ld->thread, NULL, worker, ld) != 0) {
+        fprintf(stderr, "lrscope: cannot start the data loader thread\n");
+        abort();
+    }
+    return ld;
+}
+
+int loader_num_batches(const loader *ld) { return ld->n_batches; }
+
+static void wait_idle(loader *ld) {
+    while (ld->busy) pthread_cond_wait(&ld->cv, &ld->mu);
+}
+
+void loader_start_epoch(loader *ld, int epoch) {
+    pthread_mutex_lock(&ld->mu);
+    ld->abandon = 1;
+    pthread_cond_broadcast(&ld->cv);
+    wait_idle(ld);
+    ld->abandon = 0;
+    ld->produced = ld->handed = 0;
+    ld->epoch = epoch;
+    ld->busy = 1;
+    ld->generation++;
+    pthread_cond_broadcast(&ld->cv);
+    pthread_mutex_unlock(&ld->mu);
+}
+
+const batch *loader_next(loader *ld) {
+    pthread_mutex_lock(&ld->mu);
+    if (ld->handed >= ld->n_batches) {
+        pthread_mutex_unlock(&ld->mu);
+        return NULL;
+    }
+    while (ld->produced <= ld->handed) pthread_cond_wait(&ld->cv, &ld->mu);
+    const batch *b = &ld->slots[ld->handed % 2];
+    ld->handed++;
+    pthread_cond_broadcast(&ld->cv);
+    pthread_mutex_unlock(&ld->mu);
+    return b;
+}
+
+void loader_stop_epoch(loader *ld) {
+    pthread_mutex_lock(&ld->mu);
+    ld->abandon = 1;
+    pthread_cond_broadcast(&ld->cv);
+    wait_idle(ld);
+    pthread_mutex_unlock(&ld->mu);
+}
+
+void loader_destroy(loader *ld) {
+    if (!ld) return;
+    pthread_mutex_lock(&ld->mu);
+    ld->quit = 1;
+    pthread_cond_broadcast(&ld->cv);
+    pthread_mutex_unlock(&ld->mu);
+    pthread_join(ld->thread, NULL);
+    pthread_mutex_destroy(&ld->mu);
+    pthread_cond_destroy(&ld->cv);
+    for (int s = 0; s < 2; s++) {
+        free(ld->slots[s].x);
+        free(ld->slots[s].labels);
+        free(ld->slots[s].index);
+    }
+    free(ld->perm);
+    free(ld->top);
+    free(ld->left);
+    free(ld->flip);
+    free(ld);
+}

@@ -1,0 +1,42 @@
+// loader.h: batches for one epoch, prepared by a background thread while the
+// previous batch is being computed (double buffering). Training loaders
+// reshuffle every epoch and augment; evaluation loaders only normalise. The
+// last partial batch is kept. Everything random comes from (seed, epoch), so
+// the batches are the same whatever else runs.
+//
+//   loader *ld = loader_create(&train, info, 128, 1, seed);
+//   loader_start_epoch(ld, epoch);
+//   const batch *b;
+//   while ((b = loader_next(ld)) != NULL) { ... }   // b valid until the next call
+//   loader_destroy(ld);
+#ifndef LRSCOPE_LOADER_H
+#define LRSCOPE_LOADER_H
+
+#include "dataset.h"
+
+typedef struct {
+    int n;          // images in this batch
+    int groups;     // ceil(n / LANES)
+    float *x;       // (groups, C, H, W, LANES), normalised
+    int *labels;    // (groups * LANES), -1 in empty lanes
+    int *index;     // (n) which data set images, in batch order
+} batch;
+
+typedef struct loader loader;
+
+loader *loader_create(const dataset *d, const dataset_info *info, int batch_size, int train,
+                      uint64_t seed);
+int loader_num_batches(const loader *ld);
+void loader_start_epoch(loader *ld, int epoch);
+// NULL once the epoch's batches are all given out.
+const batch *loader_next(loader *ld);
+// Abandons the rest of the epoch (the background thread finishes its batch).
+void loader_stop_epoch(loader *ld);
+void loader_destroy(loader *ld);
+
+// The epoch's order and augmentation draws, exposed for tests: perm (n),
+// top/left/flip (n) in batch order. Deterministic in (seed, epoch).
+void loader_plan_epoch(int n, int train, int pad, int hflip, uint64_t seed, int epoch,
+                       int *perm, uint8_t *top, uint8_t *left, uint8_t *flip);
+
+#endif

@@ -11,8 +11,10 @@
 
 enum { IMG_BYTES = 3 * 32 * 32, REC_BYTES = 1 + IMG_BYTES, RECS_PER_FILE = 10000 };
 
-// Reads one batch file into records [first, first + 10000) of d.
-static int read_batch(const char *dir, const char *name, dataset *d, int first, lr_err *e) {
+// Number of records in one batch file, checked against its size. The official
+// files hold 10,000; smaller ones (generated for tests) are accepted, but the
+// size must be a whole number of records.
+static int count_records(const char *dir, const char *name, int *count, lr_err *e) {
     char path[4096];
     fs_join(path, sizeof path, dir, name);
     struct stat st;
@@ -21,14 +23,22 @@ static int read_batch(const char *dir, const char *name, dataset *d, int first, 
                           "data_batch_1.bin..data_batch_5.bin and test_batch.bin here; "
                           "point --data at the folder that holds them",
                        path, strerror(errno));
-    if ((long long)st.st_size != (long long)REC_BYTES * RECS_PER_FILE)
-        return lr_fail(e, "%s: %lld bytes, expected %d (10,000 records of 3,073 bytes); "
-                          "the file is truncated or not a CIFAR-10 binary batch",
+    if (st.st_size == 0 || st.st_size % REC_BYTES != 0 || st.st_size / REC_BYTES > RECS_PER_FILE)
+        return lr_fail(e, "%s: %lld bytes, expected %d (10,000 records of 3,073 bytes: 1 label + "
+                          "3,072 pixels); the file is truncated or not a CIFAR-10 binary batch",
                        path, (long long)st.st_size, REC_BYTES * RECS_PER_FILE);
+    *count = (int)(st.st_size / REC_BYTES);
+    return 0;
+}
+
+// Reads `count` records of one batch file into records [first, first + count) of d.
+static int read_batch(const char *dir, const char *name, dataset *d, int first, int count, lr_err *e) {
+    char path[4096];
+    fs_join(path, sizeof path, dir, name);
     FILE *f = fopen(path, "rb");
     if (!f) return lr_fail(e, "%s: cannot open: %s", path, strerror(errno));
     uint8_t rec[REC_BYTES];
-    for (int i = 0; i < RECS_PER_FILE; i++) {
+    for (int i = 0; i < count; i++) {
         if (fread(rec, 1, REC_BYTES, f) != REC_BYTES) {
             fclose(f);
             return lr_fail(e, "%s: read failed at record %d", path, i);
@@ -71,14 +81,25 @@ int cifar10_load(const char *dir, dataset *train, dataset *test, lr_err *e) {
                           "(data_batch_1.bin..data_batch_5.bin, test_batch.bin) there. "
                           "Use --data DIR to point at them, or `lrscope fetch cifar10`",
                        dir);
-    dataset_alloc(train, 5 * RECS_PER_FILE, 3, 32, 32, 10);
-    dataset_alloc(test, RECS_PER_FILE, 3, 32, 32, 10);
-    for (int b = 0; b < 5; b++) {
-        char name[32];
-        snprintf(name, sizeof name, "data_batch_%d.bin", b + 1);
-        if (read_batch(dir, name, train, b * RECS_PER_FILE, e) != 0) return -1;
+    char names[6][32];
+    int counts[6], n_train = 0;
+    for (int b = 0; b < 6; b++) {
+        if (b < 5) snprintf(names[b], sizeof names[b], "data_batch_%d.bin", b + 1);
+        else snprintf(names[b], sizeof names[b], "test_batch.bin");
+        if (count_records(dir, names[b], &counts[b], e) != 0) return -1;
+        if (b < 5) n_train += counts[b];
     }
-    if (read_batch(dir, "test_batch.bin", test, 0, e) != 0) return -1;
+    // A file cut at a record boundary shows up as a count unlike its siblings.
+    for (int b = 1; b < 5; b++)
+        if (counts[b] != counts[0])
+            return lr_fail(e, "%s/%s: %d records, but %s holds %d; expected every training batch "
+                              "to hold the same number (10,000 in the official files)",
+                           dir, names[b], counts[b], names[0], counts[0]);
+    dataset_alloc(train, n_train, 3, 32, 32, 10);
+    dataset_alloc(test, counts[5], 3, 32, 32, 10);
+    for (int b = 0, first = 0; b < 5; first += counts[b], b++)
+        if (read_batch(dir, names[b], train, first, counts[b], e) != 0) return -1;
+    if (read_batch(dir, names[5], test, 0, counts[5], e) != 0) return -1;
     read_names(dir, train);
     read_names(dir, test);
     return 0;

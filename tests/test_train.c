@@ -1,0 +1,216 @@
+// test_train.c: the training loop on small generated data: it learns a
+// learnable task well above chance, gives the same bits whatever the thread
+// count, reports divergence and interruption, and honours eval_interval.
+#include "test_util.h"
+
+#include "../src/train/train.h"
+#include "../src/util/rng.h"
+
+// n images of 3x32x32 whose class (k % 10) sets a colour and a bright square
+// position, plus noise: learnable by the ConvNet in a few epochs.
+static void make_data(dataset *d, int n, uint64_t seed) {
+    dataset_alloc(d, n, 3, 32, 32, 10);
+    rng_state r;
+    rng_seed(&r, seed, 99, 0);
+    for (int i = 0; i < n; i++) {
+        int k = (int)rng_below(&r, 10);
+        d->labels[i] = (uint16_t)k;
+        uint8_t *img = d->pixels + (size_t)i * 3 * 32 * 32;
+        for (int c = 0; c < 3; c++)
+            for (int p = 0; p < 32 * 32; p++) {
+                int y = p / 32, x = p % 32;
+                int base = ((k >> c) & 1) ? 170 : 60;
+                int sq = (y / 8 == k % 4 && x / 8 == k / 4 % 4) ? 80 : 0;
+                img[c * 1024 + p] = (uint8_t)(base + sq + (int)rng_below(&r, 40));
+            }
+    }
+    dataset_default_class_names(d);
+}
+
+static const dataset_info *cifar(void) { return dataset_find("cifar10"); }
+
+static run_config small_config(void) {
+    run_config c;
+    config_defaults(&c);
+    c.epochs = 3;
+    c.batch_size = 40; // 2 full groups + a partial one
+    c.lr = 0.05;
+    c.threads = 1;
+    c.seed = 3;
+    return c;
+}
+
+static void test_learns_above_chance(void **state) {
+    (void)state;
+    dataset tr, te;
+    make_data(&tr, 1200, 1);
+    make_data(&te, 300, 2);
+    run_config c = small_config();
+    c.epochs = 6;
+    c.lr = 0.01;
+    run_result r;
+    lr_err e;
+    assert_int_equal(train_run(&c, &tr, &te, cifar(), NULL, &r, &e), 0);
+    assert_int_equal(r.status, RUN_FINISHED);
+    assert_int_equal(r.epochs_done, 6);
+    const epoch_record *last = &r.epochs[5];
+    print_message("# test acc %.3f, f1 %.3f, loss %.3f\n", last->test_acc, last->test_f1, last->test_loss);
+    assert_true(last->has_test);
+    assert_true(last->test_acc > 0.5); // chance is 0.1
+    assert_true(last->test_f1 > 0.4);
+    assert_true(last->train_loss < r.epochs[0].train_loss);
+    // the final confusion matrix holds every test image once
+    int64_t total = 0;
+    for (int i = 0; i < 100; i++) total += r.test_cm[i];
+    assert_int_equal(total, 300);
+    run_result_free(&r);
+    dataset_free(&tr);
+    dataset_free(&te);
+}
+
+static void test_same_bits_any_thread_count(void **state) {
+    (void)state;
+    dataset tr, te;
+    make_data(&tr, 300, 3);
+    make_data(&te, 100, 4);
+    run_result r[3];
+    int threads[3] = {1, 2, 3};
+    lr_err e;
+    for (int i = 0; i < 3; i++) {
+        run_config c = small_config();
+        c.threads = threads[i];
+        assert_int_equal(train_run(&c, &tr, &te, cifar(), NULL, &r[i], &e), 0);
+        assert_int_equal(r[i].threads, threads[i]);
+    }
+    for (int i = 1; i < 3; i++) {
+        assert_memory_equal(r[i].params, r[0].params, r[0].model.n_params * sizeof(float));
+        for (int ep = 0; ep < 3; ep++) {
+            assert_memory_equal(&r[i].epochs[ep].train_loss, &r[0].epochs[ep].train_loss, sizeof(double));
+            assert_memory_equal(&r[i].epochs[ep].test_loss, &r[0].epochs[ep].test_loss, sizeof(double));
+            assert_true(r[i].epochs[ep].train_acc == r[0].epochs[ep].train_acc);
+            assert_true(r[i].epochs[ep].test_f1 == r[0].epochs[ep].test_f1);
+        }
+    }
+    // and a different seed gives different weights (the comparison can fail)
+    run_config c = small_config();
+    c.seed = 4;
+    run_result other;
+    assert_int_equal(train_run(&c, &tr, &te, cifar(), NULL, &other, &e), 0);
+    assert_memory_not_equal(other.params, r[0].params, r[0].model.n_params * sizeof(float));
+    run_result_free(&other);
+    for (int i = 0; i < 3; i++) run_result_free(&r[i]);
+    dataset_free(&tr);
+    dataset_free(&te);
+}
+
+static void test_divergence_is_reported(void **state) {
+    (void)state;
+    dataset tr, te;
+    make_data(&tr, 400, 5);
+    make_data(&te, 100, 6);
+    run_config c = small_config();
+    c.lr = 1e5;
+    c.epochs = 5;
+    run_result r;
+    lr_err e;
+    assert_int_equal(train_run(&c, &tr, &te, cifar(), NULL, &r, &e), 0);
+    assert_int_equal(r.status, RUN_DIVERGED);
+    assert_true(r.diverged_epoch >= 1 && r.diverged_epoch <= 5);
+    assert_int_equal(r.epochs_done, r.diverged_epoch);
+    assert_false(isfinite(r.epochs[r.diverged_epoch - 1].train_loss) &&
+                 isfinite(r.epochs[r.diverged_epoch - 1].test_loss) &&
+                 r.epochs[r.diverged_epoch - 1].has_test);
+    run_result_free(&r);
+    dataset_free(&tr);
+    dataset_free(&te);
+}
+
+typedef struct {
+    volatile sig_atomic_t flag;
+    int stop_after;
+    int batches;
+} stopper;
+
+static void stop_soon(void *ctx, int epoch, int b, int nb, double loss, double ips) {
+    (void)epoch; (void)b; (void)nb; (void)loss; (void)ips;
+    stopper *s = ctx;
+    if (++s->batches == s->stop_after) s->flag = 1;
+}
+
+static void test_interrupt_keeps_finished_epochs(void **state) {
+    (void)state;
+    dataset tr, te;
+    make_data(&tr, 400, 7);
+    make_data(&te, 100, 8);
+    run_config c = small_config();
+    c.epochs = 4;
+    stopper s = {0, 10 + 5, 0}; // 10 batches per epoch: stop in epoch 2
+    train_hooks hooks = {.on_batch = stop_soon, .ctx = &s, .stop = &s.flag};
+    run_result r;
+    lr_err e;
+    assert_int_equal(train_run(&c, &tr, &te, cifar(), &hooks, &r, &e), 0);
+    assert_int_equal(r.status, RUN_INTERRUPTED);
+    assert_int_equal(r.epochs_done, 1);
+    assert_true(r.epochs[0].has_test);
+    run_result_free(&r);
+    dataset_free(&tr);
+    dataset_free(&te);
+}
+
+static void test_eval_interval_and_schedule(void **state) {
+    (void)state;
+    dataset tr, te;
+    make_data(&tr, 200, 9);
+    make_data(&te, 50, 10);
+    run_config c = small_config();
+    c.epochs = 5;
+    c.eval_interval = 2;
+    c.step_size = 2;
+    c.gamma = 0.1;
+    c.lr = 0.01;
+    run_result r;
+    lr_err e;
+    assert_int_equal(train_run(&c, &tr, &te, cifar(), NULL, &r, &e), 0);
+    int expect_test[5] = {0, 1, 0, 1, 1}; // every 2nd epoch and the last
+    double expect_lr[5] = {0.01, 0.01, 0.01 * 0.1, 0.01 * 0.1, 0.01 * 0.1 * 0.1};
+    for (int i = 0; i < 5; i++) {
+        assert_int_equal(r.epochs[i].has_test, expect_test[i]);
+        assert_true(r.epochs[i].lr == expect_lr[i]);
+        assert_int_equal(r.epochs[i].epoch, i + 1);
+    }
+    run_result_free(&r);
+    dataset_free(&tr);
+    dataset_free(&te);
+}
+
+static void test_bad_model_spec_is_an_error(void **state) {
+    (void)state;
+    dataset tr, te;
+    make_data(&tr, 20, 11);
+    make_data(&te, 20, 12);
+    run_config c = small_config();
+    snprintf(c.model, sizeof c.model, "conv:4:3,relu,pool:2,linear");
+    run_result r;
+    lr_err e;
+    assert_int_equal(train_run(&c, &tr, &te, cifar(), NULL, &r, &e), -1);
+    assert_non_null(strstr(e.msg, "pool:2"));
+    run_result_free(&r);
+    snprintf(c.model, sizeof c.model, "conv:4:3,relu,linear:7");
+    assert_int_equal(train_run(&c, &tr, &te, cifar(), NULL, &r, &e), -1);
+    assert_non_null(strstr(e.msg, "10 outputs"));
+    run_result_free(&r);
+    dataset_free(&tr);
+    dataset_free(&te);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_learns_above_chance),
+        cmocka_unit_test(test_same_bits_any_thread_count),
+        cmocka_unit_test(test_divergence_is_reported),
+        cmocka_unit_test(test_interrupt_keeps_finished_epochs),
+        cmocka_unit_test(test_eval_interval_and_schedule),
+        cmocka_unit_test(test_bad_model_spec_is_an_error),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

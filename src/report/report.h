@@ -1,0 +1,127 @@
+// report.h: the study report: figures (PNG + SVG), report.md and a
+// self-contained report.html, built from a study folder's files alone.
+//
+//     lr_err e;
+//     if (report_build("results/study-20261128-110000", &e) != 0)
+//         fprintf(stderr, "lrscope: %s\n", e.msg);
+//
+// report_build reads STUDY/study.json, each run's metrics.csv and run.json
+// (docs/output-format.md), computes the findings (report_analyze) and writes
+// STUDY/figures/NAME.{png,svg}, STUDY/report.md and STUDY/report.html, each
+// atomically. A run with no metrics.csv, or only some epochs, is reported as
+// far as it got; a missing or partial run.json only loses what it alone holds
+// (status, wall time, confusion matrix). A folder without study.json or a
+// damaged metrics.csv is an error naming the file, line and what was expected.
+//
+// PLplot keeps global state, so report_build must not run on two threads at
+// once.
+#ifndef LRSCOPE_REPORT_H
+#define LRSCOPE_REPORT_H
+
+#include "../util/common.h"
+
+// One row of metrics.csv. Empty cells (no evaluation that epoch) read as NaN,
+// as do the `nan` cells of a diverged epoch; `inf` stays infinite.
+typedef struct {
+    int epoch;            // from 1
+    double lr;
+    double train_loss, train_acc, train_f1;
+    double test_loss, test_acc, test_f1;
+    double seconds;       // the epoch's wall time
+} report_epoch;
+
+// One planned run (study.json "runs"), with what its folder holds.
+typedef struct {
+    char name[128];       // folder name, e.g. "lr-0.01"
+    double lr;            // the run's base learning rate
+    int has_metrics;      // metrics.csv exists (it may still hold no rows)
+    report_epoch *epochs; // (n_epochs,) in file order, epochs increasing
+    int n_epochs;
+    // run.json: absent or partial files leave these at their defaults.
+    int has_run_json;
+    char status[32];      // run.json "status", else inferred (see report_study_read)
+    int status_inferred;  // 1 when status was worked out from metrics.csv
+    int diverged_epoch;   // run.json "diverged_epoch", else first non-finite loss; 0 none
+    double seconds;       // run.json "seconds", else the sum of epoch times; NaN unknown
+    int planned_epochs;   // run.json config.epochs, else study config.epochs; 0 unknown
+    char note[640];       // why run.json was not used, "" if it was (or is absent)
+    int n_classes;        // 0 when there is no usable confusion matrix
+    char (*classes)[32];  // (n_classes,) class names
+    long *confusion;      // (n_classes, n_classes) rows = true, columns = predicted
+} report_run;
+
+// A config entry of study.json, flattened to text for the report.
+typedef struct {
+    char key[64];
+    char value[256];
+} report_kv;
+
+typedef struct {
+    char dir[4096];
+    char version[32];     // "lrscope_version", "" if absent
+    char created[64];     // "created", "" if absent
+    report_kv *config;    // (n_config,) study.json "config", in file order
+    int n_config;
+    report_run *runs;     // (n_runs,) in study.json order
+    int n_runs;
+} report_study;
+
+// Parses STUDY/study.json and every run's files. On failure returns -1 with
+// e naming the file (and line/field) and *s left empty; free with
+// report_study_free either way.
+int report_study_read(const char *study_dir, report_study *s, lr_err *e);
+void report_study_free(report_study *s);
+
+// Parses one metrics.csv into r->epochs (header and every cell checked).
+int report_metrics_read(const char *path, report_run *r, lr_err *e);
+
+// The numbers behind the analysis, per run. NaN/0 where a value does not exist.
+typedef struct {
+    int epochs_done;          // rows in metrics.csv
+    int diverged_epoch;       // 0 if the run did not diverge
+    int n_evals;              // epochs with a finite test accuracy
+    double final_test_acc, final_test_f1; // last evaluated epoch
+    int final_test_epoch;
+    double best_test_acc;     // highest test accuracy, first epoch reaching it
+    double best_test_f1;      // test F1 at that epoch
+    int best_epoch;
+    int converged_epoch;      // first epoch with test_acc >= 95% of best_test_acc
+    double loss_change_sd;    // std. dev. of epoch-to-epoch test-loss changes (>= 2 changes)
+    double final_train_acc;   // at final_gap_epoch
+    double overfit_gap;       // train acc - test acc at the last epoch holding both
+    int final_gap_epoch;
+    double seconds;           // total wall time
+    double seconds_per_epoch; // seconds / epochs_done
+} report_run_stats;
+
+// Study-wide picks: indices into the runs, -1 when no run qualifies.
+typedef struct {
+    int n_runs;
+    report_run_stats *runs;   // (n_runs,) same order as report_study.runs
+    int best_final;           // highest final test accuracy
+    int best_peak;            // highest best test accuracy
+    int first_converged;      // earliest converged_epoch among runs that did not diverge
+    int most_stable, least_stable; // smallest / largest loss_change_sd, non-diverged
+    int widest_gap;           // largest overfit_gap, non-diverged
+    int fastest, slowest;     // total seconds
+    double time_ratio;        // slowest / fastest seconds, NaN if not both
+    int n_diverged;
+    int confusion_run;        // run whose confusion matrix is drawn (best final with one)
+} report_analysis;
+
+// The fraction of its own best test accuracy at which a run counts as converged.
+#define REPORT_CONVERGED_FRACTION 0.95
+
+// Computes the analysis; free with report_analysis_free.
+void report_analyze(const report_study *s, report_analysis *a);
+void report_analysis_free(report_analysis *a);
+
+// The analysis as sentences, every one computed from the numbers. Returns the
+// count; *out is an array of malloc'd strings, free with report_lines_free.
+int report_analysis_sentences(const report_study *s, const report_analysis *a, char ***out);
+void report_lines_free(char **lines, int n);
+
+// Reads the study and writes figures/, report.md and report.html.
+int report_build(const char *study_dir, lr_err *e);
+
+#endif

@@ -1,0 +1,28 @@
+// report_parts.h: the private seams between the report's files (plot.c draws
+// the figures, report_write.c writes report.md/html, report_build.c joins them).
+#ifndef LRSCOPE_REPORT_PARTS_H
+#define LRSCOPE_REPORT_PARTS_H
+
+#include "report.h"
+
+enum { REPORT_MAX_FIGURES = 16 };
+
+// One drawn figure: STUDY/figures/NAME.png and NAME.svg.
+typedef struct {
+    char name[48];        // file stem, e.g. "test_acc"
+    char title[200];      // caption for the report
+} report_figure;
+
+// Draws every figure that has data into fig_dir (which must exist). Fills
+// figs[0..count) in report order; returns the count, or -1 with e set.
+int plot_figures(const report_study *s, const report_analysis *a, const char *fig_dir,
+                 report_figure *figs, int cap, lr_err *e);
+
+// The legend label of a run, e.g. "lr 0.01" (shared by figures and tables).
+void plot_run_label(const report_run *r, char *out, size_t cap);
+
+// Writes STUDY/report.md and STUDY/report.html (PNGs embedded as data: URIs).
+int report_write_docs(const report_study *s, const report_analysis *a,
+                      const report_figure *figs, int n_figs, lr_err *e);
+
+#endif

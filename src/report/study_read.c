@@ -1,0 +1,372 @@
+// study_read.c: parses a study folder (study.json, each run's metrics.csv and
+// run.json, docs/output-format.md) into a report_study, checking every cell.
+#define _POSIX_C_SOURCE 200809L
+#include "report.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <math.h>
+#include <string.h>
+
+#include "../util/fsutil.h"
+
+static const char METRICS_HEADER[] =
+    "epoch,lr,train_loss,train_acc,train_f1,test_loss,test_acc,test_f1,seconds";
+enum { METRICS_COLUMNS = 9 };
+static const char *const METRICS_NAMES[METRICS_COLUMNS] = {
+    "epoch", "lr", "train_loss", "train_acc", "train_f1",
+    "test_loss", "test_acc", "test_f1", "seconds"};
+
+// Copies at most 40 characters of a cell for an error message.
+static void cell_excerpt(char *out, size_t cap, const char *cell) {
+    size_t n = strlen(cell);
+    if (n > 40) snprintf(out, cap, "%.40s...", cell);
+    else snprintf(out, cap, "%s", cell);
+}
+
+// Parses a whole cell as a number; empty reads as NaN. strtod accepts the
+// nan/inf spellings a diverged epoch writes.
+static int cell_number(const char *cell, double *out) {
+    if (cell[0] == '\0') { *out = NAN; return 0; }
+    char *end = NULL;
+    errno = 0;
+    double v = strtod(cell, &end);
+    if (end == cell || *end != '\0') return -1;
+    *out = v;
+    return 0;
+}
+
+static int cell_epoch(const char *cell, int *out) {
+    char *end = NULL;
+    errno = 0;
+    long v = strtol(cell, &end, 10);
+    if (end == cell || *end != '\0' || errno != 0 || v < 1 || v > 1000000000L) return -1;
+    *out = (int)v;
+    return 0;
+}
+
+// Splits line (modified in place) at commas; returns the cell count (which
+// may exceed cap: only the first cap cells are stored).
+static int split_cells(char *line, char **cells, int cap) {
+    int n = 0;
+    char *p = line;
+    for (;;) {
+        if (n < cap) cells[n] = p;
+        n++;
+        char *comma = strchr(p, ',');
+        if (!comma) break;
+        *comma = '\0';
+        p = comma + 1;
+    }
+    return n;
+}
+
+static int metrics_parse_row(const char *path, int line_no, char *line,
+                             int prev_epoch, report_epoch *row, lr_err *e) {
+    char *cells[METRICS_COLUMNS];
+    int n = split_cells(line, cells, METRICS_COLUMNS);
+    if (n != METRICS_COLUMNS)
+        return lr_fail(e, "%s: line %d: expected %d columns (%s), found %d",
+                       path, line_no, METRICS_COLUMNS, METRICS_HEADER, n);
+    char shown[64];
+    if (cell_epoch(cells[0], &row->epoch) != 0) {
+        cell_excerpt(shown, sizeof shown, cells[0]);
+        return lr_fail(e, "%s: line %d: column epoch: expected a whole number >= 1, got '%s'",
+                       path, line_no, shown);
+    }
+    if (row->epoch <= prev_epoch)
+        return lr_fail(e, "%s: line %d: column epoch: expected epochs in increasing order, "
+                       "got %d after %d", path, line_no, row->epoch, prev_epoch);
+    double *dst[METRICS_COLUMNS] = {
+        NULL, &row->lr, &row->train_loss, &row->train_acc, &row->train_f1,
+        &row->test_loss, &row->test_acc, &row->test_f1, &row->seconds};
+    for (int c = 1; c < METRICS_COLUMNS; c++) {
+        if (cell_number(cells[c], dst[c]) != 0) {
+            cell_excerpt(shown, sizeof shown, cells[c]);
+            return lr_fail(e, "%s: line %d: column %s: expected a number, nan, inf or an "
+                           "empty cell, got '%s'", path, line_no, METRICS_NAMES[c], shown);
+        }
+    }
+    return 0;
+}
+
+int report_metrics_read(const char *path, report_run *r, lr_err *e) {
+    char *text = NULL;
+    size_t len = 0;
+    if (fs_read_all(path, &text, &len, e) != 0) return -1;
+    if (memchr(text, '\0', len)) {
+        free(text);
+        return lr_fail(e, "%s: expected a text file (CSV), found a NUL byte", path);
+    }
+    // Lines: strip '\r', allow blank lines only at the end.
+    int cap = 64, n = 0, line_no = 0, rc = 0, seen_blank = 0;
+    report_epoch *rows = lr_malloc((size_t)cap * sizeof *rows);
+    char *p = text;
+    while (*p) {
+        char *nl = strchr(p, '\n');
+        char *next = nl ? nl + 1 : p + strlen(p);
+        if (nl) *nl = '\0';
+        size_t l = strlen(p);
+        if (l && p[l - 1] == '\r') p[l - 1] = '\0';
+        line_no++;
+        if (line_no == 1) {
+            if (strcmp(p, METRICS_HEADER) != 0) {
+                char shown[64];
+                cell_excerpt(shown, sizeof shown, p);
+                rc = lr_fail(e, "%s: line 1: expected the header '%s', got '%s'",
+                             path, METRICS_HEADER, shown);
+                break;
+            }
+        } else if (p[0] == '\0') {
+            seen_blank = line_no;
+        } else if (seen_blank) {
+            rc = lr_fail(e, "%s: line %d: expected a row of %d columns, found an empty line",
+                         path, seen_blank, METRICS_COLUMNS);
+            break;
+        } else {
+            if (n == cap) {
+                cap *= 2;
+                report_epoch *grown = realloc(rows, (size_t)cap * sizeof *rows);
+                if (!grown) { rc = lr_fail(e, "%s: out of memory", path); break; }
+                rows = grown;
+            }
+            int prev = n ? rows[n - 1].epoch : 0;
+            if (metrics_parse_row(path, line_no, p, prev, &rows[n], e) != 0) { rc = -1; break; }
+            n++;
+        }
+        p = next;
+    }
+    if (rc == 0 && line_no == 0)
+        rc = lr_fail(e, "%s: line 1: expected the header '%s', the file is empty",
+                     path, METRICS_HEADER);
+    free(text);
+    if (rc != 0) { free(rows); return -1; }
+    free(r->epochs);
+    r->epochs = rows;
+    r->n_epochs = n;
+    r->has_metrics = 1;
+    return 0;
+}
+
+// Flattens one config value to text: strings bare, numbers and the rest as JSON.
+static void kv_value(char *out, size_t cap, json_t *v) {
+    if (json_is_string(v)) {
+        snprintf(out, cap, "%s", json_string_value(v));
+        return;
+    }
+    char *dumped = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY | JSON_REAL_PRECISION(10));
+    snprintf(out, cap, "%s", dumped ? dumped : "?");
+    free(dumped);
+}
+
+static int study_config_epochs(const report_study *s) {
+    for (int i = 0; i < s->n_config; i++)
+        if (strcmp(s->config[i].key, "epochs") == 0) return atoi(s->config[i].value);
+    return 0;
+}
+
+// A name is used as a folder under the study: no separators, no '.' or '..'.
+static int run_name_ok(const char *name) {
+    return name[0] && !strchr(name, '/') && strcmp(name, ".") != 0 && strcmp(name, "..") != 0;
+}
+
+static int study_read_json(const char *path, report_study *s, lr_err *e) {
+    json_error_t je;
+    json_t *root = json_load_file(path, 0, &je);
+    if (!root)
+        return lr_fail(e, "%s: line %d column %d: expected JSON: %s", path, je.line, je.column, je.text);
+    int rc = 0;
+    if (!json_is_object(root)) {
+        rc = lr_fail(e, "%s: expected a JSON object at the top", path);
+        goto done;
+    }
+    json_t *v = json_object_get(root, "lrscope_version");
+    if (json_is_string(v)) snprintf(s->version, sizeof s->version, "%s", json_string_value(v));
+    v = json_object_get(root, "created");
+    if (json_is_string(v)) snprintf(s->created, sizeof s->created, "%s", json_string_value(v));
+
+    json_t *config = json_object_get(root, "config");
+    if (config && !json_is_object(config)) {
+        rc = lr_fail(e, "%s: \"config\": expected an object", path);
+        goto done;
+    }
+    if (config) {
+        s->config = lr_calloc(json_object_size(config), sizeof *s->config);
+        const char *key;
+        json_t *val;
+        json_object_foreach(config, key, val) {
+            report_kv *kv = &s->config[s->n_config++];
+            snprintf(kv->key, sizeof kv->key, "%s", key);
+            kv_value(kv->value, sizeof kv->value, val);
+        }
+    }
+
+    json_t *runs = json_object_get(root, "runs");
+    if (!json_is_array(runs)) {
+        rc = lr_fail(e, "%s: expected a \"runs\" array of {\"name\", \"lr\"} objects", path);
+        goto done;
+    }
+    s->runs = lr_calloc(json_array_size(runs), sizeof *s->runs);
+    for (size_t i = 0; i < json_array_size(runs); i++) {
+        json_t *run = json_array_get(runs, i);
+        json_t *name = json_object_get(run, "name");
+        json_t *lr = json_object_get(run, "lr");
+        if (!json_is_object(run) || !json_is_string(name) || !json_is_number(lr)) {
+            rc = lr_fail(e, "%s: runs[%zu]: expected an object with a string \"name\" and a "
+                         "number \"lr\"", path, i);
+            goto done;
+        }
+        const char *nm = json_string_value(name);
+        if (!run_name_ok(nm) || strlen(nm) >= sizeof s->runs[0].name) {
+            rc = lr_fail(e, "%s: runs[%zu].name: expected a folder name (no '/', under 128 "
+                         "characters), got '%.60s'", path, i, nm);
+            goto done;
+        }
+        for (int j = 0; j < s->n_runs; j++) {
+            if (strcmp(s->runs[j].name, nm) == 0) {
+                rc = lr_fail(e, "%s: runs[%zu].name: '%s' is listed twice", path, i, nm);
+                goto done;
+            }
+        }
+        report_run *r = &s->runs[s->n_runs++];
+        snprintf(r->name, sizeof r->name, "%s", nm);
+        r->lr = json_number_value(lr);
+        r->seconds = NAN;
+    }
+done:
+    json_decref(root);
+    return rc;
+}
+
+// Reads classes + confusion_matrix when both are consistent; else leaves none.
+static void run_read_confusion(report_run *r, json_t *root) {
+    json_t *m = json_object_get(root, "confusion_matrix");
+    if (!json_is_array(m) || json_array_size(m) == 0) return;
+    size_t n = json_array_size(m);
+    if (n > 1000) return;
+    json_t *classes = json_object_get(root, "classes");
+    int named = json_is_array(classes) && json_array_size(classes) == n;
+    long *cm = lr_calloc(n * n, sizeof *cm);
+    for (size_t i = 0; i < n; i++) {
+        json_t *row = json_array_get(m, i);
+        if (!json_is_array(row) || json_array_size(row) != n) goto bad;
+        for (size_t j = 0; j < n; j++) {
+            json_t *c = json_array_get(row, j);
+            double v = json_is_number(c) ? json_number_value(c) : -1;
+            if (!(v >= 0) || v != floor(v) || v > 1e15) goto bad;
+            cm[i * n + j] = (long)v;
+        }
+    }
+    r->classes = lr_calloc(n, sizeof *r->classes);
+    for (size_t i = 0; i < n; i++) {
+        json_t *c = named ? json_array_get(classes, i) : NULL;
+        if (json_is_string(c)) snprintf(r->classes[i], sizeof r->classes[i], "%s", json_string_value(c));
+        else snprintf(r->classes[i], sizeof r->classes[i], "%zu", i);
+    }
+    r->confusion = cm;
+    r->n_classes = (int)n;
+    return;
+bad:
+    free(cm);
+    snprintf(r->note, sizeof r->note, "%s/run.json: \"confusion_matrix\" is not a %zux%zu "
+             "matrix of counts; no confusion matrix drawn", r->name, n, n);
+}
+
+// run.json is optional and may be partial: take what is there, note the rest.
+static void run_read_json(report_run *r, const char *path) {
+    if (!fs_exists(path)) return;
+    json_error_t je;
+    json_t *root = json_load_file(path, 0, &je);
+    if (!root || !json_is_object(root)) {
+        snprintf(r->note, sizeof r->note, "%s/run.json: unreadable (line %d: %.120s); status "
+                 "and time taken from metrics.csv", r->name, root ? 1 : je.line,
+                 root ? "not an object" : je.text);
+        json_decref(root);
+        return;
+    }
+    r->has_run_json = 1;
+    json_t *v = json_object_get(root, "status");
+    if (json_is_string(v)) snprintf(r->status, sizeof r->status, "%s", json_string_value(v));
+    v = json_object_get(root, "diverged_epoch");
+    if (json_is_integer(v) && json_integer_value(v) > 0 && json_integer_value(v) < 1000000000)
+        r->diverged_epoch = (int)json_integer_value(v);
+    v = json_object_get(root, "seconds");
+    if (json_is_number(v) && json_number_value(v) >= 0) r->seconds = json_number_value(v);
+    v = json_object_get(json_object_get(root, "config"), "epochs");
+    if (json_is_integer(v) && json_integer_value(v) > 0 && json_integer_value(v) < 1000000000)
+        r->planned_epochs = (int)json_integer_value(v);
+    run_read_confusion(r, root);
+    json_decref(root);
+}
+
+// Fills what run.json did not give from the metrics themselves.
+static void run_infer(report_run *r, int study_epochs) {
+    if (!r->planned_epochs) r->planned_epochs = study_epochs;
+    if (!r->diverged_epoch) {
+        for (int i = 0; i < r->n_epochs; i++) {
+            const report_epoch *ep = &r->epochs[i];
+            // An empty test cell is NaN too, so only a written non-finite loss counts.
+            int bad_train = !isfinite(ep->train_loss);
+            int bad_test = isinf(ep->test_loss) || (isnan(ep->test_loss) && isfinite(ep->test_acc));
+            if (bad_train || bad_test) { r->diverged_epoch = ep->epoch; break; }
+        }
+    }
+    if (isnan(r->seconds) && r->n_epochs > 0) {
+        double sum = 0;
+        for (int i = 0; i < r->n_epochs; i++)
+            if (isfinite(r->epochs[i].seconds)) sum += r->epochs[i].seconds;
+        r->seconds = sum;
+    }
+    if (r->status[0]) return;
+    r->status_inferred = 1;
+    const char *st = "finished";
+    if (r->n_epochs == 0) st = "not started";
+    else if (r->diverged_epoch) st = "diverged";
+    else if (r->planned_epochs && r->n_epochs < r->planned_epochs) st = "incomplete";
+    snprintf(r->status, sizeof r->status, "%s", st);
+}
+
+int report_study_read(const char *study_dir, report_study *s, lr_err *e) {
+    memset(s, 0, sizeof *s);
+    if (snprintf(s->dir, sizeof s->dir, "%s", study_dir) >= (int)sizeof s->dir)
+        return lr_fail(e, "%s: path too long", study_dir);
+    if (!fs_is_dir(study_dir))
+        return lr_fail(e, "%s: not a folder (expected a study folder holding study.json)", study_dir);
+    char path[4400];
+    fs_join(path, sizeof path, study_dir, "study.json");
+    if (!fs_exists(path))
+        return lr_fail(e, "%s: not found: %s is not a study folder (expected study.json "
+                       "written by `lrscope run`)", path, study_dir);
+    if (study_read_json(path, s, e) != 0) {
+        report_study_free(s);
+        return -1;
+    }
+    int study_epochs = study_config_epochs(s);
+    for (int i = 0; i < s->n_runs; i++) {
+        report_run *r = &s->runs[i];
+        char run_dir[4400];
+        fs_join(run_dir, sizeof run_dir, study_dir, r->name);
+        fs_join(path, sizeof path, run_dir, "metrics.csv");
+        if (fs_exists(path) && report_metrics_read(path, r, e) != 0) {
+            report_study_free(s);
+            return -1;
+        }
+        fs_join(path, sizeof path, run_dir, "run.json");
+        run_read_json(r, path);
+        run_infer(r, study_epochs);
+    }
+    return 0;
+}
+
+void report_study_free(report_study *s) {
+    for (int i = 0; i < s->n_runs; i++) {
+        free(s->runs[i].epochs);
+        free(s->runs[i].classes);
+        free(s->runs[i].confusion);
+    }
+    free(s->runs);
+    free(s->config);
+    s->runs = NULL;
+    s->config = NULL;
+    s->n_runs = s->n_config = 0;
+}

@@ -1,0 +1,623 @@
+// test_report.c: the study report: parsing a study folder (and rejecting
+// damaged ones), the numbers behind the analysis on hand-made studies whose
+// answers are known, and the files written: PNGs (signature, size, decoded
+// pixels), SVGs, report.md and a self-contained report.html.
+#include "test_util.h"
+
+#include <sys/stat.h>
+#include <zlib.h>
+
+#include "../src/cli/commands.h"
+#include "../src/report/report.h"
+
+static const char HEADER[] =
+    "epoch,lr,train_loss,train_acc,train_f1,test_loss,test_acc,test_f1,seconds\n";
+
+static void write_text(const char *dir, const char *rel, const char *text) {
+    char path[4400];
+    snprintf(path, sizeof path, "%s/%s", dir, rel);
+    char *slash = strrchr(path, '/');
+    *slash = '\0';
+    mkdir(path, 0755); // the run folder; exists already for top-level files
+    *slash = '/';
+    test_write_file(path, text, strlen(text));
+}
+
+static char *read_text(const char *dir, const char *rel) {
+    char path[4400];
+    snprintf(path, sizeof path, "%s/%s", dir, rel);
+    FILE *f = fopen(path, "rb");
+    if (!f) fail_msg("cannot open %s", path);
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *buf = malloc((size_t)n + 1);
+    assert_non_null(buf);
+    assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
+    buf[n] = '\0';
+    fclose(f);
+    return buf;
+}
+
+static int count_substr(const char *hay, const char *needle) {
+    int n = 0;
+    for (const char *p = strstr(hay, needle); p; p = strstr(p + 1, needle)) n++;
+    return n;
+}
+
+// ---- a hand-made study with known answers ----
+//
+// lr-0.1   diverges at epoch 3 (nan loss); its early epochs "converge" at
+//          epoch 1 but must not count.
+// lr-0.01  test acc .30 .50 .58 .60 .59: best final (.59), peak .60 at 4,
+//          95% of best (.57) first at epoch 3; steady test loss.
+// lr-0.001 test acc .20 .62 .40 .50 .55: best peak (.62 at 2), converged at
+//          epoch 2 (the first among non-diverged); erratic test loss; no
+//          run.json, so its time (5 x 8 s) and status come from metrics.csv.
+// lr-1e-4  listed in study.json, never started (no folder).
+static void known_study_write(const char *dir) {
+    write_text(dir, "study.json",
+               "{\"lrscope_version\": \"0.1.0\", \"created\": \"2026-11-28T11:00:00Z\",\n"
+               " \"config\": {\"model\": \"conv:4:3,relu\", \"epochs\": 6, \"momentum\": 0.9},\n"
+               " \"runs\": [{\"name\": \"lr-0.1\", \"lr\": 0.1}, {\"name\": \"lr-0.01\", \"lr\": 0.01},\n"
+               "          {\"name\": \"lr-0.001\", \"lr\": 0.001}, {\"name\": \"lr-1e-4\", \"lr\": 1e-4}]}\n");
+    char buf[4096];
+    snprintf(buf, sizeof buf, "%s"
+             "1,0.1,2.5,0.10,0.05,2.4,0.10,0.02,1.0\n"
+             "2,0.1,7.5,0.10,0.05,9.0,0.10,0.02,1.0\n"
+             "3,0.1,nan,,,nan,,,0.5\n", HEADER);
+    write_text(dir, "lr-0.1/metrics.csv", buf);
+    write_text(dir, "lr-0.1/run.json",
+               "{\"name\": \"lr-0.1\", \"status\": \"diverged\", \"diverged_epoch\": 3,"
+               " \"epochs_done\": 3, \"seconds\": 3.0}");
+    snprintf(buf, sizeof buf, "%s"
+             "1,0.01,2.0,0.25,0.2,2.0,0.30,0.28,10\n"
+             "2,0.01,1.6,0.45,0.4,1.5,0.50,0.48,10\n"
+             "3,0.01,1.3,0.60,0.6,1.2,0.58,0.57,10\n"
+             "4,0.01,1.1,0.66,0.65,1.1,0.60,0.59,10\n"
+             "5,0.01,0.9,0.70,0.7,1.15,0.59,0.58,10\n", HEADER);
+    write_text(dir, "lr-0.01/metrics.csv", buf);
+    write_text(dir, "lr-0.01/run.json",
+               "{\"name\": \"lr-0.01\", \"status\": \"finished\", \"diverged_epoch\": null,"
+               " \"epochs_done\": 5, \"seconds\": 50.0, \"config\": {\"epochs\": 5},"
+               " \"classes\": [\"cat\", \"dog\", \"ship\"],"
+               " \"confusion_matrix\": [[50, 30, 20], [25, 70, 5], [1, 2, 97]]}");
+    snprintf(buf, sizeof buf, "%s"
+             "1,0.001,2.2,0.15,0.1,2.0,0.20,0.18,8\n"
+             "2,0.001,2.0,0.30,0.3,1.0,0.62,0.60,8\n"
+             "3,0.001,1.9,0.40,0.4,1.8,0.40,0.38,8\n"
+             "4,0.001,1.8,0.45,0.45,1.4,0.50,0.48,8\n"
+             "5,0.001,1.7,0.50,0.5,1.3,0.55,0.52,8\n", HEADER);
+    write_text(dir, "lr-0.001/metrics.csv", buf);
+}
+
+// Sample standard deviation of the differences of v[0..n).
+static double diff_sd(const double *v, int n) {
+    double d[16], mean = 0, ss = 0;
+    for (int i = 1; i < n; i++) { d[i - 1] = v[i] - v[i - 1]; mean += d[i - 1]; }
+    mean /= n - 1;
+    for (int i = 0; i < n - 1; i++) ss += (d[i] - mean) * (d[i] - mean);
+    return sqrt(ss / (n - 2));
+}
+
+static void test_analysis_known_answers(void **state) {
+    (void)state;
+    char dir[512];
+    test_mkdtemp(dir, sizeof dir);
+    known_study_write(dir);
+    report_study s;
+    lr_err e = {{0}};
+    if (report_study_read(dir, &s, &e) != 0) fail_msg("%s", e.msg);
+    assert_int_equal(s.n_runs, 4);
+    assert_string_equal(s.version, "0.1.0");
+    assert_int_equal(s.runs[0].n_epochs, 3);
+    assert_true(isnan(s.runs[0].epochs[2].train_loss));
+    assert_true(isnan(s.runs[0].epochs[2].test_acc)); // empty cell
+    assert_int_equal(s.runs[1].n_classes, 3);
+    assert_string_equal(s.runs[1].classes[1], "dog");
+    assert_int_equal(s.runs[1].confusion[1 * 3 + 0], 25);
+    assert_int_equal(s.runs[2].has_run_json, 0);
+    assert_string_equal(s.runs[2].status, "incomplete"); // 5 of the study's 6 epochs
+    assert_true(s.runs[2].status_inferred);
+    assert_int_equal(s.runs[3].has_metrics, 0);
+    assert_string_equal(s.runs[3].status, "not started");
+
+    report_analysis a;
+    report_analyze(&s, &a);
+    assert_int_equal(a.best_final, 1);
+    assert_int_equal(a.best_peak, 2);
+    assert_int_equal(a.first_converged, 2);
+    assert_int_equal(a.n_diverged, 1);
+    assert_int_equal(a.runs[0].diverged_epoch, 3);
+    assert_int_equal(a.runs[0].converged_epoch, 1); // computed, but excluded from the pick
+    assert_int_equal(a.runs[1].converged_epoch, 3);
+    assert_int_equal(a.runs[1].best_epoch, 4);
+    assert_int_equal(a.runs[2].converged_epoch, 2);
+    assert_int_equal(a.runs[2].best_epoch, 2);
+    assert_true(fabs(a.runs[1].final_test_acc - 0.59) < 1e-12);
+    assert_true(fabs(a.runs[1].best_test_f1 - 0.59) < 1e-12);
+    assert_true(fabs(a.runs[2].best_test_acc - 0.62) < 1e-12);
+    double loss_b[] = {2.0, 1.5, 1.2, 1.1, 1.15}, loss_c[] = {2.0, 1.0, 1.8, 1.4, 1.3};
+    assert_true(fabs(a.runs[1].loss_change_sd - diff_sd(loss_b, 5)) < 1e-12);
+    assert_true(fabs(a.runs[2].loss_change_sd - diff_sd(loss_c, 5)) < 1e-12);
+    assert_int_equal(a.most_stable, 1);
+    assert_int_equal(a.least_stable, 2);
+    assert_int_equal(a.widest_gap, 1);
+    assert_true(fabs(a.runs[1].overfit_gap - 0.11) < 1e-12);
+    assert_true(fabs(a.runs[2].overfit_gap - (-0.05)) < 1e-12);
+    assert_true(fabs(a.runs[2].seconds - 40.0) < 1e-12); // sum of epochs, no run.json
+    assert_int_equal(a.fastest, 0);
+    assert_int_equal(a.slowest, 1);
+    assert_true(fabs(a.time_ratio - 50.0 / 3.0) < 1e-12);
+    assert_int_equal(a.confusion_run, 1);
+    assert_int_equal(a.runs[3].epochs_done, 0);
+
+    // The prose states these numbers.
+    char **lines = NULL;
+    int n = report_analysis_sentences(&s, &a, &lines);
+    char all[16384] = "";
+    for (int i = 0; i < n; i++) {
+        strncat(all, lines[i], sizeof all - strlen(all) - 2);
+        strcat(all, "\n");
+    }
+    assert_non_null(strstr(all, "best final test accuracy is 59.0%"));
+    assert_non_null(strstr(all, "lr-0.001 reached 62.0% at epoch 2"));
+    assert_non_null(strstr(all, "lr-0.001 got there first, at epoch 2"));
+    assert_non_null(strstr(all, "lr-0.1 diverged at epoch 3"));
+    assert_non_null(strstr(all, "16.67 times as long"));
+    assert_non_null(strstr(all, "lr-1e-4 has no metrics.csv"));
+    report_lines_free(lines, n);
+    report_analysis_free(&a);
+    report_study_free(&s);
+    test_rmtree(dir);
+}
+
+// Empty test cells (evaluation every other epoch) are skipped, not zeros.
+static void test_sparse_evaluation(void **state) {
+    (void)state;
+    char dir[512];
+    test_mkdtemp(dir, sizeof dir);
+    char buf[2048];
+    snprintf(buf, sizeof buf, "%s"
+             "1,0.05,2.0,0.2,0.2,,,,1\n"
+             "2,0.05,1.8,0.3,0.3,1.7,0.40,0.39,1\n"
+             "3,0.05,1.6,0.4,0.4,,,,1\n"
+             "4,0.05,1.5,0.5,0.5,1.4,0.50,0.49,1\n"
+             "5,0.05,1.4,0.6,0.6,,,,1\r\n", HEADER); // a CRLF line too
+    write_text(dir, "m.csv", buf);
+    report_run r;
+    memset(&r, 0, sizeof r);
+    lr_err e = {{0}};
+    char path[600];
+    snprintf(path, sizeof path, "%s/m.csv", dir);
+    if (report_metrics_read(path, &r, &e) != 0) fail_msg("%s", e.msg);
+    assert_int_equal(r.n_epochs, 5);
+    report_study s = {.runs = &r, .n_runs = 1};
+    r.seconds = 5;
+    report_analysis a;
+    report_analyze(&s, &a);
+    assert_int_equal(a.runs[0].n_evals, 2);
+    assert_int_equal(a.runs[0].final_test_epoch, 4);
+    assert_int_equal(a.runs[0].best_epoch, 4);
+    assert_int_equal(a.runs[0].diverged_epoch, 0);
+    assert_true(isnan(a.runs[0].loss_change_sd)); // one change is not a spread
+    report_analysis_free(&a);
+    free(r.epochs);
+    test_rmtree(dir);
+}
+
+// ---- damaged input ----
+
+static void expect_build_error(const char *dir, const char *want1, const char *want2) {
+    lr_err e = {{0}};
+    assert_int_equal(report_build(dir, &e), -1);
+    if (!strstr(e.msg, want1) || (want2 && !strstr(e.msg, want2)))
+        fail_msg("message '%s' lacks '%s' / '%s'", e.msg, want1, want2 ? want2 : "");
+}
+
+static void test_damaged_metrics_rejected(void **state) {
+    (void)state;
+    static const struct { const char *csv, *want; } cases[] = {
+        {"epoch,lr,loss\n1,0.1,2\n", "line 1: expected the header"},
+        {"epoch,lr,train_loss,train_acc,train_f1,test_loss,test_acc,test_f1,seconds\n"
+         "1,0.1,2.0,0.1,0.1,2.0,0.1,0.1,1\n2,0.1,2.0,0.1\n", "line 3: expected 9 columns"},
+        {"epoch,lr,train_loss,train_acc,train_f1,test_loss,test_acc,test_f1,seconds\n"
+         "1,0.1,2.0,0.1,0.1,2.0,abc,0.1,1\n", "line 2: column test_acc: expected a number"},
+        {"epoch,lr,train_loss,train_acc,train_f1,test_loss,test_acc,test_f1,seconds\n"
+         "x,0.1,2.0,0.1,0.1,2.0,0.1,0.1,1\n", "line 2: column epoch"},
+        {"epoch,lr,train_loss,train_acc,train_f1,test_loss,test_acc,test_f1,seconds\n"
+         "2,0.1,2.0,0.1,0.1,2.0,0.1,0.1,1\n1,0.1,2.0,0.1,0.1,2.0,0.1,0.1,1\n", "increasing"},
+        {"", "the file is empty"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char dir[512];
+        test_mkdtemp(dir, sizeof dir);
+        write_text(dir, "study.json", "{\"runs\": [{\"name\": \"lr-0.1\", \"lr\": 0.1}]}");
+        write_text(dir, "lr-0.1/metrics.csv", cases[i].csv);
+        expect_build_error(dir, "lr-0.1/metrics.csv", cases[i].want);
+        test_rmtree(dir);
+    }
+}
+
+static void test_not_a_study_rejected(void **state) {
+    (void)state;
+    char dir[512];
+    test_mkdtemp(dir, sizeof dir);
+    expect_build_error(dir, "study.json", "not a study folder");
+    write_text(dir, "study.json", "{\"runs\": [");
+    expect_build_error(dir, "study.json", "line 1");
+    write_text(dir, "study.json", "{\"runs\": [{\"name\": \"../x\", \"lr\": 0.1}]}");
+    expect_build_error(dir, "study.json", "runs[0].name");
+    write_text(dir, "study.json", "{\"config\": {}}");
+    expect_build_error(dir, "study.json", "\"runs\" array");
+    expect_build_error("/nonexistent/lrscope-study", "/nonexistent/lrscope-study", "not a folder");
+    test_rmtree(dir);
+}
+
+// ---- the fake study of issue 4: three runs, one diverging ----
+
+static const char *const CLASSES[10] = {"airplane", "automobile", "bird", "cat", "deer",
+                                        "dog", "frog", "horse", "ship", "truck"};
+
+// lr-0.1 diverges at epoch 4 (nan losses); lr-0.01 and lr-0.001 run 30 epochs.
+static void fake_study_write(const char *dir) {
+    write_text(dir, "study.json",
+               "{\"lrscope_version\": \"0.1.0\", \"created\": \"2026-11-28T11:00:00Z\",\n"
+               " \"config\": {\"dataset\": \"cifar10\", \"model\": \"conv:8:3,relu,maxpool:2,"
+               "linear:10\", \"momentum\": 0.9, \"batch_size\": 128, \"epochs\": 30,\n"
+               "   \"schedule\": \"step\", \"step_size\": 10, \"gamma\": 0.5, \"eval_interval\": 1,"
+               " \"seed\": 1},\n"
+               " \"runs\": [{\"name\": \"lr-0.1\", \"lr\": 0.1}, {\"name\": \"lr-0.01\", \"lr\": 0.01},"
+               " {\"name\": \"lr-0.001\", \"lr\": 0.001}]}\n");
+    static const double lrs[3] = {0.1, 0.01, 0.001};
+    static const double ceiling[3] = {0.2, 0.66, 0.52}, speed[3] = {0.5, 0.25, 0.09};
+    for (int r = 0; r < 3; r++) {
+        char *csv = malloc(16384), name[32], rel[64];
+        assert_non_null(csv);
+        snprintf(name, sizeof name, "lr-%g", lrs[r]);
+        strcpy(csv, HEADER);
+        int epochs = r == 0 ? 4 : 30;
+        double total = 0, final_acc = 0;
+        for (int ep = 1; ep <= epochs; ep++) {
+            double lr = lrs[r] * pow(0.5, (ep - 1) / 10);
+            double wiggle = 0.012 * sin(ep * 1.7 + r);
+            double acc = ceiling[r] * (1 - exp(-speed[r] * ep)) + 0.1 + wiggle;
+            double train_acc = acc + 0.004 * ep * (r == 1) - 0.03;
+            double secs = 9.5 + r + 0.3 * sin(ep);
+            total += secs;
+            char row[256];
+            if (r == 0 && ep == 4)
+                snprintf(row, sizeof row, "%d,%g,nan,0.1,0.018,nan,0.1,0.018,%.3f\n", ep, lr, secs);
+            else if (r == 0)
+                snprintf(row, sizeof row, "%d,%g,%.4f,%.4f,%.4f,%.4f,%.4f,%.4f,%.3f\n", ep, lr,
+                         2.3 + 1.5 * (ep - 1) * (ep - 1), 0.12, 0.08, 2.4 + 2.0 * (ep - 1) * (ep - 1),
+                         0.1 + 0.02 * (ep == 2), 0.05, secs);
+            else
+                snprintf(row, sizeof row, "%d,%g,%.4f,%.4f,%.4f,%.4f,%.4f,%.4f,%.3f\n", ep, lr,
+                         2.3 * exp(-1.2 * (acc - 0.1)) - 0.1 * (r == 1) * ep / 30.0,
+                         train_acc, train_acc - 0.02, 2.3 * exp(-1.1 * (acc - 0.1)) + 0.004 * wiggle,
+                         acc, acc - 0.015, secs);
+            strcat(csv, row);
+            final_acc = acc;
+        }
+        snprintf(rel, sizeof rel, "%s/metrics.csv", name);
+        write_text(dir, rel, csv);
+        // run.json with a confusion matrix whose diagonal matches the accuracy.
+        char *js = csv; // reuse the buffer
+        int n = snprintf(js, 16384, "{\"name\": \"%s\", \"status\": \"%s\", \"diverged_epoch\": %s,"
+                         " \"epochs_done\": %d, \"seconds\": %.2f, \"config\": {\"epochs\": 30},"
+                         " \"classes\": [", name, r == 0 ? "diverged" : "finished",
+                         r == 0 ? "4" : "null", epochs, total + 0.4);
+        for (int c = 0; c < 10; c++) n += snprintf(js + n, 16384 - n, "%s\"%s\"", c ? "," : "", CLASSES[c]);
+        n += snprintf(js + n, 16384 - n, "], \"confusion_matrix\": [");
+        for (int t = 0; t < 10; t++) {
+            int diag = (int)(1000 * final_acc * (t == 3 || t == 5 ? 0.7 : 1.1));
+            if (diag > 1000) diag = 1000;
+            int rest = 1000 - diag;
+            n += snprintf(js + n, 16384 - n, "%s[", t ? "," : "");
+            for (int p = 0; p < 10; p++) {
+                int v;
+                if (p == t) v = diag;
+                else if ((t == 3 && p == 5) || (t == 5 && p == 3)) v = rest / 2;
+                else v = (t == 3 || t == 5) ? (rest - rest / 2) / 8 : rest / 9;
+                n += snprintf(js + n, 16384 - n, "%s%d", p ? "," : "", v);
+            }
+            n += snprintf(js + n, 16384 - n, "]");
+        }
+        snprintf(js + n, 16384 - n, "]}\n");
+        snprintf(rel, sizeof rel, "%s/run.json", name);
+        write_text(dir, rel, js);
+        free(csv);
+    }
+}
+
+// ---- PNG checking: chunks, CRCs, IHDR, decoded pixels ----
+
+static uint32_t be32(const unsigned char *p) {
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+static int paeth(int a, int b, int c) {
+    int p = a + b - c, pa = abs(p - a), pb = abs(p - b), pc = abs(p - c);
+    return pa <= pb && pa <= pc ? a : pb <= pc ? b : c;
+}
+
+// Decodes an 8-bit RGB/RGBA PNG and returns its number of distinct colours
+// (capped at 4096) and, in *ink, the fraction of pixels that are not white.
+static int png_colours(const char *path, uint32_t want_w, uint32_t want_h, double *ink) {
+    FILE *f = fopen(path, "rb");
+    if (!f) fail_msg("%s: missing", path);
+    fseek(f, 0, SEEK_END);
+    long size = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    unsigned char *buf = malloc((size_t)size);
+    assert_non_null(buf);
+    assert_int_equal(fread(buf, 1, (size_t)size, f), (size_t)size);
+    fclose(f);
+    static const unsigned char sig[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
+    if (size < 8 + 25 || memcmp(buf, sig, 8) != 0) fail_msg("%s: no PNG signature", path);
+    if (memcmp(buf + 12, "IHDR", 4) != 0) fail_msg("%s: first chunk is not IHDR", path);
+    uint32_t w = be32(buf + 16), h = be32(buf + 20);
+    int depth = buf[24], ctype = buf[25], interlace = buf[28];
+    if (w != want_w || h != want_h) fail_msg("%s: %ux%u, expected %ux%u", path, w, h, want_w, want_h);
+    if (depth != 8 || (ctype != 2 && ctype != 6) || interlace != 0)
+        fail_msg("%s: depth %d colour type %d interlace %d not handled", path, depth, ctype, interlace);
+    int bpp = ctype == 6 ? 4 : 3;
+    unsigned char *idat = malloc((size_t)size);
+    size_t idat_len = 0;
+    int seen_end = 0;
+    for (long off = 8; off + 12 <= size;) {
+        uint32_t len = be32(buf + off);
+        if (off + 12 + (long)len > size) fail_msg("%s: chunk runs past the end", path);
+        uint32_t crc = (uint32_t)crc32(0, buf + off + 4, len + 4);
+        if (crc != be32(buf + off + 8 + len)) fail_msg("%s: bad chunk CRC", path);
+        if (memcmp(buf + off + 4, "IDAT", 4) == 0) {
+            memcpy(idat + idat_len, buf + off + 8, len);
+            idat_len += len;
+        }
+        if (memcmp(buf + off + 4, "IEND", 4) == 0) seen_end = 1;
+        off += 12 + len;
+    }
+    assert_true(seen_end);
+    size_t stride = (size_t)w * bpp, raw_len = (stride + 1) * h;
+    unsigned char *raw = malloc(raw_len), *img = calloc(stride * h, 1);
+    assert_non_null(raw);
+    assert_non_null(img);
+    uLongf got = raw_len;
+    if (uncompress(raw, &got, idat, idat_len) != Z_OK || got != raw_len)
+        fail_msg("%s: IDAT does not inflate to %zu bytes", path, raw_len);
+    for (uint32_t y = 0; y < h; y++) {
+        int filter = raw[y * (stride + 1)];
+        const unsigned char *src = raw + y * (stride + 1) + 1;
+        unsigned char *cur = img + y * stride, *up = y ? img + (y - 1) * stride : NULL;
+        for (size_t x = 0; x < stride; x++) {
+            int a = x >= (size_t)bpp ? cur[x - bpp] : 0, b = up ? up[x] : 0;
+            int c = up && x >= (size_t)bpp ? up[x - bpp] : 0, v = src[x];
+            switch (filter) {
+            case 0: break;
+            case 1: v += a; break;
+            case 2: v += b; break;
+            case 3: v += (a + b) / 2; break;
+            case 4: v += paeth(a, b, c); break;
+            default: fail_msg("%s: row %u has filter %d", path, y, filter);
+            }
+            cur[x] = (unsigned char)v;
+        }
+    }
+    // Distinct colours through a small open-addressing set.
+    enum { SET = 8192, CAP = 4096 };
+    uint32_t *set = calloc(SET, sizeof *set);
+    int distinct = 0;
+    size_t not_white = 0;
+    for (size_t i = 0; i < (size_t)w * h; i++) {
+        const unsigned char *p = img + i * bpp;
+        uint32_t rgb = (uint32_t)p[0] << 16 | (uint32_t)p[1] << 8 | p[2];
+        if (rgb != 0xFFFFFF) not_white++;
+        uint32_t key = rgb + 1; // 0 marks an empty slot
+        for (uint32_t k = (key * 2654435761u) % SET;; k = (k + 1) % SET) {
+            if (set[k] == key) break;
+            if (set[k] == 0) {
+                if (distinct < CAP) { set[k] = key; distinct++; }
+                break;
+            }
+        }
+    }
+    *ink = (double)not_white / ((double)w * h);
+    free(set); free(raw); free(img); free(idat); free(buf);
+    return distinct;
+}
+
+// ---- HTML checking ----
+
+// Tags of the kinds report_write.c emits must nest and balance.
+static void html_check_balanced(const char *html) {
+    static const char *const kinds[] = {"html", "head", "title", "style", "body", "h1", "h2", "h3",
+                                        "p", "table", "tr", "th", "td", "ul", "li", "figure",
+                                        "figcaption", "code"};
+    const char *stack[64];
+    int depth = 0;
+    for (const char *p = strchr(html, '<'); p; p = strchr(p + 1, '<')) {
+        int closing = p[1] == '/';
+        const char *name = p + 1 + closing;
+        size_t len = strcspn(name, " >\n");
+        int known = 0;
+        for (size_t k = 0; k < sizeof kinds / sizeof kinds[0]; k++)
+            if (strlen(kinds[k]) == len && strncmp(name, kinds[k], len) == 0) known = 1;
+        if (!known) continue; // <!DOCTYPE>, <meta>, <img>: void elements
+        if (!closing) {
+            assert_true(depth < 64);
+            stack[depth++] = name;
+        } else {
+            if (depth == 0 || strncmp(stack[depth - 1], name, len) != 0 ||
+                strcspn(stack[depth - 1], " >\n") != len)
+                fail_msg("unbalanced </%.*s> in report.html", (int)len, name);
+            depth--;
+        }
+    }
+    assert_int_equal(depth, 0);
+    assert_int_equal(count_substr(html, "<html"), 1);
+    assert_int_equal(count_substr(html, "</html>"), 1);
+}
+
+// Every src= and href= is a data: URI or an #anchor.
+static void html_check_self_contained(const char *html) {
+    static const char *const attrs[] = {"src=\"", "href=\"", "src='", "href='", "url("};
+    for (size_t k = 0; k < sizeof attrs / sizeof attrs[0]; k++) {
+        for (const char *p = strstr(html, attrs[k]); p; p = strstr(p + 1, attrs[k])) {
+            const char *v = p + strlen(attrs[k]);
+            if (strncmp(v, "data:", 5) != 0 && v[0] != '#')
+                fail_msg("report.html refers outside itself: %.60s", p);
+        }
+    }
+}
+
+// LRSCOPE_FAKE_STUDY=DIR keeps the fake study (and its report) in DIR (which
+// must not exist yet) to look at by hand.
+static void test_report_build_fake_study(void **state) {
+    (void)state;
+    char dir[512];
+    const char *keep = getenv("LRSCOPE_FAKE_STUDY");
+    if (keep) {
+        snprintf(dir, sizeof dir, "%s", keep);
+        if (mkdir(dir, 0755) != 0) fail_msg("LRSCOPE_FAKE_STUDY: cannot create %s", dir);
+    } else {
+        test_mkdtemp(dir, sizeof dir);
+    }
+    fake_study_write(dir);
+    lr_err e = {{0}};
+    if (report_build(dir, &e) != 0) fail_msg("%s", e.msg);
+
+    // The analysis of this study, by construction.
+    report_study s;
+    assert_int_equal(report_study_read(dir, &s, &e), 0);
+    report_analysis a;
+    report_analyze(&s, &a);
+    assert_int_equal(a.best_final, 1);
+    assert_int_equal(a.best_peak, 1);
+    assert_int_equal(a.n_diverged, 1);
+    assert_int_equal(a.runs[0].diverged_epoch, 4);
+    assert_int_equal(a.confusion_run, 1);
+    report_analysis_free(&a);
+    report_study_free(&s);
+
+    static const char *const figs[] = {"train_loss", "test_loss", "train_acc", "test_acc",
+                                       "train_f1", "test_f1", "lr_schedule", "time", "confusion"};
+    // Okabe-Ito blue, vermillion, green: the three runs' colours as cairo writes them.
+    static const char *const run_strokes[] = {"stroke:rgb(0%,44.705882%,69.803922%)",
+                                              "stroke:rgb(83.529412%,36.862745%,0%)",
+                                              "stroke:rgb(0%,61.960784%,45.098039%)"};
+    char *md = read_text(dir, "report.md");
+    for (size_t i = 0; i < sizeof figs / sizeof figs[0]; i++) {
+        char rel[128], path[700];
+        snprintf(rel, sizeof rel, "figures/%s.png", figs[i]);
+        snprintf(path, sizeof path, "%s/%s", dir, rel);
+        double ink = 0;
+        int colours = png_colours(path, 1000, 700, &ink);
+        if (colours < 16 || ink < 0.01 || ink > 0.9)
+            fail_msg("%s looks blank: %d colours, %.3f of pixels inked", path, colours, ink);
+        char ref[160];
+        snprintf(ref, sizeof ref, "](%s)", rel);
+        if (!strstr(md, ref)) fail_msg("report.md does not show %s", rel);
+
+        snprintf(rel, sizeof rel, "figures/%s.svg", figs[i]);
+        char *svg = read_text(dir, rel);
+        assert_non_null(strstr(svg, "<svg"));
+        assert_non_null(strstr(svg, "</svg>"));
+        if (strcmp(figs[i], "confusion") != 0) {
+            for (int r = 0; r < 3; r++) {
+                if (strcmp(figs[i], "time") == 0) continue; // bars are fills, checked below
+                if (!strstr(svg, run_strokes[r]))
+                    fail_msg("%s: no path in run %d's colour %s", rel, r, run_strokes[r]);
+            }
+        }
+        assert_true(count_substr(svg, "<path") >= 3);
+        free(svg);
+    }
+    // No temporary files left behind.
+    char cmd[700];
+    snprintf(cmd, sizeof cmd, "ls '%s/figures' | grep -q tmp", dir);
+    assert_int_not_equal(system(cmd), 0);
+
+    char *html = read_text(dir, "report.html");
+    html_check_balanced(html);
+    html_check_self_contained(html);
+    assert_int_equal(count_substr(html, "src=\"data:image/png;base64,"), 9);
+    assert_non_null(strstr(html, "diverged at epoch 4"));
+    assert_non_null(strstr(md, "| lr-0.1 | 0.1 | diverged (epoch 4) | 4 / 30 |"));
+    free(html);
+    free(md);
+    if (!keep) test_rmtree(dir);
+}
+
+// Runs that never started, stopped early or lost their run.json still report.
+static void test_partial_study(void **state) {
+    (void)state;
+    char dir[512];
+    test_mkdtemp(dir, sizeof dir);
+    write_text(dir, "study.json",
+               "{\"config\": {\"epochs\": 10}, \"runs\": [{\"name\": \"a\", \"lr\": 0.5},"
+               " {\"name\": \"b\", \"lr\": 0.05}, {\"name\": \"c\", \"lr\": 0.005}]}");
+    char buf[1024];
+    snprintf(buf, sizeof buf, "%s1,0.05,2.0,0.2,0.2,1.9,0.3,0.3,2\n2,0.05,1.8,0.3,0.3,1.7,0.35,0.3,2\n",
+             HEADER);
+    write_text(dir, "b/metrics.csv", buf);
+    write_text(dir, "b/run.json", "{\"status\": \"interr");                   // cut short
+    write_text(dir, "c/metrics.csv", HEADER);                                 // header only
+    write_text(dir, "c/run.json", "{\"status\": \"running\", \"confusion_matrix\": [[1, 2]]}");
+    lr_err e = {{0}};
+    if (report_build(dir, &e) != 0) fail_msg("%s", e.msg);
+    char *md = read_text(dir, "report.md");
+    assert_non_null(strstr(md, "a has no metrics.csv"));
+    assert_non_null(strstr(md, "b recorded 2 of its 10 planned epochs"));
+    assert_non_null(strstr(md, "b/run.json: unreadable"));
+    assert_non_null(strstr(md, "c/run.json: \"confusion\\_matrix\" is not a 1x1"));
+    assert_non_null(strstr(md, "| c | 0.005 | running | 0 / 10 |"));
+    assert_null(strstr(md, "figures/confusion.png"));
+    assert_non_null(strstr(md, "figures/test_acc.png"));
+    free(md);
+    char path[700];
+    snprintf(path, sizeof path, "%s/figures/confusion.png", dir);
+    assert_false(access(path, F_OK) == 0);
+    // A figure left by an earlier report that can no longer be drawn goes.
+    snprintf(path, sizeof path, "%s/figures/time.svg", dir);
+    assert_true(access(path, F_OK) == 0);
+    write_text(dir, "b/metrics.csv", HEADER);
+    if (report_build(dir, &e) != 0) fail_msg("%s", e.msg);
+    assert_false(access(path, F_OK) == 0);
+    test_rmtree(dir);
+}
+
+static void test_cmd_report(void **state) {
+    (void)state;
+    char dir[512];
+    test_mkdtemp(dir, sizeof dir);
+    char *help[] = {"report", "--help", NULL};
+    char *none[] = {"report", NULL};
+    char *bad_opt[] = {"report", "--frobnicate", NULL};
+    char *not_study[] = {"report", dir, NULL};
+    assert_int_equal(cmd_report(2, help), 0);
+    assert_int_equal(cmd_report(1, none), 2);
+    assert_int_equal(cmd_report(2, bad_opt), 2);
+    assert_int_equal(cmd_report(2, not_study), 2);
+    known_study_write(dir);
+    assert_int_equal(cmd_report(2, not_study), 0);
+    test_rmtree(dir);
+}
+
+// Under `make DEBUG=1`, fontconfig (loaded by PLplot's cairo drivers) keeps
+// its font cache until exit, which LeakSanitizer reports; it is not ours.
+const char *__lsan_default_suppressions(void);
+const char *__lsan_default_suppressions(void) { return "leak:libfontconfig.so\n"; }
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_analysis_known_answers),
+        cmocka_unit_test(test_sparse_evaluation),
+        cmocka_unit_test(test_damaged_metrics_rejected),
+        cmocka_unit_test(test_not_a_study_rejected),
+        cmocka_unit_test(test_report_build_fake_study),
+        cmocka_unit_test(test_partial_study),
+        cmocka_unit_test(test_cmd_report),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -16,4 +16,10 @@ void augment_build_lut(float *lut, int C, const float *mean, const float *std);
 void augment_image(float *dst, int lane, const uint8_t *src, int C, int H, int W,
                    int pad, int top, int left, int flip, const float *lut);
 
+// The same transform for a whole group, row by row across the lanes so the
+// destination rows stay in L1: src[l] is lane l's image or NULL (an empty
+// lane, filled with zeros); top, left, flip per lane.
+void augment_group(float *dst, const uint8_t *const *src, const uint8_t *top, const uint8_t *left,
+                   const uint8_t *flip, int C, int H, int W, int pad, const float *lut);
+
 #endif

@@ -24,8 +24,9 @@ static int count_records(const char *dir, const char *name, int *count, lr_err *
                           "point --data at the folder that holds them",
                        path, strerror(errno));
     if (st.st_size == 0 || st.st_size % REC_BYTES != 0 || st.st_size / REC_BYTES > RECS_PER_FILE)
-        return lr_fail(e, "%s: %lld bytes, expected %d (10,000 records of 3,073 bytes: 1 label + "
-                          "3,072 pixels); the file is truncated or not a CIFAR-10 binary batch",
+        return lr_fail(e, "%s: %lld bytes, expected a whole number of 3,073-byte records (1 label + "
+                          "3,072 pixels), %d for the official 10,000; the file is truncated or not a "
+                          "CIFAR-10 binary batch",
                        path, (long long)st.st_size, REC_BYTES * RECS_PER_FILE);
     *count = (int)(st.st_size / REC_BYTES);
     return 0;

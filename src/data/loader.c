@@ -10,7 +10,7 @@
 
 struct loader {
     const dataset *d;
-    int batch_size, train, pad, hflip;
+    int batch_size, train, pad, hflip, prefill;
     uint64_t seed;
     int n_batches;
     size_t img_floats;  // C*H*W*LANES: one group of one image position
@@ -51,27 +51,38 @@ void loader_plan_epoch(int n, int train, int pad, int hflip, uint64_t seed, int 
     }
 }
 
+void loader_fill_group(const loader *ld, const batch *b, int g, float *dst) {
+    const dataset *d = ld->d;
+    size_t img_bytes = (size_t)d->c * d->h * d->w;
+    const uint8_t *src[LANES];
+    uint8_t zero[LANES] = {0};
+    int k0 = g * LANES;
+    for (int l = 0; l < LANES; l++)
+        src[l] = k0 + l < b->n ? d->pixels + (size_t)b->index[k0 + l] * img_bytes : NULL;
+    int full = k0 + LANES <= b->n;
+    augment_group(dst, src, full ? b->top + k0 : zero, full ? b->left + k0 : zero,
+                  full ? b->flip + k0 : zero, d->c, d->h, d->w, ld->pad, ld->lut);
+    if (!full) // a partial group: draws for the lanes that hold images
+        for (int l = 0; k0 + l < b->n; l++)
+            augment_image(dst, l, src[l], d->c, d->h, d->w, ld->pad, b->top[k0 + l], b->left[k0 + l],
+                          b->flip[k0 + l], ld->lut);
+}
+
 static void fill_batch(loader *ld, int b, batch *out) {
     const dataset *d = ld->d;
     int first = b * ld->batch_size;
     int n = d->n - first < ld->batch_size ? d->n - first : ld->batch_size;
     out->n = n;
     out->groups = (n + LANES - 1) / LANES;
-    if (n % LANES) // empty lanes of the last group hold zeros
-        memset(out->x + (size_t)(out->groups - 1) * ld->img_floats, 0, ld->img_floats * sizeof(float));
-    size_t img_bytes = (size_t)d->c * d->h * d->w;
+    out->top = ld->top + first;
+    out->left = ld->left + first;
+    out->flip = ld->flip + first;
     for (int k = 0; k < out->groups * LANES; k++) {
-        if (k >= n) {
-            out->labels[k] = -1;
-            continue;
-        }
-        int i = ld->perm[first + k];
-        out->index[k] = i;
-        out->labels[k] = d->labels[i];
-        augment_image(out->x + (size_t)(k / LANES) * ld->img_floats, k % LANES,
-                      d->pixels + (size_t)i * img_bytes, d->c, d->h, d->w, ld->pad,
-                      ld->top[first + k], ld->left[first + k], ld->flip[first + k], ld->lut);
+        out->index[k] = k < n ? ld->perm[first + k] : -1;
+        out->labels[k] = k < n ? d->labels[out->index[k]] : -1;
     }
+    if (ld->prefill)
+        for (int g = 0; g < out->groups; g++) loader_fill_group(ld, out, g, out->x + (size_t)g * ld->img_floats);
 }
 
 static void *worker(void *arg) {
@@ -106,7 +117,7 @@ static void *worker(void *arg) {
 }
 
 loader *loader_create(const dataset *d, const dataset_info *info, int batch_size, int train,
-                      uint64_t seed) {
+                      uint64_t seed, int prefill) {
     LR_ASSERT(batch_size > 0 && d->n > 0 && d->c <= DATASET_MAX_CHANNELS);
     loader *ld = lr_calloc(1, sizeof *ld);
     ld->d = d;
@@ -115,6 +126,7 @@ loader *loader_create(const dataset *d, const dataset_info *info, int batch_size
     ld->pad = train ? info->crop_padding : 0;
     ld->hflip = train ? info->hflip : 0;
     ld->seed = seed;
+    ld->prefill = prefill;
     ld->n_batches = (d->n + batch_size - 1) / batch_size;
     ld->img_floats = (size_t)d->c * d->h * d->w * LANES;
     augment_build_lut(ld->lut, d->c, info->mean, info->std);
@@ -124,7 +136,7 @@ loader *loader_create(const dataset *d, const dataset_info *info, int batch_size
     ld->flip = lr_malloc((size_t)d->n);
     int groups = (batch_size + LANES - 1) / LANES;
     for (int s = 0; s < 2; s++) {
-        ld->slots[s].x = lr_aligned_alloc((size_t)groups * ld->img_floats * sizeof(float));
+        ld->slots[s].x = prefill ? lr_aligned_alloc((size_t)groups * ld->img_floats * sizeof(float)) : NULL;
         ld->slots[s].labels = lr_malloc((size_t)groups * LANES * sizeof(int));
         ld->slots[s].index = lr_malloc((size_t)groups * LANES * sizeof(int));
     }

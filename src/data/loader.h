@@ -4,7 +4,7 @@
 // last partial batch is kept. Everything random comes from (seed, epoch), so
 // the batches are the same whatever else runs.
 //
-//   loader *ld = loader_create(&train, info, 128, 1, seed);
+//   loader *ld = loader_create(&train, info, 128, 1, seed, 1);
 //   loader_start_epoch(ld, epoch);
 //   const batch *b;
 //   while ((b = loader_next(ld)) != NULL) { ... }   // b valid until the next call
@@ -17,15 +17,22 @@
 typedef struct {
     int n;          // images in this batch
     int groups;     // ceil(n / LANES)
-    float *x;       // (groups, C, H, W, LANES), normalised
+    float *x;       // (groups, C, H, W, LANES), normalised; NULL unless prefilled
     int *labels;    // (groups * LANES), -1 in empty lanes
-    int *index;     // (n) which data set images, in batch order
+    int *index;     // (groups * LANES) which data set images, in batch order; -1 in empty lanes
+    const uint8_t *top, *left, *flip; // (n) augmentation draws, in batch order
 } batch;
 
 typedef struct loader loader;
 
+// prefill 1: the background thread also transforms the images into batch.x
+// (worth it when a core is spare); prefill 0: it only deals out the epoch's
+// plan and the compute threads call loader_fill_group for their own groups,
+// so on a fully busy machine no thread waits for another.
 loader *loader_create(const dataset *d, const dataset_info *info, int batch_size, int train,
-                      uint64_t seed);
+                      uint64_t seed, int prefill);
+// Transforms group g of batch b into dst (C, H, W, LANES). Thread-safe.
+void loader_fill_group(const loader *ld, const batch *b, int g, float *dst);
 int loader_num_batches(const loader *ld);
 void loader_start_epoch(loader *ld, int epoch);
 // NULL once the epoch's batches are all given out.

@@ -1,12 +1,13 @@
 // kernels_simd.c: the vector kernels, written once with GCC's portable vector
-// type v16 (16 floats = one image group) and compiled twice by the Makefile:
-// with -mavx512f (one zmm register per v16) and with -mavx2 -mfma (two ymm).
-// KERNEL_ISA names the build; the table at the end is kernels_<isa>.
+// types and compiled twice by the Makefile: for AVX-512 (VL = 16 floats, one
+// zmm register per image group) and for AVX2 + FMA (VL = 8: a group is two
+// ymm halves, handled by an outer loop over the halves). KERNEL_ISA names the
+// build; the table at the end is kernels_<isa>.
 //
-// Register tiles: a convolution computes 4 output channels x 4 output columns
-// (16 accumulators) per pass over the inputs, so each input vector loaded is
-// used by 4 FMAs; weight gradients keep 4 channels x 3 taps in registers
-// while sweeping the image. Edges fall back to single-accumulator loops.
+// Register tiles: a convolution computes 4 output channels x XT output
+// columns per pass over the inputs, so each input vector loaded feeds 4 FMAs
+// (XT = 4 on AVX-512's 32 registers, 2 on AVX2's 16); weight gradients keep
+// 4 channels x 3 taps in registers while sweeping the image.
 #include "kernels.h"
 
 #include <string.h>
@@ -21,111 +22,126 @@
 #define CAT_STR(x) STR_(x)
 
 #define L LANES
-typedef float v16 __attribute__((vector_size(64)));
-typedef int32_t vi16 __attribute__((vector_size(64)));
-typedef float v16u __attribute__((vector_size(64), aligned(4))); // unaligned access
+#if defined(__AVX512F__)
+#define VL 16
+#define XT 4
+#else
+#define VL 8
+#define XT 2
+#endif
+typedef float vf __attribute__((vector_size(VL * 4)));
+typedef int32_t vi __attribute__((vector_size(VL * 4)));
+typedef float vfu __attribute__((vector_size(VL * 4), aligned(4))); // unaligned access
 
-#define LD(p) (*(const v16 *)(p))
-#define ST(p, v) (*(v16 *)(p) = (v))
+#define LD(p) (*(const vf *)(p))
+#define ST(p, v) (*(vf *)(p) = (v))
+#define ALWAYS_INLINE static inline __attribute__((always_inline))
 
-static inline v16 splat(float x) { return (v16){0} + x; }
-static inline v16 select_mask(vi16 mask, v16 a, v16 b) {
-    return (v16)(((vi16)a & mask) | ((vi16)b & ~mask));
-}
-static inline float hsum(v16 v) {
+ALWAYS_INLINE vf splat(float x) { return (vf){0} + x; }
+ALWAYS_INLINE vf select_mask(vi mask, vf a, vf b) { return (vf)(((vi)a & mask) | ((vi)b & ~mask)); }
+ALWAYS_INLINE float hsum(vf v) {
     float s = 0.0f;
-    for (int l = 0; l < L; l++) s += v[l];
+    for (int l = 0; l < VL; l++) s += v[l];
     return s;
 }
 
-// One output (channel oc, row oy, column ox): the edge path.
-static inline void conv_one(float *out, const float *in, const float *w, float bias,
-                            int C, int H, int W, int K, int OH, int OW, int oc, int oy, int ox) {
-    v16 acc = splat(bias);
+// 4 output channels x NX columns at (oy, ox0), lanes [h, h + VL).
+ALWAYS_INLINE void conv_tile(float *out, const float *in, const float *w, const float *b, int C,
+                             int H, int W, int K, int OH, int OW, int oc0, int oy, int ox0, int h,
+                             const int NX) {
+    const size_t wstride = (size_t)C * K * K;
+    vf acc[4][4];
+#pragma GCC unroll 4
+    for (int o = 0; o < 4; o++)
+#pragma GCC unroll 4
+        for (int x = 0; x < NX; x++) acc[o][x] = splat(b[oc0 + o]);
     for (int c = 0; c < C; c++)
         for (int ky = 0; ky < K; ky++) {
-            const float *row = in + (((size_t)c * H + oy + ky) * W + ox) * L;
-            const float *wr = w + (((size_t)oc * C + c) * K + ky) * K;
-            for (int kx = 0; kx < K; kx++) acc += splat(wr[kx]) * LD(row + kx * L);
+            const float *row = in + (((size_t)c * H + oy + ky) * W + ox0) * L + h;
+            const float *wr = w + (((size_t)oc0 * C + c) * K + ky) * K;
+            for (int kx = 0; kx < K; kx++) {
+                vf v[4];
+#pragma GCC unroll 4
+                for (int x = 0; x < NX; x++) v[x] = LD(row + (size_t)(kx + x) * L);
+#pragma GCC unroll 4
+                for (int o = 0; o < 4; o++) {
+                    vf wv = splat(wr[o * wstride + kx]);
+#pragma GCC unroll 4
+                    for (int x = 0; x < NX; x++) acc[o][x] += wv * v[x];
+                }
+            }
         }
-    ST(out + (((size_t)oc * OH + oy) * OW + ox) * L, acc);
+#pragma GCC unroll 4
+    for (int o = 0; o < 4; o++)
+#pragma GCC unroll 4
+        for (int x = 0; x < NX; x++)
+            ST(out + (((size_t)(oc0 + o) * OH + oy) * OW + ox0 + x) * L + h, acc[o][x]);
+}
+
+// One output channel, one column: for channel counts that are not a multiple of 4.
+ALWAYS_INLINE void conv_one(float *out, const float *in, const float *w, float bias, int C, int H,
+                            int W, int K, int OH, int OW, int oc, int oy, int ox, int h) {
+    vf acc = splat(bias);
+    for (int c = 0; c < C; c++)
+        for (int ky = 0; ky < K; ky++) {
+            const float *row = in + (((size_t)c * H + oy + ky) * W + ox) * L + h;
+            const float *wr = w + (((size_t)oc * C + c) * K + ky) * K;
+            for (int kx = 0; kx < K; kx++) acc += splat(wr[kx]) * LD(row + (size_t)kx * L);
+        }
+    ST(out + (((size_t)oc * OH + oy) * OW + ox) * L + h, acc);
 }
 
 static void FN(conv_forward)(float *out, const float *in, const float *w, const float *b,
                              int C, int H, int W, int OC, int K) {
     const int OH = H - K + 1, OW = W - K + 1;
-    const size_t wstride = (size_t)C * K * K; // between output channels
-    int oc0 = 0;
-    for (; oc0 + 4 <= OC; oc0 += 4) {
-        for (int oy = 0; oy < OH; oy++) {
-            int ox0 = 0;
-            for (; ox0 + 4 <= OW; ox0 += 4) {
-                v16 acc[4][4];
-#pragma GCC unroll 4
-                for (int o = 0; o < 4; o++)
-#pragma GCC unroll 4
-                    for (int x = 0; x < 4; x++) acc[o][x] = splat(b[oc0 + o]);
-                for (int c = 0; c < C; c++)
-                    for (int ky = 0; ky < K; ky++) {
-                        const float *row = in + (((size_t)c * H + oy + ky) * W + ox0) * L;
-                        const float *wr = w + (((size_t)oc0 * C + c) * K + ky) * K;
-                        for (int kx = 0; kx < K; kx++) {
-                            v16 v0 = LD(row + (kx + 0) * L), v1 = LD(row + (kx + 1) * L);
-                            v16 v2 = LD(row + (kx + 2) * L), v3 = LD(row + (kx + 3) * L);
-#pragma GCC unroll 4
-                            for (int o = 0; o < 4; o++) {
-                                v16 wv = splat(wr[o * wstride + kx]);
-                                acc[o][0] += wv * v0;
-                                acc[o][1] += wv * v1;
-                                acc[o][2] += wv * v2;
-                                acc[o][3] += wv * v3;
-                            }
-                        }
-                    }
-#pragma GCC unroll 4
-                for (int o = 0; o < 4; o++)
-#pragma GCC unroll 4
-                    for (int x = 0; x < 4; x++)
-                        ST(out + (((size_t)(oc0 + o) * OH + oy) * OW + ox0 + x) * L, acc[o][x]);
+    for (int h = 0; h < L; h += VL) {
+        int oc0 = 0;
+        for (; oc0 + 4 <= OC; oc0 += 4)
+            for (int oy = 0; oy < OH; oy++) {
+                int ox0 = 0;
+                for (; ox0 + XT <= OW; ox0 += XT)
+                    conv_tile(out, in, w, b, C, H, W, K, OH, OW, oc0, oy, ox0, h, XT);
+                switch (OW - ox0) { // the remaining columns, still 4 channels at a time
+                case 3: conv_tile(out, in, w, b, C, H, W, K, OH, OW, oc0, oy, ox0, h, 3); break;
+                case 2: conv_tile(out, in, w, b, C, H, W, K, OH, OW, oc0, oy, ox0, h, 2); break;
+                case 1: conv_tile(out, in, w, b, C, H, W, K, OH, OW, oc0, oy, ox0, h, 1); break;
+                default: break;
+                }
             }
-            for (; ox0 < OW; ox0++)
-                for (int o = 0; o < 4; o++)
-                    conv_one(out, in, w, b[oc0 + o], C, H, W, K, OH, OW, oc0 + o, oy, ox0);
-        }
+        for (; oc0 < OC; oc0++)
+            for (int oy = 0; oy < OH; oy++)
+                for (int ox = 0; ox < OW; ox++) conv_one(out, in, w, b[oc0], C, H, W, K, OH, OW, oc0, oy, ox, h);
     }
-    for (; oc0 < OC; oc0++)
-        for (int oy = 0; oy < OH; oy++)
-            for (int ox = 0; ox < OW; ox++)
-                conv_one(out, in, w, b[oc0], C, H, W, K, OH, OW, oc0, oy, ox);
 }
 
 // dw for channels [oc0, oc0+4) and kernel size 3: 12 accumulators in registers.
-static void conv_dw_tile3(float *dw, const float *dout, const float *in,
-                          int C, int H, int W, int oc0, int OH, int OW) {
+static void conv_dw_tile3(float *dw, const float *dout, const float *in, int C, int H, int W,
+                          int oc0, int OH, int OW) {
     const int K = 3;
+    const size_t dstride = (size_t)OH * OW * L;
     for (int c = 0; c < C; c++)
         for (int ky = 0; ky < K; ky++) {
-            v16 acc[4][3];
+            vf acc[4][3];
 #pragma GCC unroll 4
             for (int o = 0; o < 4; o++)
 #pragma GCC unroll 3
                 for (int kx = 0; kx < 3; kx++) acc[o][kx] = splat(0.0f);
-            for (int oy = 0; oy < OH; oy++) {
-                const float *row = in + (((size_t)c * H + oy + ky) * W) * L;
-                const float *d0 = dout + (((size_t)oc0 * OH + oy) * OW) * L;
-                const size_t dstride = (size_t)OH * OW * L;
-                for (int ox = 0; ox < OW; ox++) {
-                    v16 v0 = LD(row + (ox + 0) * L), v1 = LD(row + (ox + 1) * L),
-                        v2 = LD(row + (ox + 2) * L);
+            for (int h = 0; h < L; h += VL)
+                for (int oy = 0; oy < OH; oy++) {
+                    const float *row = in + (((size_t)c * H + oy + ky) * W) * L + h;
+                    const float *d0 = dout + (((size_t)oc0 * OH + oy) * OW) * L + h;
+                    for (int ox = 0; ox < OW; ox++) {
+                        vf v0 = LD(row + (size_t)(ox + 0) * L), v1 = LD(row + (size_t)(ox + 1) * L),
+                           v2 = LD(row + (size_t)(ox + 2) * L);
 #pragma GCC unroll 4
-                    for (int o = 0; o < 4; o++) {
-                        v16 d = LD(d0 + o * dstride + (size_t)ox * L);
-                        acc[o][0] += d * v0;
-                        acc[o][1] += d * v1;
-                        acc[o][2] += d * v2;
+                        for (int o = 0; o < 4; o++) {
+                            vf d = LD(d0 + o * dstride + (size_t)ox * L);
+                            acc[o][0] += d * v0;
+                            acc[o][1] += d * v1;
+                            acc[o][2] += d * v2;
+                        }
                     }
                 }
-            }
             for (int o = 0; o < 4; o++)
                 for (int kx = 0; kx < 3; kx++)
                     dw[(((size_t)(oc0 + o) * C + c) * K + ky) * K + kx] += hsum(acc[o][kx]);
@@ -133,17 +149,18 @@ static void conv_dw_tile3(float *dw, const float *dout, const float *in,
 }
 
 // dw for one channel, any kernel size: the general path.
-static void conv_dw_one(float *dw, const float *dout, const float *in,
-                        int C, int H, int W, int K, int oc, int OH, int OW) {
+static void conv_dw_one(float *dw, const float *dout, const float *in, int C, int H, int W, int K,
+                        int oc, int OH, int OW) {
     for (int c = 0; c < C; c++)
         for (int ky = 0; ky < K; ky++)
             for (int kx = 0; kx < K; kx++) {
-                v16 acc = splat(0.0f);
-                for (int oy = 0; oy < OH; oy++) {
-                    const float *row = in + (((size_t)c * H + oy + ky) * W + kx) * L;
-                    const float *d = dout + (((size_t)oc * OH + oy) * OW) * L;
-                    for (int ox = 0; ox < OW; ox++) acc += LD(d + (size_t)ox * L) * LD(row + (size_t)ox * L);
-                }
+                vf acc = splat(0.0f);
+                for (int h = 0; h < L; h += VL)
+                    for (int oy = 0; oy < OH; oy++) {
+                        const float *row = in + (((size_t)c * H + oy + ky) * W + kx) * L + h;
+                        const float *d = dout + (((size_t)oc * OH + oy) * OW) * L + h;
+                        for (int ox = 0; ox < OW; ox++) acc += LD(d + (size_t)ox * L) * LD(row + (size_t)ox * L);
+                    }
                 dw[(((size_t)oc * C + c) * K + ky) * K + kx] += hsum(acc);
             }
 }
@@ -153,9 +170,9 @@ static void FN(conv_backward)(float *din, float *dw, float *db, const float *dou
                               int C, int H, int W, int OC, int K) {
     const int OH = H - K + 1, OW = W - K + 1;
     for (int oc = 0; oc < OC; oc++) {
-        v16 acc = splat(0.0f);
+        vf acc = splat(0.0f);
         const float *d = dout + (size_t)oc * OH * OW * L;
-        for (int p = 0; p < OH * OW; p++) acc += LD(d + (size_t)p * L);
+        for (size_t p = 0; p < (size_t)OH * OW * L; p += VL) acc += LD(d + p);
         db[oc] += hsum(acc);
     }
     int oc0 = 0;
@@ -166,14 +183,21 @@ static void FN(conv_backward)(float *din, float *dw, float *db, const float *dou
     // din is the full correlation of dout with the flipped kernel: pad dout
     // with K-1 zeros all round and run the forward convolution on it.
     const int PH = OH + 2 * (K - 1), PW = OW + 2 * (K - 1);
-    float *dpad = scratch;                                    // (OC, PH, PW, L)
-    float *wflip = dpad + (size_t)OC * PH * PW * L;           // (C, OC, K, K)
+    float *dpad = scratch;                                          // (OC, PH, PW, L)
+    float *wflip = dpad + (size_t)OC * PH * PW * L;                 // (C, OC, K, K)
     float *zero = wflip + ((size_t)C * OC * K * K + L - 1) / L * L; // (C)
-    memset(dpad, 0, (size_t)OC * PH * PW * L * sizeof *dpad);
-    for (int oc = 0; oc < OC; oc++)
-        for (int oy = 0; oy < OH; oy++)
-            memcpy(dpad + (((size_t)oc * PH + oy + K - 1) * PW + K - 1) * L,
-                   dout + (((size_t)oc * OH + oy) * OW) * L, (size_t)OW * L * sizeof *dout);
+    for (int oc = 0; oc < OC; oc++) {
+        float *plane = dpad + (size_t)oc * PH * PW * L;
+        // zero only the border; the interior is copied over
+        memset(plane, 0, (size_t)(K - 1) * PW * L * sizeof *plane);
+        memset(plane + (size_t)(PH - K + 1) * PW * L, 0, (size_t)(K - 1) * PW * L * sizeof *plane);
+        for (int oy = 0; oy < OH; oy++) {
+            float *prow = plane + (size_t)(oy + K - 1) * PW * L;
+            memset(prow, 0, (size_t)(K - 1) * L * sizeof *prow);
+            memcpy(prow + (size_t)(K - 1) * L, dout + (((size_t)oc * OH + oy) * OW) * L, (size_t)OW * L * sizeof *dout);
+            memset(prow + (size_t)(K - 1 + OW) * L, 0, (size_t)(K - 1) * L * sizeof *prow);
+        }
+    }
     for (int c = 0; c < C; c++)
         for (int oc = 0; oc < OC; oc++)
             for (int ky = 0; ky < K; ky++)
@@ -185,17 +209,17 @@ static void FN(conv_backward)(float *din, float *dw, float *db, const float *dou
 }
 
 static void FN(relu_forward)(float *out, const float *in, size_t n) {
-    for (size_t i = 0; i < n; i += L) {
-        v16 v = LD(in + i);
-        vi16 keep = (vi16)(v > 0.0f) | (vi16)(v != v); // NaN passes, as torch.relu
-        ST(out + i, (v16)((vi16)v & keep));
+    for (size_t i = 0; i < n; i += VL) {
+        vf v = LD(in + i);
+        vi keep = (vi)(v > 0.0f) | (vi)(v != v); // NaN passes, as torch.relu
+        ST(out + i, (vf)((vi)v & keep));
     }
 }
 
 static void FN(relu_backward)(float *din, const float *dout, const float *out, size_t n) {
-    for (size_t i = 0; i < n; i += L) {
-        vi16 pos = (vi16)(LD(out + i) > 0.0f);
-        ST(din + i, (v16)((vi16)LD(dout + i) & pos));
+    for (size_t i = 0; i < n; i += VL) {
+        vi pos = (vi)(LD(out + i) > 0.0f);
+        ST(din + i, (vf)((vi)LD(dout + i) & pos));
     }
 }
 
@@ -203,64 +227,72 @@ static void FN(maxpool_forward)(float *out, const float *in, int C, int H, int W
     const int OH = H / P, OW = W / P;
     for (int c = 0; c < C; c++)
         for (int oy = 0; oy < OH; oy++)
-            for (int ox = 0; ox < OW; ox++) {
-                const float *base = in + (((size_t)c * H + oy * P) * W + ox * P) * L;
-                v16 m = LD(base);
-                for (int dy = 0; dy < P; dy++)
-                    for (int dx = 0; dx < P; dx++) {
-                        v16 v = LD(base + ((size_t)dy * W + dx) * L);
-                        m = select_mask((vi16)(v > m) | (vi16)(v != v), v, m);
-                    }
-                ST(out + (((size_t)c * OH + oy) * OW + ox) * L, m);
-            }
+            for (int ox = 0; ox < OW; ox++)
+                for (int h = 0; h < L; h += VL) {
+                    const float *base = in + (((size_t)c * H + oy * P) * W + ox * P) * L + h;
+                    vf m = LD(base);
+                    for (int dy = 0; dy < P; dy++)
+                        for (int dx = 0; dx < P; dx++) {
+                            vf v = LD(base + ((size_t)dy * W + dx) * L);
+                            m = select_mask((vi)(v > m) | (vi)(v != v), v, m);
+                        }
+                    ST(out + (((size_t)c * OH + oy) * OW + ox) * L + h, m);
+                }
 }
 
 static void FN(maxpool_backward)(float *din, const float *dout, const float *in,
                                  const float *out, int C, int H, int W, int P) {
     const int OH = H / P, OW = W / P;
-    memset(din, 0, (size_t)C * H * W * L * sizeof *din);
+    if (H % P || W % P) memset(din, 0, (size_t)C * H * W * L * sizeof *din); // rows/cols no window covers
     for (int c = 0; c < C; c++)
         for (int oy = 0; oy < OH; oy++)
-            for (int ox = 0; ox < OW; ox++) {
-                size_t o = (((size_t)c * OH + oy) * OW + ox) * L;
-                v16 m = LD(out + o), d = LD(dout + o);
-                vi16 taken = (vi16){0};
-                for (int dy = 0; dy < P; dy++)
-                    for (int dx = 0; dx < P; dx++) {
-                        size_t i = (((size_t)c * H + oy * P + dy) * W + ox * P + dx) * L;
-                        vi16 first = (vi16)(LD(in + i) == m) & ~taken;
-                        ST(din + i, (v16)((vi16)d & first));
-                        taken |= first;
-                    }
-            }
+            for (int ox = 0; ox < OW; ox++)
+                for (int h = 0; h < L; h += VL) {
+                    size_t o = (((size_t)c * OH + oy) * OW + ox) * L + h;
+                    vf m = LD(out + o), d = LD(dout + o);
+                    vi taken = (vi){0};
+                    for (int dy = 0; dy < P; dy++)
+                        for (int dx = 0; dx < P; dx++) {
+                            size_t i = (((size_t)c * H + oy * P + dy) * W + ox * P + dx) * L + h;
+                            vi first = (vi)(LD(in + i) == m) & ~taken;
+                            ST(din + i, (vf)((vi)d & first));
+                            taken |= first;
+                        }
+                }
 }
 
 static void FN(linear_forward)(float *out, const float *in, const float *w, const float *b,
                                int I, int O) {
-    int o0 = 0;
-    for (; o0 + 8 <= O; o0 += 8) {
-        v16 acc[8];
+    for (int h = 0; h < L; h += VL) {
+        int o0 = 0;
+        for (; o0 + 8 <= O; o0 += 8) {
+            vf acc[8];
 #pragma GCC unroll 8
-        for (int o = 0; o < 8; o++) acc[o] = splat(b[o0 + o]);
-        for (int i = 0; i < I; i++) {
-            v16 v = LD(in + (size_t)i * L);
+            for (int o = 0; o < 8; o++) acc[o] = splat(b[o0 + o]);
+            for (int i = 0; i < I; i++) {
+                vf v = LD(in + (size_t)i * L + h);
 #pragma GCC unroll 8
-            for (int o = 0; o < 8; o++) acc[o] += splat(w[(size_t)(o0 + o) * I + i]) * v;
+                for (int o = 0; o < 8; o++) acc[o] += splat(w[(size_t)(o0 + o) * I + i]) * v;
+            }
+            for (int o = 0; o < 8; o++) ST(out + (size_t)(o0 + o) * L + h, acc[o]);
         }
-        for (int o = 0; o < 8; o++) ST(out + (size_t)(o0 + o) * L, acc[o]);
-    }
-    for (; o0 < O; o0++) {
-        v16 acc = splat(b[o0]);
-        for (int i = 0; i < I; i++) acc += splat(w[(size_t)o0 * I + i]) * LD(in + (size_t)i * L);
-        ST(out + (size_t)o0 * L, acc);
+        for (; o0 < O; o0++) {
+            vf acc = splat(b[o0]);
+            for (int i = 0; i < I; i++) acc += splat(w[(size_t)o0 * I + i]) * LD(in + (size_t)i * L + h);
+            ST(out + (size_t)o0 * L + h, acc);
+        }
     }
 }
 
 static void FN(linear_backward)(float *din, float *dw, float *db, const float *dout,
                                 const float *in, const float *w, float *scratch, int I, int O) {
-    for (int o = 0; o < O; o++) db[o] += hsum(LD(dout + (size_t)o * L));
+    for (int o = 0; o < O; o++) {
+        vf acc = splat(0.0f);
+        for (int h = 0; h < L; h += VL) acc += LD(dout + (size_t)o * L + h);
+        db[o] += hsum(acc);
+    }
     // dw (O, I) += dout (O, L) @ in^T: transpose in to (L, I) so each FMA
-    // fills 16 weights at once instead of reducing 16 lanes per weight.
+    // fills VL weights at once instead of reducing lanes per weight.
     float *inT = scratch; // (L, I)
     for (int i = 0; i < I; i++)
         for (int l = 0; l < L; l++) inT[(size_t)l * I + i] = in[(size_t)i * L + l];
@@ -268,10 +300,10 @@ static void FN(linear_backward)(float *din, float *dw, float *db, const float *d
         const float *d = dout + (size_t)o * L;
         float *dwr = dw + (size_t)o * I;
         int i0 = 0;
-        for (; i0 + L <= I; i0 += L) {
-            v16 acc = splat(0.0f);
-            for (int l = 0; l < L; l++) acc += splat(d[l]) * *(const v16u *)(inT + (size_t)l * I + i0);
-            *(v16u *)(dwr + i0) = *(const v16u *)(dwr + i0) + acc;
+        for (; i0 + VL <= I; i0 += VL) {
+            vf acc = splat(0.0f);
+            for (int l = 0; l < L; l++) acc += splat(d[l]) * *(const vfu *)(inT + (size_t)l * I + i0);
+            *(vfu *)(dwr + i0) = *(const vfu *)(dwr + i0) + acc;
         }
         for (; i0 < I; i0++) {
             float acc = 0.0f;
@@ -280,22 +312,24 @@ static void FN(linear_backward)(float *din, float *dw, float *db, const float *d
         }
     }
     if (!din) return;
-    int i0 = 0;
-    for (; i0 + 8 <= I; i0 += 8) {
-        v16 acc[8];
+    for (int h = 0; h < L; h += VL) {
+        int i0 = 0;
+        for (; i0 + 8 <= I; i0 += 8) {
+            vf acc[8];
 #pragma GCC unroll 8
-        for (int i = 0; i < 8; i++) acc[i] = splat(0.0f);
-        for (int o = 0; o < O; o++) {
-            v16 d = LD(dout + (size_t)o * L);
+            for (int i = 0; i < 8; i++) acc[i] = splat(0.0f);
+            for (int o = 0; o < O; o++) {
+                vf d = LD(dout + (size_t)o * L + h);
 #pragma GCC unroll 8
-            for (int i = 0; i < 8; i++) acc[i] += splat(w[(size_t)o * I + i0 + i]) * d;
+                for (int i = 0; i < 8; i++) acc[i] += splat(w[(size_t)o * I + i0 + i]) * d;
+            }
+            for (int i = 0; i < 8; i++) ST(din + (size_t)(i0 + i) * L + h, acc[i]);
         }
-        for (int i = 0; i < 8; i++) ST(din + (size_t)(i0 + i) * L, acc[i]);
-    }
-    for (; i0 < I; i0++) {
-        v16 acc = splat(0.0f);
-        for (int o = 0; o < O; o++) acc += splat(w[(size_t)o * I + i0]) * LD(dout + (size_t)o * L);
-        ST(din + (size_t)i0 * L, acc);
+        for (; i0 < I; i0++) {
+            vf acc = splat(0.0f);
+            for (int o = 0; o < O; o++) acc += splat(w[(size_t)o * I + i0]) * LD(dout + (size_t)o * L + h);
+            ST(din + (size_t)i0 * L + h, acc);
+        }
     }
 }
 

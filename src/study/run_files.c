@@ -115,6 +115,7 @@ int run_files_write_json(const char *run_dir, const run_config *cfg, const run_r
     json_object_set_new(root, "epochs_done", json_integer(r->epochs_done));
     json_object_set_new(root, "seconds", json_real(r->seconds));
     json_object_set_new(root, "train_images_per_s", json_real(r->train_images_per_s));
+    json_object_set_new(root, "eval_images_per_s", json_real(r->eval_images_per_s));
     json_t *conf = config_json(cfg);
     json_object_set_new(conf, "threads", json_integer(r->threads));
     json_object_set_new(conf, "isa", json_string(r->isa ? r->isa : cfg->isa));

@@ -30,6 +30,8 @@ typedef struct {
     const kernel_table *kt;
     const float *params;
     const batch *b;
+    const loader *ld;    // fills groups when the batch is not prefilled
+    float **xbuf;        // (threads) one group's input each
     size_t img_floats;   // one group's input (C, H, W, L)
     model_ws *ws;        // (threads)
     float *grad_slots;   // (groups, n_params)
@@ -44,7 +46,14 @@ static void step_worker(void *arg, int tid, int nthreads) {
     model_ws *ws = &s->ws[tid];
     const int K = s->m->num_classes;
     for (int g = tid; g < s->b->groups; g += nthreads) {
-        const float *logits = model_forward(s->m, s->kt, s->params, ws, s->b->x + (size_t)g * s->img_floats);
+        const float *x;
+        if (s->b->x) {
+            x = s->b->x + (size_t)g * s->img_floats;
+        } else {
+            loader_fill_group(s->ld, s->b, g, s->xbuf[tid]);
+            x = s->xbuf[tid];
+        }
+        const float *logits = model_forward(s->m, s->kt, s->params, ws, x);
         softmax_xent(ws->dlogits, s->loss + (size_t)g * LANES, s->pred + (size_t)g * LANES, logits,
                      s->b->labels + (size_t)g * LANES, K, s->scale);
         if (s->backward) {
@@ -74,6 +83,7 @@ static double evaluate(step_ctx *s, pool *p, loader *ld, int64_t *cm) {
     loader_start_epoch(ld, 0);
     const batch *b;
     s->backward = 0;
+    s->ld = ld;
     while ((b = loader_next(ld)) != NULL) {
         s->b = b;
         s->scale = 1.0f / (float)b->n;
@@ -117,15 +127,20 @@ int train_run(const run_config *cfg, const dataset *train, const dataset *test,
     model_ws *ws = lr_calloc((size_t)T, sizeof *ws);
     for (int t = 0; t < T; t++) model_ws_alloc(&ws[t], m);
     pool *p = pool_create(T);
-    loader *train_ld = loader_create(train, info, cfg->batch_size, 1, cfg->seed);
-    loader *test_ld = loader_create(test, info, eval_batch, 0, cfg->seed);
+    // With a core to spare the loader thread transforms the images ahead of
+    // time; otherwise each compute thread transforms its own groups.
+    int prefill = T < pool_cores();
+    loader *train_ld = loader_create(train, info, cfg->batch_size, 1, cfg->seed, prefill);
+    loader *test_ld = loader_create(test, info, eval_batch, 0, cfg->seed, prefill);
+    float **xbuf = lr_calloc((size_t)T, sizeof *xbuf);
+    for (int t = 0; t < T; t++) xbuf[t] = lr_aligned_alloc((size_t)train->c * train->h * train->w * LANES * sizeof(float));
 
     step_ctx s = {.m = m, .kt = kt, .params = r->params, .ws = ws, .grad_slots = grad_slots,
-                  .loss = loss, .pred = pred,
+                  .loss = loss, .pred = pred, .xbuf = xbuf,
                   .img_floats = (size_t)train->c * train->h * train->w * LANES};
     int first_step = 1;
-    double run_start = lr_now(), train_time = 0.0;
-    long long train_images = 0;
+    double run_start = lr_now(), train_time = 0.0, eval_time = 0.0;
+    long long train_images = 0, eval_images = 0;
     r->status = RUN_RUNNING;
     for (int epoch = 0; epoch < cfg->epochs && r->status == RUN_RUNNING; epoch++) {
         double t0 = lr_now();
@@ -137,6 +152,7 @@ int train_run(const run_config *cfg, const dataset *train, const dataset *test,
         int seen = 0, nb = loader_num_batches(train_ld);
         loader_start_epoch(train_ld, epoch);
         s.backward = 1;
+        s.ld = train_ld;
         for (int bi = 0; bi < nb; bi++) {
             if (hooks && hooks->stop && *hooks->stop) {
                 r->status = RUN_INTERRUPTED;
@@ -175,7 +191,10 @@ int train_run(const run_config *cfg, const dataset *train, const dataset *test,
         rec->train_f1 = metrics_macro_f1(train_cm, K);
         int last = epoch == cfg->epochs - 1;
         if (r->status == RUN_RUNNING && ((epoch + 1) % cfg->eval_interval == 0 || last)) {
+            double te0 = lr_now();
             rec->test_loss = evaluate(&s, p, test_ld, r->test_cm);
+            eval_time += lr_now() - te0;
+            eval_images += test->n;
             rec->test_acc = metrics_accuracy(r->test_cm, K);
             rec->test_f1 = metrics_macro_f1(r->test_cm, K);
             rec->has_test = 1;
@@ -192,11 +211,16 @@ int train_run(const run_config *cfg, const dataset *train, const dataset *test,
     }
     r->seconds = lr_now() - run_start;
     r->train_images_per_s = train_time > 0 ? train_images / train_time : 0;
+    r->eval_images_per_s = eval_time > 0 ? eval_images / eval_time : 0;
 
     loader_destroy(train_ld);
     loader_destroy(test_ld);
     pool_destroy(p);
-    for (int t = 0; t < T; t++) model_ws_free(&ws[t]);
+    for (int t = 0; t < T; t++) {
+        model_ws_free(&ws[t]);
+        free(xbuf[t]);
+    }
+    free(xbuf);
     free(ws);
     free(train_cm);
     free(pred);

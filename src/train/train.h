@@ -36,7 +36,8 @@ typedef struct {
     int64_t *test_cm;     // (classes, classes) of the last evaluation, owned
     int has_test_cm;
     double seconds;       // whole run
-    double train_images_per_s;
+    double train_images_per_s;  // training passes: transform + forward + backward + update
+    double eval_images_per_s;   // test passes: transform + forward + loss
     model_desc model;
     float *params;        // (model.n_params) trained weights, owned
     const char *isa;      // kernels used

@@ -7,6 +7,19 @@ static const dataset_info DATASETS[] = {
     // torchvision's CIFAR-10 constants as used by the seed study.
     {"cifar10", "cifar-10-batches-bin", 3, 32, 32, 10,
      {0.4914f, 0.4822f, 0.4465f}, {0.2023f, 0.1994f, 0.2010f}, 4, 1, cifar10_load},
+    // CIFAR-100 training-set statistics, as commonly used with torchvision.
+    {"cifar100", "cifar-100-binary", 3, 32, 32, 100,
+     {0.5071f, 0.4865f, 0.4409f}, {0.2673f, 0.2564f, 0.2762f}, 4, 1, cifar100_load},
+    {"cifar100-coarse", "cifar-100-binary", 3, 32, 32, 20,
+     {0.5071f, 0.4865f, 0.4409f}, {0.2673f, 0.2564f, 0.2762f}, 4, 1, cifar100_coarse_load},
+    // torchvision's MNIST example constants; digits must not be flipped.
+    {"mnist", "mnist", 1, 28, 28, 10, {0.1307f}, {0.3081f}, 0, 0, mnist_load},
+    {"fashion-mnist", "fashion-mnist", 1, 28, 28, 10, {0.2860f}, {0.3530f}, 0, 0,
+     fashion_mnist_load},
+    // Your own images (image_folder.c): shape and classes follow the files;
+    // Normalize(0.5, 0.5) maps pixels to [-1, 1] whatever they hold.
+    {"folder", "images", 0, 0, 0, 0,
+     {0.5f, 0.5f, 0.5f}, {0.5f, 0.5f, 0.5f}, 0, 0, image_folder_load},
 };
 enum { N_DATASETS = sizeof DATASETS / sizeof DATASETS[0] };
 

@@ -53,5 +53,13 @@ void dataset_default_class_names(dataset *d);
 
 // Loaders, one per format (each in its own file).
 int cifar10_load(const char *dir, dataset *train, dataset *test, lr_err *e);
+// cifar100.c: train.bin/test.bin; fine labels (100 classes) or coarse (20).
+int cifar100_load(const char *dir, dataset *train, dataset *test, lr_err *e);
+int cifar100_coarse_load(const char *dir, dataset *train, dataset *test, lr_err *e);
+// mnist.c: {train,t10k}-{images-idx3,labels-idx1}-ubyte, gzipped or not.
+int mnist_load(const char *dir, dataset *train, dataset *test, lr_err *e);
+int fashion_mnist_load(const char *dir, dataset *train, dataset *test, lr_err *e);
+// image_folder.c: DIR/train/CLASS/*.png|jpg and DIR/test/CLASS/*.png|jpg.
+int image_folder_load(const char *dir, dataset *train, dataset *test, lr_err *e);
 
 #endif

@@ -1,0 +1,272 @@
+// image_folder.c: a data set stored as image files in one folder per class,
+// like torchvision's ImageFolder:
+//   DIR/train/CLASS/*.png|*.jpg|*.jpeg   training images
+//   DIR/test/CLASS/*.png|*.jpg|*.jpeg    test images
+// Class folder names of DIR/train, sorted bytewise (as Python's sorted()),
+// become labels 0..k-1; DIR/test uses the same labels, so a test class
+// folder must also exist under train (a missing one just has no images).
+// Images are decoded with stb_image in their own channel count, an alpha
+// channel dropped (as PIL's convert does): grey gives 1 channel, colour 3.
+// Every image must have the size and channel count of the first one.
+// Hidden files and files with other extensions are skipped; BMP, GIF, PPM,
+// PGM, TIFF and WebP, which torchvision would read, are refused by name.
+#define _POSIX_C_SOURCE 200809L
+#include "dataset.h"
+#include "../util/fsutil.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <strings.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#if defined(__has_include)
+#if !__has_include(<stb/stb_image.h>)
+#error "stb_image.h not found: install the Debian package libstb-dev"
+#endif
+#endif
+
+// stb_image is compiled into this file, privately and with only the two
+// decoders needed: less code facing untrusted files, no link dependency.
+// Its header declares stbi_set_unpremultiply_on_load_thread, which it never
+// defines; as a static that warns at the end of the file, hence file-wide.
+#pragma GCC diagnostic ignored "-Wunused-function"
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wshadow"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#define STB_IMAGE_STATIC
+#define STB_IMAGE_IMPLEMENTATION
+#define STBI_ONLY_PNG
+#define STBI_ONLY_JPEG
+#define STBI_NO_STDIO
+#define STBI_NO_GIF
+#define STBI_NO_LINEAR
+#define STBI_NO_HDR
+#include <stb/stb_image.h>
+#pragma GCC diagnostic pop
+
+enum { MAX_SIDE = 8192, MAX_CLASSES = 65535 };
+static const long long MAX_BYTES = 1LL << 34; // pixels held in memory, all images
+
+typedef struct {
+    char **items;
+    int n, cap;
+} str_list;
+
+typedef struct {
+    str_list paths;          // every image, class by class
+    uint16_t *labels;        // (paths.n)
+    int labels_cap;
+} file_list;
+
+static void list_push(str_list *l, const char *s) {
+    if (l->n == l->cap) {
+        int cap = l->cap ? 2 * l->cap : 64;
+        char **grown = realloc(l->items, (size_t)cap * sizeof *grown);
+        if (!grown) {
+            fprintf(stderr, "lrscope: out of memory listing images\n");
+            abort();
+        }
+        l->items = grown;
+        l->cap = cap;
+    }
+    l->items[l->n++] = lr_strdup(s);
+}
+
+static void list_free(str_list *l) {
+    for (int i = 0; i < l->n; i++) free(l->items[i]);
+    free(l->items);
+    memset(l, 0, sizeof *l);
+}
+
+static int cmp_str(const void *a, const void *b) {
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+// Sorted names in dir: folders (want_dirs) or regular files, hidden skipped.
+static int list_dir(const char *dir, int want_dirs, str_list *out, lr_err *e) {
+    DIR *d = opendir(dir);
+    if (!d) return lr_fail(e, "%s: cannot open folder: %s", dir, strerror(errno));
+    struct dirent *de;
+    while ((de = readdir(d)) != NULL) {
+        if (de->d_name[0] == '.') continue;
+        char path[4096];
+        struct stat st;
+        fs_join(path, sizeof path, dir, de->d_name);
+        if (stat(path, &st) != 0) continue; // a dangling link: not an image
+        if (want_dirs ? S_ISDIR(st.st_mode) : S_ISREG(st.st_mode)) list_push(out, de->d_name);
+    }
+    closedir(d);
+    if (out->n > 1) qsort(out->items, (size_t)out->n, sizeof *out->items, cmp_str);
+    return 0;
+}
+
+// 1 for PNG/JPEG, -1 for an image format we do not decode, 0 for other files.
+static int image_kind(const char *name) {
+    static const char *ok[] = {".png", ".jpg", ".jpeg"};
+    static const char *refused[] = {".bmp", ".gif", ".ppm", ".pgm", ".pbm", ".tif", ".tiff", ".webp"};
+    const char *dot = strrchr(name, '.');
+    if (!dot) return 0;
+    for (size_t i = 0; i < sizeof ok / sizeof *ok; i++)
+        if (strcasecmp(dot, ok[i]) == 0) return 1;
+    for (size_t i = 0; i < sizeof refused / sizeof *refused; i++)
+        if (strcasecmp(dot, refused[i]) == 0) return -1;
+    return 0;
+}
+
+// Every image of split_dir, class by class, each labelled by its class's
+// index in classes (sorted).
+static int list_images(const char *split_dir, const str_list *classes, file_list *fl, lr_err *e) {
+    str_list present = {0};
+    if (list_dir(split_dir, 1, &present, e) != 0) return -1;
+    for (int i = 0; i < present.n; i++) {
+        if (!bsearch(&present.items[i], classes->items, (size_t)classes->n, sizeof(char *), cmp_str)) {
+            lr_fail(e, "%s/%s: a class folder that the training split lacks; the test split "
+                       "must use the training split's classes",
+                    split_dir, present.items[i]);
+            list_free(&present);
+            return -1;
+        }
+    }
+    list_free(&present);
+    for (int k = 0; k < classes->n; k++) {
+        char cdir[4096];
+        fs_join(cdir, sizeof cdir, split_dir, classes->items[k]);
+        if (!fs_is_dir(cdir)) continue;
+        str_list files = {0};
+        if (list_dir(cdir, 0, &files, e) != 0) return -1;
+        for (int i = 0; i < files.n; i++) {
+            int kind = image_kind(files.items[i]);
+            if (kind < 0) {
+                lr_fail(e, "%s/%s: unsupported image format; expected PNG or JPEG (convert it, "
+                           "or move it out of the folder)",
+                        cdir, files.items[i]);
+                list_free(&files);
+                return -1;
+            }
+            if (kind == 0) continue;
+            char path[4096];
+            fs_join(path, sizeof path, cdir, files.items[i]);
+            list_push(&fl->paths, path);
+            if (fl->paths.n > fl->labels_cap) {
+                fl->labels_cap = fl->paths.cap;
+                uint16_t *grown = realloc(fl->labels, (size_t)fl->labels_cap * sizeof *grown);
+                if (!grown) {
+                    fprintf(stderr, "lrscope: out of memory listing images\n");
+                    abort();
+                }
+                fl->labels = grown;
+            }
+            fl->labels[fl->paths.n - 1] = (uint16_t)k;
+        }
+        list_free(&files);
+    }
+    if (fl->paths.n == 0)
+        return lr_fail(e, "%s: no PNG or JPEG images in its class folders; expected "
+                          "%s/CLASS/IMAGE.png",
+                       split_dir, split_dir);
+    return 0;
+}
+
+// Shape of one decoded image: channels after dropping alpha.
+typedef struct {
+    int w, h, c;
+} shape;
+
+static int probe(const char *path, const uint8_t *buf, size_t len, shape *s, lr_err *e) {
+    int comp;
+    if (len > INT32_MAX || !stbi_info_from_memory(buf, (int)len, &s->w, &s->h, &comp))
+        return lr_fail(e, "%s: cannot read image: %s; expected a PNG or JPEG file", path,
+                       stbi_failure_reason());
+    s->c = comp >= 3 ? 3 : 1;
+    if (s->w < 1 || s->h < 1 || s->w > MAX_SIDE || s->h > MAX_SIDE)
+        return lr_fail(e, "%s: %dx%d pixels; expected sides of 1..%d", path, s->w, s->h, MAX_SIDE);
+    return 0;
+}
+
+// Decodes path into image idx of d (planes), checking its shape against d's.
+static int decode_into(const char *path, const char *first, dataset *d, int idx, lr_err *e) {
+    char *buf;
+    size_t len;
+    if (fs_read_all(path, &buf, &len, e) != 0) return -1;
+    shape s;
+    if (probe(path, (const uint8_t *)buf, len, &s, e) != 0) {
+        free(buf);
+        return -1;
+    }
+    if (s.w != d->w || s.h != d->h || s.c != d->c) {
+        free(buf);
+        return lr_fail(e, "%s: %dx%d with %d channel%s, expected %dx%d with %d channel%s like "
+                          "%s; all images must share one size and channel count",
+                       path, s.w, s.h, s.c, s.c == 1 ? "" : "s", d->w, d->h, d->c,
+                       d->c == 1 ? "" : "s", first);
+    }
+    int w, h, comp;
+    uint8_t *px = stbi_load_from_memory((const uint8_t *)buf, (int)len, &w, &h, &comp, d->c);
+    free(buf);
+    if (!px)
+        return lr_fail(e, "%s: cannot decode image: %s", path, stbi_failure_reason());
+    size_t plane = (size_t)d->h * d->w;
+    uint8_t *dst = d->pixels + (size_t)idx * d->c * plane;
+    for (size_t p = 0; p < plane; p++)
+        for (int c = 0; c < d->c; c++) dst[c * plane + p] = px[p * d->c + c];
+    stbi_image_free(px);
+    return 0;
+}
+
+// Decodes a listed split into d; shape0 fixes the size (from the first
+// training image, first0 names it).
+static int load_split(const file_list *fl, const shape *s0, const char *first0,
+                      const str_list *classes, dataset *d, lr_err *e) {
+    if ((long long)fl->paths.n * s0->c * s0->h * s0->w > MAX_BYTES)
+        return lr_fail(e, "%s: %d images of %dx%dx%d need more than %lld bytes of memory", first0,
+                       fl->paths.n, s0->c, s0->h, s0->w, MAX_BYTES);
+    dataset_alloc(d, fl->paths.n, s0->c, s0->h, s0->w, classes->n);
+    for (int i = 0; i < fl->paths.n; i++) {
+        if (decode_into(fl->paths.items[i], first0, d, i, e) != 0) return -1;
+        d->labels[i] = fl->labels[i];
+    }
+    d->class_names = lr_calloc((size_t)classes->n, sizeof *d->class_names);
+    for (int k = 0; k < classes->n; k++) d->class_names[k] = lr_strdup(classes->items[k]);
+    return 0;
+}
+
+static int first_shape(const char *path, shape *s, lr_err *e) {
+    char *buf;
+    size_t len;
+    if (fs_read_all(path, &buf, &len, e) != 0) return -1;
+    int rc = probe(path, (const uint8_t *)buf, len, s, e);
+    free(buf);
+    return rc;
+}
+
+int image_folder_load(const char *dir, dataset *train, dataset *test, lr_err *e) {
+    char train_dir[4096], test_dir[4096];
+    fs_join(train_dir, sizeof train_dir, dir, "train");
+    fs_join(test_dir, sizeof test_dir, dir, "test");
+    if (!fs_is_dir(train_dir) || !fs_is_dir(test_dir))
+        return lr_fail(e, "%s: expected sub-folders train/ and test/, each holding one folder "
+                          "of PNG or JPEG images per class (%s/train/CLASS/IMAGE.png); %s is "
+                          "missing",
+                       dir, dir, fs_is_dir(train_dir) ? test_dir : train_dir);
+    str_list classes = {0};
+    file_list tr = {0}, te = {0};
+    shape s0;
+    int rc = list_dir(train_dir, 1, &classes, e);
+    if (rc == 0 && classes.n == 0)
+        rc = lr_fail(e, "%s: no class folders; expected one folder of images per class", train_dir);
+    if (rc == 0 && classes.n > MAX_CLASSES)
+        rc = lr_fail(e, "%s: %d class folders, at most %d supported", train_dir, classes.n,
+                     MAX_CLASSES);
+    if (rc == 0) rc = list_images(train_dir, &classes, &tr, e);
+    if (rc == 0) rc = list_images(test_dir, &classes, &te, e);
+    if (rc == 0) rc = first_shape(tr.paths.items[0], &s0, e);
+    if (rc == 0) rc = load_split(&tr, &s0, tr.paths.items[0], &classes, train, e);
+    if (rc == 0) rc = load_split(&te, &s0, tr.paths.items[0], &classes, test, e);
+    list_free(&classes);
+    list_free(&tr.paths);
+    list_free(&te.paths);
+    free(tr.labels);
+    free(te.labels);
+    return rc;
+}

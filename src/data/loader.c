@@ -142,7 +142,9 @@ loader *loader_create(const dataset *d, const dataset_info *info, int batch_size
     }
     pthread_mutex_init(&ld->mu, NULL);
     pthread_cond_init(&ld->cv, NULL);
-    if (pthread_create(&ld->thread, NULL, worker, ld) != 0) {
+    // Without prefilling, a batch is only a slice of the epoch's plan: cheaper
+    // to deal out in the caller than to hand over from another thread.
+    if (prefill && pthread_create(&ld->thread, NULL, worker, ld) != 0) {
         fprintf(stderr, "lrscope: cannot start the data loader thread\n");
         abort();
     }
@@ -156,6 +158,12 @@ static void wait_idle(loader *ld) {
 }
 
 void loader_start_epoch(loader *ld, int epoch) {
+    if (!ld->prefill) {
+        loader_plan_epoch(ld->d->n, ld->train, ld->pad, ld->hflip, ld->seed, epoch, ld->perm, ld->top,
+                          ld->left, ld->flip);
+        ld->handed = 0;
+        return;
+    }
     pthread_mutex_lock(&ld->mu);
     ld->abandon = 1;
     pthread_cond_broadcast(&ld->cv);
@@ -170,6 +178,12 @@ void loader_start_epoch(loader *ld, int epoch) {
 }
 
 const batch *loader_next(loader *ld) {
+    if (!ld->prefill) {
+        if (ld->handed >= ld->n_batches) return NULL;
+        batch *b = &ld->slots[ld->handed % 2];
+        fill_batch(ld, ld->handed++, b);
+        return b;
+    }
     pthread_mutex_lock(&ld->mu);
     if (ld->handed >= ld->n_batches) {
         pthread_mutex_unlock(&ld->mu);
@@ -184,6 +198,7 @@ const batch *loader_next(loader *ld) {
 }
 
 void loader_stop_epoch(loader *ld) {
+    if (!ld->prefill) return;
     pthread_mutex_lock(&ld->mu);
     ld->abandon = 1;
     pthread_cond_broadcast(&ld->cv);
@@ -193,11 +208,13 @@ void loader_stop_epoch(loader *ld) {
 
 void loader_destroy(loader *ld) {
     if (!ld) return;
-    pthread_mutex_lock(&ld->mu);
-    ld->quit = 1;
-    pthread_cond_broadcast(&ld->cv);
-    pthread_mutex_unlock(&ld->mu);
-    pthread_join(ld->thread, NULL);
+    if (ld->prefill) {
+        pthread_mutex_lock(&ld->mu);
+        ld->quit = 1;
+        pthread_cond_broadcast(&ld->cv);
+        pthread_mutex_unlock(&ld->mu);
+        pthread_join(ld->thread, NULL);
+    }
     pthread_mutex_destroy(&ld->mu);
     pthread_cond_destroy(&ld->cv);
     for (int s = 0; s < 2; s++) {

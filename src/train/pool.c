@@ -1,17 +1,28 @@
-// pool.c: fork-join thread team on two pthread barriers.
+// pool.c: fork-join thread team. A batch's work is short (about a
+// millisecond), so the team meets by spinning on atomic counters for a
+// while before falling asleep on a condition variable: waking a sleeping
+// thread costs tens of microseconds, a spin costs nothing on an idle core.
 #include "pool.h"
 #include "../util/common.h"
 
 #include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
 #include <unistd.h>
+
+enum { SPIN_ROUNDS = 20000 }; // ~100 us of polling before sleeping
 
 struct pool {
     int n;
     pthread_t *threads;
-    pthread_barrier_t start, done;
     pool_fn fn;
     void *ctx;
-    int quit;
+    atomic_uint generation; // bumped by pool_run to start a round
+    atomic_int done;        // workers finished in this round
+    atomic_int sleepers;    // workers blocked on cv
+    atomic_int quit;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
 };
 
 typedef struct {
@@ -19,16 +30,39 @@ typedef struct {
     int tid;
 } worker_arg;
 
+static inline void cpu_relax(void) {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#endif
+}
+
+// Waits until generation differs from seen; returns the new value.
+static unsigned wait_round(pool *p, unsigned seen) {
+    for (int i = 0; i < SPIN_ROUNDS; i++) {
+        unsigned g = atomic_load_explicit(&p->generation, memory_order_acquire);
+        if (g != seen) return g;
+        cpu_relax();
+    }
+    pthread_mutex_lock(&p->mu);
+    atomic_fetch_add(&p->sleepers, 1);
+    unsigned g;
+    while ((g = atomic_load(&p->generation)) == seen) pthread_cond_wait(&p->cv, &p->mu);
+    atomic_fetch_sub(&p->sleepers, 1);
+    pthread_mutex_unlock(&p->mu);
+    return g;
+}
+
 static void *worker(void *arg) {
     worker_arg *w = arg;
     pool *p = w->p;
     int tid = w->tid;
     free(w);
+    unsigned seen = 0;
     for (;;) {
-        pthread_barrier_wait(&p->start);
-        if (p->quit) break;
+        seen = wait_round(p, seen);
+        if (atomic_load(&p->quit)) break;
         p->fn(p->ctx, tid, p->n);
-        pthread_barrier_wait(&p->done);
+        atomic_fetch_add_explicit(&p->done, 1, memory_order_release);
     }
     return NULL;
 }
@@ -43,8 +77,12 @@ pool *pool_create(int nthreads) {
     pool *p = lr_calloc(1, sizeof *p);
     p->n = nthreads;
     p->threads = lr_calloc((size_t)nthreads, sizeof *p->threads);
-    pthread_barrier_init(&p->start, NULL, (unsigned)nthreads);
-    pthread_barrier_init(&p->done, NULL, (unsigned)nthreads);
+    atomic_init(&p->generation, 0);
+    atomic_init(&p->done, 0);
+    atomic_init(&p->sleepers, 0);
+    atomic_init(&p->quit, 0);
+    pthread_mutex_init(&p->mu, NULL);
+    pthread_cond_init(&p->cv, NULL);
     for (int t = 1; t < nthreads; t++) {
         worker_arg *w = lr_malloc(sizeof *w);
         w->p = p;
@@ -59,6 +97,15 @@ pool *pool_create(int nthreads) {
 
 int pool_size(const pool *p) { return p->n; }
 
+static void start_round(pool *p) {
+    atomic_fetch_add_explicit(&p->generation, 1, memory_order_acq_rel);
+    if (atomic_load(&p->sleepers) > 0) { // under the mutex, so no wake-up is lost
+        pthread_mutex_lock(&p->mu);
+        pthread_cond_broadcast(&p->cv);
+        pthread_mutex_unlock(&p->mu);
+    }
+}
+
 void pool_run(pool *p, pool_fn fn, void *ctx) {
     if (p->n == 1) {
         fn(ctx, 0, 1);
@@ -66,20 +113,24 @@ void pool_run(pool *p, pool_fn fn, void *ctx) {
     }
     p->fn = fn;
     p->ctx = ctx;
-    pthread_barrier_wait(&p->start);
+    atomic_store(&p->done, 0);
+    start_round(p);
     fn(ctx, 0, p->n);
-    pthread_barrier_wait(&p->done);
+    for (int i = 0; atomic_load_explicit(&p->done, memory_order_acquire) < p->n - 1; i++) {
+        if (i < SPIN_ROUNDS) cpu_relax();
+        else sched_yield(); // a worker was descheduled: let it run
+    }
 }
 
 void pool_destroy(pool *p) {
     if (!p) return;
     if (p->n > 1) {
-        p->quit = 1;
-        pthread_barrier_wait(&p->start);
+        atomic_store(&p->quit, 1);
+        start_round(p);
         for (int t = 1; t < p->n; t++) pthread_join(p->threads[t], NULL);
     }
-    pthread_barrier_destroy(&p->start);
-    pthread_barrier_destroy(&p->done);
+    pthread_mutex_destroy(&p->mu);
+    pthread_cond_destroy(&p->cv);
     free(p->threads);
     free(p);
 }

@@ -139,9 +139,16 @@ void model_describe(const model_desc *m, char *out, size_t cap) {
     if (n < cap) snprintf(out + n, cap - n, " (%zu parameters)", m->n_params);
 }
 
+// ReLU works in place (its output overwrites its input, which nothing else
+// needs afterwards), keeping a group's working set small enough for L2.
+static int in_place(const model_desc *m, int i) { return i > 0 && m->layers[i].kind == LAYER_RELU; }
+
 void model_ws_alloc(model_ws *ws, const model_desc *m) {
     memset(ws, 0, sizeof *ws);
-    for (int i = 1; i <= m->n_layers; i++) ws->act[i] = lr_aligned_alloc(m->act_floats[i] * sizeof(float));
+    for (int i = 1; i <= m->n_layers; i++)
+        ws->act[i] = in_place(m, i - 1) ? ws->act[i - 1] : lr_aligned_alloc(m->act_floats[i] * sizeof(float));
+    ws->n_layers = m->n_layers;
+    for (int i = 0; i < m->n_layers; i++) ws->owned[i + 1] = !in_place(m, i);
     for (int j = 0; j < 2; j++) ws->dact[j] = lr_aligned_alloc(m->max_act_floats * sizeof(float));
     ws->scratch = lr_aligned_alloc((m->scratch_floats + LANES) * sizeof(float));
     ws->dlogits = lr_aligned_alloc((size_t)m->num_classes * LANES * sizeof(float));
@@ -149,7 +156,8 @@ void model_ws_alloc(model_ws *ws, const model_desc *m) {
 }
 
 void model_ws_free(model_ws *ws) {
-    for (int i = 1; i <= MODEL_MAX_LAYERS; i++) free(ws->act[i]);
+    for (int i = 1; i <= ws->n_layers; i++)
+        if (ws->owned[i]) free(ws->act[i]);
     free(ws->dact[0]);
     free(ws->dact[1]);
     free(ws->scratch);

@@ -57,6 +57,8 @@ void model_describe(const model_desc *m, char *out, size_t cap);
 // Per-thread buffers for one group: activations, gradient ping-pong, scratch.
 typedef struct {
     float *act[MODEL_MAX_LAYERS + 1]; // act[0] is not owned: points at the input
+    int owned[MODEL_MAX_LAYERS + 1];  // 0 where a layer works in place on its input
+    int n_layers;
     float *dact[2];
     float *scratch;
     float *dlogits;  // (classes, L)

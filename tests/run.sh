@@ -7,6 +7,7 @@ build=${1:-build}
 passed=0
 failed=0
 log_dir="$build/test-logs"
+export LRSCOPE_BIN="$build/lrscope"   # the CLI tests drive the binary of this build
 mkdir -p "$log_dir"
 for bin in "$build"/tests/test_*; do
     [[ -x "$bin" && ! "$bin" == *.d ]] || continue

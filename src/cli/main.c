@@ -4,6 +4,11 @@
 
 #include <string.h>
 
+// In sanitizer builds (make DEBUG=1): fontconfig, loaded by PLplot's cairo
+// drivers, keeps its font cache until exit; that is not our leak.
+const char *__lsan_default_suppressions(void);
+const char *__lsan_default_suppressions(void) { return "leak:libfontconfig.so\n"; }
+
 static void usage(FILE *out) {
     fprintf(out,
             "lrscope %s: learning-rate studies of neural networks, fast, in C\n"

@@ -6,6 +6,7 @@
 #include "../model/kernels.h"
 #include "../study/study.h"
 #include "../train/optim.h"
+#include "../train/train.h"
 #include "../util/fsutil.h"
 
 #include <errno.h>
@@ -53,6 +54,11 @@ static void usage(FILE *out) {
             "  --threads N         compute threads, 0 = all cores (default 0); results are\n"
             "                      identical for every N\n"
             "  --isa NAME          kernels: auto, scalar, avx2, avx512 (default auto)\n"
+            "  --jobs N            runs trained side by side; 0 = auto: side by side, one\n"
+            "                      thread each, when the runs divide evenly over the cores,\n"
+            "                      else one run at a time on all cores (default 0)\n"
+            "  --prefetch MODE     transform images on a separate loader thread: on, off,\n"
+            "                      auto = when a core is spare (default auto)\n"
             "  --no-report         skip the figures and report at the end\n"
             "  --quiet             no progress output\n"
             "  -h, --help          this help\n"
@@ -101,7 +107,7 @@ static int parse_lrs(const char *s, double *lrs, int cap, int *n, lr_err *e) {
 
 enum { OPT_DATA = 256, OPT_DATASET, OPT_OUT, OPT_LRS, OPT_EPOCHS, OPT_BATCH, OPT_MOMENTUM, OPT_WD,
        OPT_SCHEDULE, OPT_STEP, OPT_GAMMA, OPT_EVAL, OPT_SEED, OPT_MODEL, OPT_THREADS, OPT_ISA,
-       OPT_NO_REPORT, OPT_QUIET };
+       OPT_NO_REPORT, OPT_QUIET, OPT_JOBS, OPT_PREFETCH };
 
 static const struct option OPTIONS[] = {
     {"data", required_argument, 0, OPT_DATA}, {"dataset", required_argument, 0, OPT_DATASET},
@@ -112,6 +118,7 @@ static const struct option OPTIONS[] = {
     {"gamma", required_argument, 0, OPT_GAMMA}, {"eval-interval", required_argument, 0, OPT_EVAL},
     {"seed", required_argument, 0, OPT_SEED}, {"model", required_argument, 0, OPT_MODEL},
     {"threads", required_argument, 0, OPT_THREADS}, {"isa", required_argument, 0, OPT_ISA},
+    {"jobs", required_argument, 0, OPT_JOBS}, {"prefetch", required_argument, 0, OPT_PREFETCH},
     {"no-report", no_argument, 0, OPT_NO_REPORT}, {"quiet", no_argument, 0, OPT_QUIET},
     {"help", no_argument, 0, 'h'}, {0, 0, 0, 0},
 };
@@ -174,6 +181,16 @@ static int parse_args(int argc, char **argv, run_config *base, double *lrs, int 
             base->threads = (int)v;
             break;
         case OPT_ISA: snprintf(base->isa, sizeof base->isa, "%s", optarg); break;
+        case OPT_JOBS:
+            if (parse_int("--jobs", optarg, 0, 256, &v, e) != 0) return -1;
+            s->jobs = (int)v;
+            break;
+        case OPT_PREFETCH:
+            if (!strcmp(optarg, "on")) base->prefetch = 1;
+            else if (!strcmp(optarg, "off")) base->prefetch = 0;
+            else if (!strcmp(optarg, "auto")) base->prefetch = -1;
+            else return lr_fail(e, "--prefetch %s: expected on, off or auto", optarg);
+            break;
         case OPT_NO_REPORT: s->no_report = 1; break;
         case OPT_QUIET: s->quiet = 1; break;
         case 'h': return 1;
@@ -243,6 +260,13 @@ int cmd_run(int argc, char **argv) {
         return EXIT_BAD_INPUT;
     }
     if (!s.out_dir[0]) study_default_dir(s.out_dir, sizeof s.out_dir);
+    // How to use the cores: runs side by side when they divide evenly over
+    // the cores (no per-batch synchronisation at all), else threads in a run.
+    int cores = train_default_threads();
+    if (s.jobs == 0 && base.threads == 0 && cores > 1 && n_lrs % cores == 0) s.jobs = cores;
+    if (s.jobs > n_lrs) s.jobs = n_lrs;
+    if (s.jobs > 1 && base.threads == 0) base.threads = cores / s.jobs > 0 ? cores / s.jobs : 1;
+    if (base.prefetch < 0 && s.jobs > 1) base.prefetch = s.jobs * base.threads < cores;
     run_config *runs = lr_calloc((size_t)n_lrs, sizeof *runs);
     for (int i = 0; i < n_lrs; i++) {
         runs[i] = base;

@@ -7,6 +7,8 @@
 #include "../report/report.h"
 #include "../util/fsutil.h"
 
+#include <pthread.h>
+#include <stdatomic.h>
 #include <string.h>
 #include <time.h>
 
@@ -42,6 +44,85 @@ static void on_epoch(void *ctx, const run_result *r) {
         sv->write_failed = 1;
 }
 
+// Shared by the runner threads of one study.
+typedef struct {
+    const study *s;
+    const dataset_info *info;
+    const dataset *train, *test;
+    run_result *results;       // (n_runs)
+    const run_result **done;   // (n_runs) set once a run has ended
+    atomic_int next;           // next run to start
+    double start;              // study start, for the time left
+    pthread_mutex_t mu;        // guards done, status and summary.csv
+    int status;
+} study_exec;
+
+int study_jobs(const study *s) {
+    if (s->jobs > 0) return s->jobs < s->n_runs ? s->jobs : s->n_runs;
+    return 1;
+}
+
+// Trains run i and writes its files; returns 0, or -1 when the study must stop.
+static int execute_run(study_exec *x, int i) {
+    const study *s = x->s;
+    const run_config *cfg = &s->runs[i];
+    console con;
+    console_init(&con, s->quiet, s->n_runs, cfg->epochs);
+    con.study_start = x->start;
+    if (study_jobs(s) > 1) con.tty = 0; // several runs at once: plain lines, no bar
+    epoch_saver sv = {.con = &con, .cfg = cfg, .class_names = x->train->class_names};
+    fs_join(sv.run_dir, sizeof sv.run_dir, s->out_dir, cfg->name);
+    lr_err e;
+    if (fs_mkdirs(sv.run_dir, &e) != 0) {
+        fprintf(stderr, "lrscope: %s\n", e.msg);
+        pthread_mutex_lock(&x->mu);
+        x->status = EXIT_RUN_FAILED;
+        pthread_mutex_unlock(&x->mu);
+        return -1;
+    }
+    console_begin_run(&con, i, cfg->name);
+    train_hooks hooks = {.on_batch = on_batch, .on_epoch = on_epoch, .ctx = &sv, .stop = s->stop};
+    run_result *r = &x->results[i];
+    int failed = 0;
+    if (train_run(cfg, x->train, x->test, x->info, &hooks, r, &e) != 0) {
+        fprintf(stderr, "lrscope: run %s: %s\n", cfg->name, e.msg);
+        failed = 1;
+        r->status = RUN_FAILED;
+    }
+    console_end_run(&con, r);
+    char path[4096];
+    fs_join(path, sizeof path, sv.run_dir, "weights.lrsw");
+    lr_err we;
+    if (sv.write_failed || run_files_write_metrics(sv.run_dir, r, &we) != 0 ||
+        run_files_write_json(sv.run_dir, cfg, r, x->train->class_names, &we) != 0 ||
+        (r->params && weights_save(path, &r->model, r->params, &we) != 0)) {
+        fprintf(stderr, "lrscope: run %s: %s\n", cfg->name, sv.write_failed ? sv.err.msg : we.msg);
+        failed = 1;
+    }
+    pthread_mutex_lock(&x->mu);
+    x->done[i] = r;
+    if (run_files_write_summary(s->out_dir, s->runs, x->done, s->n_runs, &we) != 0) {
+        fprintf(stderr, "lrscope: %s\n", we.msg);
+        failed = 1;
+    }
+    if (failed || r->status != RUN_FINISHED) x->status = EXIT_RUN_FAILED;
+    pthread_mutex_unlock(&x->mu);
+    return r->status == RUN_INTERRUPTED ? -1 : 0;
+}
+
+static void *runner(void *arg) {
+    study_exec *x = arg;
+    for (;;) {
+        int i = atomic_fetch_add(&x->next, 1);
+        if (i >= x->s->n_runs || (x->s->stop && *x->s->stop)) break;
+        if (execute_run(x, i) != 0) {
+            atomic_store(&x->next, x->s->n_runs); // stop handing out runs
+            break;
+        }
+    }
+    return NULL;
+}
+
 int study_execute(const study *s, lr_err *e) {
     const run_config *first = &s->runs[0];
     const dataset_info *info = dataset_find(first->dataset);
@@ -73,50 +154,37 @@ int study_execute(const study *s, lr_err *e) {
         return EXIT_BAD_INPUT;
     }
 
-    console con;
-    console_init(&con, s->quiet, s->n_runs, first->epochs);
+    int jobs = study_jobs(s);
     if (!s->quiet) {
         char desc[1024];
         model_describe(&probe, desc, sizeof desc);
         fprintf(stderr, "lrscope: %d run%s on %s (%d train, %d test images) -> %s\nmodel: %s\n",
                 s->n_runs, s->n_runs == 1 ? "" : "s", info->name, train.n, test.n, s->out_dir, desc);
+        if (jobs > 1)
+            fprintf(stderr, "lrscope: %d runs side by side, %d thread%s each\n", jobs, s->runs[0].threads,
+                    s->runs[0].threads == 1 ? "" : "s");
     }
-    run_result *results = lr_calloc((size_t)s->n_runs, sizeof *results);
-    const run_result **done = lr_calloc((size_t)s->n_runs, sizeof *done);
-    int status = EXIT_OK;
-    for (int i = 0; i < s->n_runs; i++) {
-        const run_config *cfg = &s->runs[i];
-        epoch_saver sv = {.con = &con, .cfg = cfg, .class_names = train.class_names};
-        fs_join(sv.run_dir, sizeof sv.run_dir, s->out_dir, cfg->name);
-        if (fs_mkdirs(sv.run_dir, e) != 0) {
-            status = EXIT_RUN_FAILED;
-            fprintf(stderr, "lrscope: %s\n", e->msg);
-            break;
-        }
-        console_begin_run(&con, i, cfg->name);
-        train_hooks hooks = {.on_batch = on_batch, .on_epoch = on_epoch, .ctx = &sv, .stop = s->stop};
-        run_result *r = &results[i];
-        if (train_run(cfg, &train, &test, info, &hooks, r, e) != 0) {
-            fprintf(stderr, "lrscope: run %s: %s\n", cfg->name, e->msg);
-            status = EXIT_RUN_FAILED;
-            r->status = RUN_FAILED;
-        }
-        done[i] = r;
-        console_end_run(&con, r);
-        char path[4096];
-        fs_join(path, sizeof path, sv.run_dir, "weights.lrsw");
-        lr_err we;
-        if (sv.write_failed ||
-            run_files_write_metrics(sv.run_dir, r, &we) != 0 ||
-            run_files_write_json(sv.run_dir, cfg, r, train.class_names, &we) != 0 ||
-            (r->params && weights_save(path, &r->model, r->params, &we) != 0) ||
-            run_files_write_summary(s->out_dir, s->runs, done, s->n_runs, &we) != 0) {
-            fprintf(stderr, "lrscope: run %s: %s\n", cfg->name, sv.write_failed ? sv.err.msg : we.msg);
-            status = EXIT_RUN_FAILED;
-        }
-        if (r->status != RUN_FINISHED) status = EXIT_RUN_FAILED;
-        if (r->status == RUN_INTERRUPTED) break;
+    study_exec x = {.s = s, .info = info, .train = &train, .test = &test, .status = EXIT_OK,
+                    .start = lr_now()};
+    x.results = lr_calloc((size_t)s->n_runs, sizeof *x.results);
+    x.done = lr_calloc((size_t)s->n_runs, sizeof *x.done);
+    pthread_mutex_init(&x.mu, NULL);
+    atomic_init(&x.next, 0);
+    if (jobs == 1) {
+        runner(&x);
+    } else {
+        pthread_t *th = lr_calloc((size_t)jobs, sizeof *th);
+        int started = 0;
+        for (; started < jobs; started++)
+            if (pthread_create(&th[started], NULL, runner, &x) != 0) break;
+        if (started == 0) runner(&x); // no thread could start: run them here
+        for (int j = 0; j < started; j++) pthread_join(th[j], NULL);
+        free(th);
     }
+    pthread_mutex_destroy(&x.mu);
+    run_result *results = x.results;
+    const run_result **done = x.done;
+    int status = x.status;
     console_table(stdout, s->runs, done, s->n_runs);
     fflush(stdout);
     if (!s->no_report) {

@@ -14,12 +14,16 @@ typedef struct {
     int n_runs;
     int quiet;
     int no_report;      // skip figures and report at the end
+    int jobs;           // runs trained side by side (each with runs[i].threads); 0 = 1
     volatile sig_atomic_t *stop; // Ctrl-C
 } study;
 
 // Returns the exit status: 0 every run finished, 1 some run diverged or was
 // interrupted (or the report failed), 2 bad input (message in e, nothing trained).
 int study_execute(const study *s, lr_err *e);
+
+// How many runs train at once.
+int study_jobs(const study *s);
 
 // "results/study-YYYYmmdd-HHMMSS", made unique with a suffix if it exists.
 void study_default_dir(char *out, size_t cap);

@@ -21,4 +21,5 @@ void config_defaults(run_config *c) {
     c->seed = 1;
     c->threads = 0; // 0 = all cores
     snprintf(c->isa, sizeof c->isa, "auto");
+    c->prefetch = -1;
 }

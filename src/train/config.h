@@ -22,6 +22,8 @@ typedef struct {
     uint64_t seed;
     int threads;           // compute threads for this run (results do not depend on it)
     char isa[16];          // "auto", "scalar", "avx2", "avx512"
+    int prefetch;          // transform images on a loader thread: 1 on, 0 off (the compute
+                           // threads do it), -1 auto (on when a core is spare)
 } run_config;
 
 // The seed study's settings (without name, data_dir and lr).

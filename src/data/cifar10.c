@@ -33,25 +33,24 @@ static int count_records(const char *dir, const char *name, int *count, lr_err *
 }
 
 // Reads `count` records of one batch file into records [first, first + count) of d.
-static int read_batch(const char *dir, const char *name, dataset *d, int first, int count, lr_err *e) {
+// buf holds at least count records; reused across files (fresh memory costs page zeroing).
+static int read_batch(const char *dir, const char *name, dataset *d, int first, int count,
+                      uint8_t *buf, lr_err *e) {
     char path[4096];
     fs_join(path, sizeof path, dir, name);
     FILE *f = fopen(path, "rb");
     if (!f) return lr_fail(e, "%s: cannot open: %s", path, strerror(errno));
-    uint8_t rec[REC_BYTES];
+    size_t bytes = (size_t)count * REC_BYTES;
+    size_t got = fread(buf, 1, bytes, f); // one read: record-sized reads cost more than the copy
+    fclose(f);
+    if (got != bytes)
+        return lr_fail(e, "%s: read failed after %zu of %zu bytes", path, got, bytes);
     for (int i = 0; i < count; i++) {
-        if (fread(rec, 1, REC_BYTES, f) != REC_BYTES) {
-            fclose(f);
-            return lr_fail(e, "%s: read failed at record %d", path, i);
-        }
-        if (rec[0] > 9) {
-            fclose(f);
-            return lr_fail(e, "%s: record %d has label %d, expected 0..9", path, i, rec[0]);
-        }
+        const uint8_t *rec = buf + (size_t)i * REC_BYTES;
+        if (rec[0] > 9) return lr_fail(e, "%s: record %d has label %d, expected 0..9", path, i, rec[0]);
         d->labels[first + i] = rec[0];
         memcpy(d->pixels + (size_t)(first + i) * IMG_BYTES, rec + 1, IMG_BYTES);
     }
-    fclose(f);
     return 0;
 }
 
@@ -98,9 +97,15 @@ int cifar10_load(const char *dir, dataset *train, dataset *test, lr_err *e) {
                            dir, names[b], counts[b], names[0], counts[0]);
     dataset_alloc(train, n_train, 3, 32, 32, 10);
     dataset_alloc(test, counts[5], 3, 32, 32, 10);
-    for (int b = 0, first = 0; b < 5; first += counts[b], b++)
-        if (read_batch(dir, names[b], train, first, counts[b], e) != 0) return -1;
-    if (read_batch(dir, names[5], test, 0, counts[5], e) != 0) return -1;
+    int most = 0;
+    for (int b = 0; b < 6; b++) most = counts[b] > most ? counts[b] : most;
+    uint8_t *buf = lr_malloc((size_t)most * REC_BYTES);
+    int rc = 0;
+    for (int b = 0, first = 0; b < 5 && rc == 0; first += counts[b], b++)
+        rc = read_batch(dir, names[b], train, first, counts[b], buf, e);
+    if (rc == 0) rc = read_batch(dir, names[5], test, 0, counts[5], buf, e);
+    free(buf);
+    if (rc != 0) return -1;
     read_names(dir, train);
     read_names(dir, test);
     return 0;

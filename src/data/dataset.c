@@ -2,6 +2,7 @@
 #include "dataset.h"
 
 #include <string.h>
+#include <sys/mman.h>
 
 static const dataset_info DATASETS[] = {
     // torchvision's CIFAR-10 constants as used by the seed study.
@@ -61,7 +62,16 @@ void dataset_alloc(dataset *d, int n, int c, int h, int w, int num_classes) {
     d->h = h;
     d->w = w;
     d->num_classes = num_classes;
-    d->pixels = lr_malloc((size_t)n * c * h * w);
+    // Large, read often, never freed until the end: ask for huge pages
+    // (fewer page faults at load, fewer TLB misses while shuffling through it).
+    size_t bytes = (size_t)n * c * h * w, align = (size_t)2 << 20;
+    void *p = NULL;
+    if (bytes >= align && posix_memalign(&p, align, (bytes + align - 1) / align * align) == 0) {
+        madvise(p, (bytes + align - 1) / align * align, MADV_HUGEPAGE);
+        d->pixels = p;
+    } else {
+        d->pixels = lr_malloc(bytes);
+    }
     d->labels = lr_calloc((size_t)n, sizeof *d->labels);
 }
 

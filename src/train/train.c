@@ -64,6 +64,29 @@ static void step_worker(void *arg, int tid, int nthreads) {
     }
 }
 
+// Adds the group slots in group order and takes the SGD step, each thread
+// over its own slice of the parameters: the order per parameter is fixed.
+typedef struct {
+    const float *grad_slots; // (groups, P)
+    float *grads, *params, *momentum_buf;
+    size_t P;
+    int groups, first;
+    float lr, momentum, weight_decay;
+} update_ctx;
+
+static void update_worker(void *arg, int tid, int nthreads) {
+    update_ctx *u = arg;
+    size_t lo = u->P * (size_t)tid / (size_t)nthreads, hi = u->P * (size_t)(tid + 1) / (size_t)nthreads;
+    float *g = u->grads;
+    memcpy(g + lo, u->grad_slots + lo, (hi - lo) * sizeof *g);
+    for (int k = 1; k < u->groups; k++) {
+        const float *slot = u->grad_slots + (size_t)k * u->P;
+        for (size_t i = lo; i < hi; i++) g[i] += slot[i];
+    }
+    int first = u->first;
+    sgd_step(u->params + lo, g + lo, u->momentum_buf + lo, hi - lo, u->lr, u->momentum, u->weight_decay, &first);
+}
+
 // Accumulates a batch's per-image losses (in image order) and confusions.
 static double tally(const batch *b, const float *loss, const int *pred, int64_t *cm, int K) {
     double sum = 0.0;
@@ -170,14 +193,12 @@ int train_run(const run_config *cfg, const dataset *train, const dataset *test,
                 r->diverged_epoch = epoch + 1;
                 break;
             }
-            // Sum the group slots in group order: independent of the threads.
-            memcpy(grads, grad_slots, P * sizeof *grads);
-            for (int g = 1; g < b->groups; g++) {
-                const float *slot = grad_slots + (size_t)g * P;
-                for (size_t i = 0; i < P; i++) grads[i] += slot[i];
-            }
-            sgd_step(r->params, grads, momentum_buf, P, (float)rec->lr, (float)cfg->momentum,
-                     (float)cfg->weight_decay, &first_step);
+            update_ctx u = {.grad_slots = grad_slots, .grads = grads, .params = r->params,
+                            .momentum_buf = momentum_buf, .P = P, .groups = b->groups, .first = first_step,
+                            .lr = (float)rec->lr, .momentum = (float)cfg->momentum,
+                            .weight_decay = (float)cfg->weight_decay};
+            pool_run(p, update_worker, &u);
+            first_step = 0;
             if (hooks && hooks->on_batch)
                 hooks->on_batch(hooks->ctx, epoch + 1, bi + 1, nb, loss_sum / seen,
                                 seen / (lr_now() - t0));

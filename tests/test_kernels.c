@@ -63,6 +63,15 @@ static void test_conv_vector_equals_scalar(void **state) {
             char what[96];
             snprintf(what, sizeof what, "%s conv %dx%dx%d->%d k%d", vt[v]->isa, c.C, c.H, c.W, c.OC, c.K);
             test_assert_close(out, out_ref, nout, 1e-5, 1e-5, what);
+            // fused conv + ReLU equals ReLU of the convolution
+            float *fused = lr_aligned_alloc(nout * 4), *relu_ref = lr_aligned_alloc(nout * 4);
+            vt[v]->conv_relu_forward(fused, in, w, b, c.C, c.H, c.W, c.OC, c.K);
+            kernels_scalar.relu_forward(relu_ref, out_ref, nout);
+            test_assert_close(fused, relu_ref, nout, 1e-5, 1e-5, what);
+            kernels_scalar.conv_relu_forward(fused, in, w, b, c.C, c.H, c.W, c.OC, c.K);
+            assert_memory_equal(fused, relu_ref, nout * 4);
+            free(fused);
+            free(relu_ref);
             test_assert_close(din, din_ref, nin, 1e-5, 1e-5, what);
             test_assert_close(dw, dw_ref, nw, 1e-4, 1e-4, what);
             test_assert_close(db, db_ref, c.OC, 1e-4, 1e-4, what);

@@ -26,6 +26,10 @@ typedef struct kernel_table {
     // out (OC, H-K+1, W-K+1, L) = conv(in (C, H, W, L), w (OC, C, K, K)) + b (OC)
     void (*conv_forward)(float *out, const float *in, const float *w, const float *b,
                          int C, int H, int W, int OC, int K);
+    // The same followed by ReLU, in one pass over the output (saves a pass
+    // over the largest activation; backward is unchanged).
+    void (*conv_relu_forward)(float *out, const float *in, const float *w, const float *b,
+                              int C, int H, int W, int OC, int K);
     // din (C, H, W, L) or NULL; dw (OC, C, K, K) +=; db (OC) +=.
     // scratch: conv_scratch_floats(...) floats.
     void (*conv_backward)(float *din, float *dw, float *db, const float *dout,

@@ -36,6 +36,14 @@ static void conv_forward_ref(float *out, const float *in, const float *w, const 
                 }
 }
 
+static void relu_forward_ref(float *out, const float *in, size_t n);
+
+static void conv_relu_forward_ref(float *out, const float *in, const float *w, const float *b,
+                                  int C, int H, int W, int OC, int K) {
+    conv_forward_ref(out, in, w, b, C, H, W, OC, K);
+    relu_forward_ref(out, out, (size_t)OC * (H - K + 1) * (W - K + 1) * L);
+}
+
 static void conv_backward_ref(float *din, float *dw, float *db, const float *dout,
                               const float *in, const float *w, float *scratch,
                               int C, int H, int W, int OC, int K) {
@@ -176,7 +184,7 @@ void softmax_xent(float *dlogits, float *loss, int *pred, const float *logits,
 
 const kernel_table kernels_scalar = {
     "scalar",
-    conv_forward_ref, conv_backward_ref,
+    conv_forward_ref, conv_relu_forward_ref, conv_backward_ref,
     relu_forward_ref, relu_backward_ref,
     maxpool_forward_ref, maxpool_backward_ref,
     linear_forward_ref, linear_backward_ref,

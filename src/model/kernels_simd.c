@@ -39,6 +39,8 @@ typedef float vfu __attribute__((vector_size(VL * 4), aligned(4))); // unaligned
 
 ALWAYS_INLINE vf splat(float x) { return (vf){0} + x; }
 ALWAYS_INLINE vf select_mask(vi mask, vf a, vf b) { return (vf)(((vi)a & mask) | ((vi)b & ~mask)); }
+// torch.relu: negatives to 0, NaN passes.
+ALWAYS_INLINE vf relu(vf v) { return (vf)((vi)v & ((vi)(v > 0.0f) | (vi)(v != v))); }
 ALWAYS_INLINE float hsum(vf v) {
     float s = 0.0f;
     for (int l = 0; l < VL; l++) s += v[l];
@@ -48,7 +50,7 @@ ALWAYS_INLINE float hsum(vf v) {
 // 4 output channels x NX columns at (oy, ox0), lanes [h, h + VL).
 ALWAYS_INLINE void conv_tile(float *out, const float *in, const float *w, const float *b, int C,
                              int H, int W, int K, int OH, int OW, int oc0, int oy, int ox0, int h,
-                             const int NX) {
+                             const int NX, const int RELU) {
     const size_t wstride = (size_t)C * K * K;
     vf acc[4][4];
 #pragma GCC unroll 4
@@ -75,12 +77,12 @@ ALWAYS_INLINE void conv_tile(float *out, const float *in, const float *w, const 
     for (int o = 0; o < 4; o++)
 #pragma GCC unroll 4
         for (int x = 0; x < NX; x++)
-            ST(out + (((size_t)(oc0 + o) * OH + oy) * OW + ox0 + x) * L + h, acc[o][x]);
+            ST(out + (((size_t)(oc0 + o) * OH + oy) * OW + ox0 + x) * L + h, RELU ? relu(acc[o][x]) : acc[o][x]);
 }
 
 // One output channel, one column: for channel counts that are not a multiple of 4.
 ALWAYS_INLINE void conv_one(float *out, const float *in, const float *w, float bias, int C, int H,
-                            int W, int K, int OH, int OW, int oc, int oy, int ox, int h) {
+                            int W, int K, int OH, int OW, int oc, int oy, int ox, int h, const int RELU) {
     vf acc = splat(bias);
     for (int c = 0; c < C; c++)
         for (int ky = 0; ky < K; ky++) {
@@ -88,11 +90,11 @@ ALWAYS_INLINE void conv_one(float *out, const float *in, const float *w, float b
             const float *wr = w + (((size_t)oc * C + c) * K + ky) * K;
             for (int kx = 0; kx < K; kx++) acc += splat(wr[kx]) * LD(row + (size_t)kx * L);
         }
-    ST(out + (((size_t)oc * OH + oy) * OW + ox) * L + h, acc);
+    ST(out + (((size_t)oc * OH + oy) * OW + ox) * L + h, RELU ? relu(acc) : acc);
 }
 
-static void FN(conv_forward)(float *out, const float *in, const float *w, const float *b,
-                             int C, int H, int W, int OC, int K) {
+ALWAYS_INLINE void conv_forward_impl(float *out, const float *in, const float *w, const float *b,
+                                     int C, int H, int W, int OC, int K, const int RELU) {
     const int OH = H - K + 1, OW = W - K + 1;
     for (int h = 0; h < L; h += VL) {
         int oc0 = 0;
@@ -100,18 +102,29 @@ static void FN(conv_forward)(float *out, const float *in, const float *w, const 
             for (int oy = 0; oy < OH; oy++) {
                 int ox0 = 0;
                 for (; ox0 + XT <= OW; ox0 += XT)
-                    conv_tile(out, in, w, b, C, H, W, K, OH, OW, oc0, oy, ox0, h, XT);
+                    conv_tile(out, in, w, b, C, H, W, K, OH, OW, oc0, oy, ox0, h, XT, RELU);
                 switch (OW - ox0) { // the remaining columns, still 4 channels at a time
-                case 3: conv_tile(out, in, w, b, C, H, W, K, OH, OW, oc0, oy, ox0, h, 3); break;
-                case 2: conv_tile(out, in, w, b, C, H, W, K, OH, OW, oc0, oy, ox0, h, 2); break;
-                case 1: conv_tile(out, in, w, b, C, H, W, K, OH, OW, oc0, oy, ox0, h, 1); break;
+                case 3: conv_tile(out, in, w, b, C, H, W, K, OH, OW, oc0, oy, ox0, h, 3, RELU); break;
+                case 2: conv_tile(out, in, w, b, C, H, W, K, OH, OW, oc0, oy, ox0, h, 2, RELU); break;
+                case 1: conv_tile(out, in, w, b, C, H, W, K, OH, OW, oc0, oy, ox0, h, 1, RELU); break;
                 default: break;
                 }
             }
         for (; oc0 < OC; oc0++)
             for (int oy = 0; oy < OH; oy++)
-                for (int ox = 0; ox < OW; ox++) conv_one(out, in, w, b[oc0], C, H, W, K, OH, OW, oc0, oy, ox, h);
+                for (int ox = 0; ox < OW; ox++)
+                    conv_one(out, in, w, b[oc0], C, H, W, K, OH, OW, oc0, oy, ox, h, RELU);
     }
+}
+
+static void FN(conv_forward)(float *out, const float *in, const float *w, const float *b,
+                             int C, int H, int W, int OC, int K) {
+    conv_forward_impl(out, in, w, b, C, H, W, OC, K, 0);
+}
+
+static void FN(conv_relu_forward)(float *out, const float *in, const float *w, const float *b,
+                                  int C, int H, int W, int OC, int K) {
+    conv_forward_impl(out, in, w, b, C, H, W, OC, K, 1);
 }
 
 // dw for channels [oc0, oc0+4) and kernel size 3: 12 accumulators in registers.
@@ -335,7 +348,7 @@ static void FN(linear_backward)(float *din, float *dw, float *db, const float *d
 
 const kernel_table CAT(kernels_, KERNEL_ISA) = {
     CAT_STR(KERNEL_ISA),
-    FN(conv_forward), FN(conv_backward),
+    FN(conv_forward), FN(conv_relu_forward), FN(conv_backward),
     FN(relu_forward), FN(relu_backward),
     FN(maxpool_forward), FN(maxpool_backward),
     FN(linear_forward), FN(linear_backward),

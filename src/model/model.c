@@ -175,7 +175,14 @@ const float *model_forward(const model_desc *m, const kernel_table *kt, const fl
         float *out = ws->act[i + 1];
         switch (ly->kind) {
         case LAYER_CONV:
-            kt->conv_forward(out, in, params + ly->w_off, params + ly->b_off, ly->c, ly->h, ly->w, ly->oc, ly->k);
+            if (i + 1 < m->n_layers && m->layers[i + 1].kind == LAYER_RELU) {
+                // The ReLU works in place on this output, so apply it while storing.
+                kt->conv_relu_forward(out, in, params + ly->w_off, params + ly->b_off, ly->c, ly->h, ly->w,
+                                      ly->oc, ly->k);
+                i++;
+            } else {
+                kt->conv_forward(out, in, params + ly->w_off, params + ly->b_off, ly->c, ly->h, ly->w, ly->oc, ly->k);
+            }
             break;
         case LAYER_RELU: kt->relu_forward(out, in, m->act_floats[i]); break;
         case LAYER_MAXPOOL: kt->maxpool_forward(out, in, ly->c, ly->h, ly->w, ly->k); break;

@@ -13,7 +13,7 @@ out="$build/bench.txt"
 py=/usr/bin/python3
 {
     echo "machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //'), $(nproc) cores, $(date -u +%Y-%m-%dT%H:%MZ)"
-    "$build/bench/bench" --data "$data" --epochs 2 --study
+    "$build/bench/bench" --data "$data" --epochs 1 --study
     if "$py" -c "import torch, torchvision" 2>/dev/null; then
         echo
         echo "PyTorch $("$py" -c 'import torch; print(torch.__version__)') on the same machine, same network and batch:"

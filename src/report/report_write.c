@@ -90,6 +90,7 @@ static void md_write(FILE *f, const report_study *s, const report_analysis *a,
     if (s->version[0]) { fprintf(f, " by lrscope "); md_text(f, s->version); }
     fprintf(f, ".\n\n## Configuration\n\n| setting | value |\n|---|---|\n");
     for (int i = 0; i < s->n_config; i++) {
+        if (!strcmp(s->config[i].key, "lr")) continue; // each run's rate: the row below
         fprintf(f, "| ");
         md_text(f, s->config[i].key);
         fprintf(f, " | ");
@@ -187,6 +188,7 @@ static int html_write(FILE *f, const report_study *s, const report_analysis *a,
     fprintf(f, ".</p>\n<h2 id=\"configuration\">Configuration</h2>\n<table>\n"
                "<tr><th class=\"l\">setting</th><th class=\"l\">value</th></tr>\n");
     for (int i = 0; i < s->n_config; i++) {
+        if (!strcmp(s->config[i].key, "lr")) continue; // each run's rate: the row below
         fprintf(f, "<tr><td class=\"l\">");
         html_text(f, s->config[i].key);
         fprintf(f, "</td><td class=\"l\"><code>");

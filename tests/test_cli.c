@@ -3,6 +3,7 @@
 // study writes, determinism across thread counts, bad input (exit 2, nothing
 // created), divergence (exit 1) and the help texts.
 #include "test_util.h"
+#include <signal.h>
 
 #include "../src/study/weights.h"
 
@@ -19,6 +20,7 @@ typedef struct {
     const char *bin;
     int main_done;     // the main study (out1) has been run
 } cli_state;
+
 
 // ---------------------------------------------------------------- helpers
 
@@ -699,6 +701,60 @@ static void test_help(void **state) {
     free(out);
 }
 
+// ---------------------------------------------------------------- Ctrl-C
+
+// SIGINT in the middle of a long run: the run is marked interrupted, its
+// finished epochs are kept, the next run never starts, the exit status is 1.
+static void test_interrupt(void **state) {
+    cli_state *st = *state;
+    char out[4400], metrics[4600];
+    snprintf(out, sizeof out, "%s/out-int", st->root);
+    snprintf(metrics, sizeof metrics, "%s/lr-0.05/metrics.csv", out);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        if (!freopen("/dev/null", "w", stdout) || !freopen("/dev/null", "w", stderr)) _exit(126);
+        execl(st->bin, "lrscope", "run", "--data", st->data, "--out", out, "--epochs", "100000", "--lrs",
+              "0.05,0.01", "--quiet", "--no-report", "--threads", "1", (char *)NULL);
+        _exit(127);
+    }
+    // wait (at most ~20 s) until two epochs are on disk
+    int rows = 0;
+    for (int i = 0; i < 400 && rows < 3; i++) {
+        usleep(50 * 1000);
+        FILE *f = fopen(metrics, "r");
+        if (!f) continue;
+        rows = 0;
+        for (int c; (c = fgetc(f)) != EOF;) rows += c == '\n';
+        fclose(f);
+    }
+    kill(pid, SIGINT);
+    int status;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    if (rows < 3) fail_msg("the run wrote no epochs within 20 s");
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 1);
+    char path[4600];
+    snprintf(path, sizeof path, "%s/lr-0.05/run.json", out);
+    json_t *root = load_json(path);
+    assert_string_equal(json_string_value(json_object_get(root, "status")), "interrupted");
+    int done = (int)json_integer_value(json_object_get(root, "epochs_done"));
+    assert_true(done >= 2 && done < 100000);
+    json_decref(root);
+    char *text = slurp_must(metrics, NULL);
+    char *lines[8];
+    int n = split_lines(text, lines, 8);
+    free(text);
+    assert_true(n >= 3); // header + finished epochs (more than 8 lines are not split)
+    char buf[4096], *f[16];
+    read_summary_row(out, 1, buf, sizeof buf, f);
+    assert_string_equal(f[1], "interrupted");
+    snprintf(path, sizeof path, "%s/lr-0.01", out);
+    assert_int_not_equal(access(path, F_OK), 0); // the second run never started
+    snprintf(path, sizeof path, "%s/lr-0.05/weights.lrsw", out);
+    assert_int_equal(access(path, F_OK), 0);     // the interrupted run's weights are kept
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_run_writes_study),
@@ -713,6 +769,7 @@ int main(void) {
         cmocka_unit_test(test_unknown_command),
         cmocka_unit_test(test_divergence),
         cmocka_unit_test(test_divergence_does_not_stop_other_runs),
+        cmocka_unit_test(test_interrupt),
         cmocka_unit_test(test_help),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);

@@ -742,10 +742,10 @@ static void test_interrupt(void **state) {
     assert_true(done >= 2 && done < 100000);
     json_decref(root);
     char *text = slurp_must(metrics, NULL);
-    char *lines[8];
-    int n = split_lines(text, lines, 8);
+    int n = 0;
+    for (char *c = text; *c; c++) n += *c == '\n';
     free(text);
-    assert_true(n >= 3); // header + finished epochs (more than 8 lines are not split)
+    assert_int_equal(n, done + 1); // the header and every finished epoch
     char buf[4096], *f[16];
     read_summary_row(out, 1, buf, sizeof buf, f);
     assert_string_equal(f[1], "interrupted");

@@ -3,6 +3,7 @@
 // count, reports divergence and interruption, and honours eval_interval.
 #include "test_util.h"
 
+#include "../src/data/loader.h"
 #include "../src/train/train.h"
 #include "../src/util/rng.h"
 
@@ -99,6 +100,38 @@ static void test_same_bits_any_thread_count(void **state) {
     assert_memory_not_equal(other.params, r[0].params, r[0].model.n_params * sizeof(float));
     run_result_free(&other);
     for (int i = 0; i < 3; i++) run_result_free(&r[i]);
+    dataset_free(&tr);
+    dataset_free(&te);
+}
+
+// Evaluating from the prepared (transformed once) test set gives the same
+// bits as transforming it at every evaluation.
+static void test_prepared_test_set_same_results(void **state) {
+    (void)state;
+    dataset tr, te;
+    make_data(&tr, 200, 13);
+    make_data(&te, 90, 14); // not a multiple of 16: a partial last group
+    run_config c = small_config();
+    run_result a, b;
+    lr_err e;
+    assert_int_equal(train_run(&c, &tr, &te, cifar(), NULL, &a, &e), 0);
+    assert_null(te.lanes);
+    assert_int_equal(loader_prepare_lanes(&te, cifar(), (size_t)1 << 30), 0);
+    assert_non_null(te.lanes);
+    assert_int_equal(train_run(&c, &tr, &te, cifar(), NULL, &b, &e), 0);
+    for (int ep = 0; ep < c.epochs; ep++) {
+        assert_memory_equal(&a.epochs[ep].test_loss, &b.epochs[ep].test_loss, sizeof(double));
+        assert_true(a.epochs[ep].test_f1 == b.epochs[ep].test_f1);
+    }
+    assert_memory_equal(a.test_cm, b.test_cm, 100 * sizeof(int64_t));
+    // and a size limit below the data set's is refused
+    dataset small;
+    make_data(&small, 40, 15);
+    assert_int_equal(loader_prepare_lanes(&small, cifar(), 1000), -1);
+    assert_null(small.lanes);
+    dataset_free(&small);
+    run_result_free(&a);
+    run_result_free(&b);
     dataset_free(&tr);
     dataset_free(&te);
 }
@@ -207,6 +240,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_learns_above_chance),
         cmocka_unit_test(test_same_bits_any_thread_count),
+        cmocka_unit_test(test_prepared_test_set_same_results),
         cmocka_unit_test(test_divergence_is_reported),
         cmocka_unit_test(test_interrupt_keeps_finished_epochs),
         cmocka_unit_test(test_eval_interval_and_schedule),

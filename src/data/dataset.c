@@ -87,6 +87,7 @@ void dataset_default_class_names(dataset *d) {
 
 void dataset_free(dataset *d) {
     free(d->pixels);
+    free(d->lanes);
     free(d->labels);
     if (d->class_names)
         for (int k = 0; k < d->num_classes; k++) free(d->class_names[k]);

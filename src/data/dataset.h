@@ -22,6 +22,9 @@ typedef struct {
     uint8_t *pixels;       // (n, c, h, w), planes row-major, owned
     uint16_t *labels;      // (n), each < num_classes, owned
     char **class_names;    // (num_classes) owned strings
+    float *lanes;          // optional, owned: every image normalised (no augmentation), in
+                           // groups of LANES in order: (ceil(n / LANES), c, h, w, LANES);
+                           // see loader_prepare_lanes
 } dataset;
 
 // What lrscope knows about one data set: where its files live, how to

@@ -18,6 +18,8 @@ struct loader {
     int *perm;          // (n) this epoch's order
     uint8_t *top, *left, *flip; // (n) augmentation draws in batch order
     batch slots[2];
+    float *slot_x[2];   // owned group buffers behind slots[].x when prefilling
+    const float *lanes; // the data set's prepared images, when usable (see loader_prepare_lanes)
 
     pthread_t thread;
     pthread_mutex_t mu;
@@ -74,6 +76,11 @@ static void fill_batch(loader *ld, int b, batch *out) {
     int n = d->n - first < ld->batch_size ? d->n - first : ld->batch_size;
     out->n = n;
     out->groups = (n + LANES - 1) / LANES;
+    if (ld->lanes) { // prepared once: point into it
+        out->x = ld->lanes + (size_t)(first / LANES) * ld->img_floats;
+    } else if (ld->prefill) {
+        out->x = ld->slot_x[b % 2];
+    }
     out->top = ld->top + first;
     out->left = ld->left + first;
     out->flip = ld->flip + first;
@@ -81,8 +88,9 @@ static void fill_batch(loader *ld, int b, batch *out) {
         out->index[k] = k < n ? ld->perm[first + k] : -1;
         out->labels[k] = k < n ? d->labels[out->index[k]] : -1;
     }
-    if (ld->prefill)
-        for (int g = 0; g < out->groups; g++) loader_fill_group(ld, out, g, out->x + (size_t)g * ld->img_floats);
+    if (ld->prefill && !ld->lanes)
+        for (int g = 0; g < out->groups; g++)
+            loader_fill_group(ld, out, g, ld->slot_x[b % 2] + (size_t)g * ld->img_floats);
 }
 
 static void *worker(void *arg) {
@@ -130,13 +138,15 @@ loader *loader_create(const dataset *d, const dataset_info *info, int batch_size
     ld->n_batches = (d->n + batch_size - 1) / batch_size;
     ld->img_floats = (size_t)d->c * d->h * d->w * LANES;
     augment_build_lut(ld->lut, d->c, info->mean, info->std);
+    if (d->lanes && !train && batch_size % LANES == 0) ld->lanes = d->lanes;
     ld->perm = lr_malloc((size_t)d->n * sizeof *ld->perm);
     ld->top = lr_malloc((size_t)d->n);
     ld->left = lr_malloc((size_t)d->n);
     ld->flip = lr_malloc((size_t)d->n);
     int groups = (batch_size + LANES - 1) / LANES;
     for (int s = 0; s < 2; s++) {
-        ld->slots[s].x = prefill ? lr_aligned_alloc((size_t)groups * ld->img_floats * sizeof(float)) : NULL;
+        ld->slot_x[s] = prefill ? lr_aligned_alloc((size_t)groups * ld->img_floats * sizeof(float)) : NULL;
+        ld->slots[s].x = NULL;
         ld->slots[s].labels = lr_malloc((size_t)groups * LANES * sizeof(int));
         ld->slots[s].index = lr_malloc((size_t)groups * LANES * sizeof(int));
     }
@@ -218,7 +228,7 @@ void loader_destroy(loader *ld) {
     pthread_mutex_destroy(&ld->mu);
     pthread_cond_destroy(&ld->cv);
     for (int s = 0; s < 2; s++) {
-        free(ld->slots[s].x);
+        free(ld->slot_x[s]);
         free(ld->slots[s].labels);
         free(ld->slots[s].index);
     }
@@ -227,4 +237,25 @@ void loader_destroy(loader *ld) {
     free(ld->left);
     free(ld->flip);
     free(ld);
+}
+
+int loader_prepare_lanes(dataset *d, const dataset_info *info, size_t max_bytes) {
+    if (d->lanes) return 0;
+    size_t groups = ((size_t)d->n + LANES - 1) / LANES, img_floats = (size_t)d->c * d->h * d->w * LANES;
+    if (groups * img_floats * sizeof(float) > max_bytes) return -1;
+    float lut[DATASET_MAX_CHANNELS * 256];
+    augment_build_lut(lut, d->c, info->mean, info->std);
+    float *lanes = lr_aligned_alloc(groups * img_floats * sizeof(float));
+    size_t img_bytes = (size_t)d->c * d->h * d->w;
+    uint8_t zero[LANES] = {0};
+    for (size_t g = 0; g < groups; g++) {
+        const uint8_t *src[LANES];
+        for (int l = 0; l < LANES; l++) {
+            size_t i = g * LANES + (size_t)l;
+            src[l] = i < (size_t)d->n ? d->pixels + i * img_bytes : NULL;
+        }
+        augment_group(lanes + g * img_floats, src, zero, zero, zero, d->c, d->h, d->w, 0, lut);
+    }
+    d->lanes = lanes;
+    return 0;
 }

@@ -17,7 +17,7 @@
 typedef struct {
     int n;          // images in this batch
     int groups;     // ceil(n / LANES)
-    float *x;       // (groups, C, H, W, LANES), normalised; NULL unless prefilled
+    const float *x; // (groups, C, H, W, LANES), normalised; NULL unless prefilled or prepared
     int *labels;    // (groups * LANES), -1 in empty lanes
     int *index;     // (groups * LANES) which data set images, in batch order; -1 in empty lanes
     const uint8_t *top, *left, *flip; // (n) augmentation draws, in batch order
@@ -40,6 +40,12 @@ const batch *loader_next(loader *ld);
 // Abandons the rest of the epoch (the background thread finishes its batch).
 void loader_stop_epoch(loader *ld);
 void loader_destroy(loader *ld);
+
+// Evaluation data is the same every epoch: transform it once. Fills
+// d->lanes unless that would take more than max_bytes (returns 0 if
+// prepared). Loaders without shuffling or augmentation, whose batch size is a
+// multiple of LANES, then hand out pointers into it instead of transforming.
+int loader_prepare_lanes(dataset *d, const dataset_info *info, size_t max_bytes);
 
 // The epoch's order and augmentation draws, exposed for tests: perm (n),
 // top/left/flip (n) in batch order. Deterministic in (seed, epoch).

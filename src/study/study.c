@@ -4,6 +4,7 @@
 #include "console.h"
 #include "run_files.h"
 #include "weights.h"
+#include "../data/loader.h"
 #include "../report/report.h"
 #include "../util/fsutil.h"
 
@@ -154,6 +155,9 @@ int study_execute(const study *s, lr_err *e) {
         return EXIT_BAD_INPUT;
     }
 
+    // The test set is transformed the same way every epoch of every run: once is enough.
+    if (loader_prepare_lanes(&test, info, (size_t)256 << 20) != 0 && !s->quiet)
+        fprintf(stderr, "lrscope: test set too large to keep transformed; transforming it every evaluation\n");
     int jobs = study_jobs(s);
     if (!s->quiet) {
         char desc[1024];

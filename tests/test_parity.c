@@ -113,7 +113,7 @@ static void check_isa(const char *isa) {
     const ref_tensor *lrs = need("lrs");
     int first = 1;
     for (int s = 0; s < 3; s++) {
-        char xn[8], yn[8];
+        char xn[16], yn[16];
         snprintf(xn, sizeof xn, "x%d", s);
         snprintf(yn, sizeof yn, "y%d", s);
         double lr = schedule_lr(&c, s);

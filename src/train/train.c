@@ -49,6 +49,13 @@ static void step_worker(void *arg, int tid, int nthreads) {
         const float *x;
         if (s->b->x) {
             x = s->b->x + (size_t)g * s->img_floats;
+            // Prepared inputs come from memory, not cache: fetch this
+            // thread's next group while this one is computed.
+            if (g + nthreads < s->b->groups) {
+                const char *next = (const char *)(s->b->x + (size_t)(g + nthreads) * s->img_floats);
+                for (size_t off = 0; off < s->img_floats * sizeof(float); off += 64)
+                    __builtin_prefetch(next + off, 0, 2);
+            }
         } else {
             loader_fill_group(s->ld, s->b, g, s->xbuf[tid]);
             x = s->xbuf[tid];

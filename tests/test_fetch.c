@@ -697,20 +697,27 @@ static void test_fetch_restarts_when_range_ignored(void **state) {
     free_cifar_archive(ca);
 }
 
+// Leaves len bytes of data as the CIFAR-10 download's partial file, as an
+// earlier, interrupted fetch would have.
+static void put_partial(fixture *f, const void *data, size_t len) {
+    char stage[2048], partial[2100];
+    snprintf(stage, sizeof stage, "%s/.cifar-10-batches-bin.download", f->root);
+    snprintf(partial, sizeof partial, "%s/cifar-10-binary.tar.gz.partial", stage);
+    lr_err e;
+    assert_int_equal(fs_mkdirs(stage, &e), 0);
+    test_write_file(partial, data, len);
+}
+
 // A partial file holding bytes of some other copy: resumed, fails the
 // checksum, then downloaded again from the start.
 static void test_fetch_restarts_after_bad_resume(void **state) {
     fixture *f = *state;
     cifar_archive *ca = make_cifar_archive(NULL, 0, 0);
     server_add(f->srv, "/c10.tar.gz", ca->targz, ca->len);
-    char stage[2048], partial[2100];
-    snprintf(stage, sizeof stage, "%s/.cifar-10-batches-bin.download", f->root);
-    snprintf(partial, sizeof partial, "%s/cifar-10-binary.tar.gz.partial", stage);
-    lr_err e;
-    assert_int_equal(fs_mkdirs(stage, &e), 0);
     uint8_t junk[300];
     memset(junk, 'x', sizeof junk);
-    test_write_file(partial, junk, sizeof junk);
+    put_partial(f, junk, sizeof junk);
+    lr_err e;
     char url[256];
     url_of(f, "/c10.tar.gz", url, sizeof url);
     fetch_options o = {url, ca->md5, 1};
@@ -728,12 +735,8 @@ static void test_fetch_whole_partial_gets_416(void **state) {
     fixture *f = *state;
     cifar_archive *ca = make_cifar_archive(NULL, 0, 0);
     server_add(f->srv, "/c10.tar.gz", ca->targz, ca->len);
-    char stage[2048], partial[2100];
-    snprintf(stage, sizeof stage, "%s/.cifar-10-batches-bin.download", f->root);
-    snprintf(partial, sizeof partial, "%s/cifar-10-binary.tar.gz.partial", stage);
+    put_partial(f, ca->targz, ca->len);
     lr_err e;
-    assert_int_equal(fs_mkdirs(stage, &e), 0);
-    test_write_file(partial, ca->targz, ca->len);
     // And a temporary folder left by a killed fetch (no such process).
     char stale[2100];
     snprintf(stale, sizeof stale, "%s/.cifar-10-batches-bin.unpack.999999999/x", f->root);

@@ -54,9 +54,10 @@ static void usage(FILE *out) {
             "  --threads N         compute threads, 0 = all cores (default 0); results are\n"
             "                      identical for every N\n"
             "  --isa NAME          kernels: auto, scalar, avx2, avx512 (default auto)\n"
-            "  --jobs N            runs trained side by side; 0 = auto: side by side, one\n"
-            "                      thread each, when the runs divide evenly over the cores,\n"
-            "                      else one run at a time on all cores (default 0)\n"
+            "  --jobs N            runs trained side by side; 0 = auto: whole rounds of one\n"
+            "                      run per core side by side, then the runs left over\n"
+            "                      sharing the cores; with --threads, one run at a time\n"
+            "                      (default 0)\n"
             "  --prefetch MODE     transform images on a separate loader thread: on, off,\n"
             "                      auto = when a core is spare (default auto)\n"
             "  --no-report         skip the figures and report at the end\n"
@@ -260,13 +261,6 @@ int cmd_run(int argc, char **argv) {
         return EXIT_BAD_INPUT;
     }
     if (!s.out_dir[0]) study_default_dir(s.out_dir, sizeof s.out_dir);
-    // How to use the cores: runs side by side when they divide evenly over
-    // the cores (no per-batch synchronisation at all), else threads in a run.
-    int cores = train_default_threads();
-    if (s.jobs == 0 && base.threads == 0 && cores > 1 && n_lrs % cores == 0) s.jobs = cores;
-    if (s.jobs > n_lrs) s.jobs = n_lrs;
-    if (s.jobs > 1 && base.threads == 0) base.threads = cores / s.jobs > 0 ? cores / s.jobs : 1;
-    if (base.prefetch < 0 && s.jobs > 1) base.prefetch = s.jobs * base.threads < cores;
     run_config *runs = lr_calloc((size_t)n_lrs, sizeof *runs);
     for (int i = 0; i < n_lrs; i++) {
         runs[i] = base;

@@ -53,34 +53,25 @@ typedef struct {
     run_result *results;       // (n_runs)
     const run_result **done;   // (n_runs) set once a run has ended
     atomic_int next;           // next run to start
-    int end;                   // one past the last run of the current phase
-    int jobs;                  // runs side by side in the current phase
+    int jobs;                  // runs side by side
     double start;              // study start, for the time left
     pthread_mutex_t mu;        // guards done, status and summary.csv
     int status;
-    volatile int stopped;      // a run was interrupted: start no more
 } study_exec;
 
-int study_plan(const study *s, int cores, study_phase *phases) {
+study_plan study_plan_cores(const study *s, int cores) {
     int n = s->n_runs, threads = s->runs[0].threads;
-    if (s->jobs > 0) { // forced: all runs, that many at a time
+    if (s->jobs > 0) { // forced: that many at a time
         int j = s->jobs < n ? s->jobs : n;
-        phases[0] = (study_phase){0, n, j, threads > 0 ? threads : (cores / j > 0 ? cores / j : 1)};
-        return 1;
+        return (study_plan){j, threads > 0 ? threads : (cores / j > 0 ? cores / j : 1)};
     }
-    if (threads > 0 || cores < 2 || n < 2) { // one run at a time on the threads asked for
-        phases[0] = (study_phase){0, n, 1, threads > 0 ? threads : cores};
-        return 1;
-    }
-    // Auto: whole rounds of one run per core side by side (no per-batch
-    // synchronisation at all), then the runs left over share the cores.
-    int full = n / cores * cores, k = 0;
-    if (full > 0) phases[k++] = (study_phase){0, full, cores, 1};
-    if (n > full) {
-        int left = n - full;
-        phases[k++] = (study_phase){full, n, left, cores / left > 0 ? cores / left : 1};
-    }
-    return k;
+    if (threads > 0 || cores < 2 || n < 2) return (study_plan){1, threads > 0 ? threads : cores};
+    // Auto: one run per core side by side (no per-batch synchronisation at
+    // all) when the runs fill the cores evenly; otherwise one run at a time
+    // on all cores. Never a mix: every run's time is then measured under the
+    // same conditions, and the time-cost table compares like with like.
+    if (n % cores == 0) return (study_plan){cores, 1};
+    return (study_plan){1, cores};
 }
 
 // Trains run i and writes its files; returns 0, or -1 when the study must stop.
@@ -135,9 +126,9 @@ static void *runner(void *arg) {
     study_exec *x = arg;
     for (;;) {
         int i = atomic_fetch_add(&x->next, 1);
-        if (i >= x->end || (x->s->stop && *x->s->stop)) break;
+        if (i >= x->s->n_runs || (x->s->stop && *x->s->stop)) break;
         if (execute_run(x, i) != 0) {
-            x->stopped = 1; // no further runs, in this phase or the next
+            atomic_store(&x->next, x->s->n_runs); // stop handing out runs
             break;
         }
     }
@@ -178,40 +169,34 @@ int study_execute(const study *s, lr_err *e) {
     // The test set is transformed the same way every epoch of every run: once is enough.
     if (loader_prepare_lanes(&test, info, (size_t)256 << 20) != 0 && !s->quiet)
         fprintf(stderr, "lrscope: test set too large to keep transformed; transforming it every evaluation\n");
-    study_phase phases[2];
-    int n_phases = study_plan(s, train_default_threads(), phases);
+    const int cores = train_default_threads();
+    study_plan plan = study_plan_cores(s, cores);
+    for (int i = 0; i < s->n_runs; i++) {
+        s->runs[i].threads = plan.threads;
+        // a loader thread only where a core is left over
+        if (s->runs[i].prefetch < 0 && plan.jobs * plan.threads >= cores) s->runs[i].prefetch = 0;
+    }
     if (!s->quiet) {
         char desc[1024];
         model_describe(&probe, desc, sizeof desc);
         fprintf(stderr, "lrscope: %d run%s on %s (%d train, %d test images) -> %s\nmodel: %s\n",
                 s->n_runs, s->n_runs == 1 ? "" : "s", info->name, train.n, test.n, s->out_dir, desc);
+        if (plan.jobs > 1)
+            fprintf(stderr, "lrscope: %d runs side by side, %d thread%s each\n", plan.jobs, plan.threads,
+                    plan.threads == 1 ? "" : "s");
     }
     study_exec x = {.s = s, .info = info, .train = &train, .test = &test, .status = EXIT_OK,
-                    .start = lr_now()};
+                    .start = lr_now(), .jobs = plan.jobs};
     x.results = lr_calloc((size_t)s->n_runs, sizeof *x.results);
     x.done = lr_calloc((size_t)s->n_runs, sizeof *x.done);
     pthread_mutex_init(&x.mu, NULL);
     atomic_init(&x.next, 0);
-    for (int ph = 0; ph < n_phases && !x.stopped && !(s->stop && *s->stop); ph++) {
-        const study_phase *p = &phases[ph];
-        for (int i = p->first; i < p->end; i++) {
-            s->runs[i].threads = p->threads;
-            // a loader thread only where a core is left over
-            if (s->runs[i].prefetch < 0 && p->jobs * p->threads >= train_default_threads()) s->runs[i].prefetch = 0;
-        }
-        if (!s->quiet && p->jobs > 1)
-            fprintf(stderr, "lrscope: runs %d-%d of %d: %d side by side, %d thread%s each\n", p->first + 1,
-                    p->end, s->n_runs, p->jobs, p->threads, p->threads == 1 ? "" : "s");
-        atomic_store(&x.next, p->first);
-        x.end = p->end;
-        x.jobs = p->jobs;
-        if (p->jobs == 1) {
-            runner(&x);
-            continue;
-        }
-        pthread_t *th = lr_calloc((size_t)p->jobs, sizeof *th);
+    if (plan.jobs == 1) {
+        runner(&x);
+    } else {
+        pthread_t *th = lr_calloc((size_t)plan.jobs, sizeof *th);
         int started = 0;
-        for (; started < p->jobs; started++)
+        for (; started < plan.jobs; started++)
             if (pthread_create(&th[started], NULL, runner, &x) != 0) break;
         if (started == 0) runner(&x); // no thread could start: run them here
         for (int j = 0; j < started; j++) pthread_join(th[j], NULL);

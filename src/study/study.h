@@ -23,17 +23,17 @@ typedef struct {
 // interrupted (or the report failed), 2 bad input (message in e, nothing trained).
 int study_execute(const study *s, lr_err *e);
 
-// A stretch of the study: runs [first, end), `jobs` of them at a time,
-// each on `threads` threads. Results never depend on it, only the time.
+// How a study uses the cores: `jobs` runs at a time, each on `threads`
+// threads. Results never depend on it, only the time.
 typedef struct {
-    int first, end, jobs, threads;
-} study_phase;
+    int jobs, threads;
+} study_plan;
 
-// How to use the cores (at most 2 phases). With --jobs, that many runs at a
-// time; with --threads, one run at a time; otherwise whole rounds of one run
-// per core side by side, then the runs left over sharing the cores (3 runs
-// on 2 cores: two side by side, then the third on both).
-int study_plan(const study *s, int cores, study_phase *phases);
+// With --jobs, that many runs at a time; with --threads, one run at a time;
+// otherwise one run per core side by side when the runs fill the cores
+// evenly, else one run at a time on all cores, so that every run is timed
+// under the same conditions.
+study_plan study_plan_cores(const study *s, int cores);
 
 // "results/study-YYYYmmdd-HHMMSS", made unique with a suffix if it exists.
 void study_default_dir(char *out, size_t cap);

@@ -103,14 +103,26 @@ static void test_pool_relu_linear_vector_equals_scalar(void **state) {
         float *o_ref = lr_aligned_alloc(nout * 4), *d_ref = lr_aligned_alloc(nin * 4);
         kernels_scalar.maxpool_forward(o_ref, in, C, H, W, P);
         kernels_scalar.maxpool_backward(d_ref, dout, in, o_ref, C, H, W, P);
+        // fused with the ReLU backward: the routed gradient kept only where in > 0
+        float *dr_ref = lr_aligned_alloc(nin * 4);
+        kernels_scalar.maxpool_relu_backward(dr_ref, dout, in, o_ref, C, H, W, P);
+        size_t kept = 0;
+        for (size_t i = 0; i < nin; i++) {
+            assert_true(dr_ref[i] == (in[i] > 0.0f ? d_ref[i] : 0.0f));
+            kept += dr_ref[i] != 0.0f;
+        }
+        assert_true(kept > 0 && kept < nin);
         for (int v = 0; v < nv; v++) {
             float *o = lr_aligned_alloc(nout * 4), *d = lr_aligned_alloc(nin * 4);
             vt[v]->maxpool_forward(o, in, C, H, W, P);
             vt[v]->maxpool_backward(d, dout, in, o, C, H, W, P);
             assert_memory_equal(o, o_ref, nout * 4); // max is exact, NaN bits included
             assert_memory_equal(d, d_ref, nin * 4);  // routing is exact
+            vt[v]->maxpool_relu_backward(d, dout, in, o, C, H, W, P);
+            assert_memory_equal(d, dr_ref, nin * 4);
             free(o); free(d);
         }
+        free(dr_ref);
         free(in); free(dout); free(o_ref); free(d_ref);
     }
     // relu, NaN propagating forward

@@ -43,6 +43,10 @@ typedef struct kernel_table {
     // din (C, H, W, L) = dout routed to the first position equal to the maximum
     void (*maxpool_backward)(float *din, const float *dout, const float *in,
                              const float *out, int C, int H, int W, int P);
+    // The same followed by the backward of the ReLU that produced `in` (kept
+    // only where in > 0): one pass instead of two over the largest gradient.
+    void (*maxpool_relu_backward)(float *din, const float *dout, const float *in,
+                                  const float *out, int C, int H, int W, int P);
     // out (O, L) = w (O, I) @ in (I, L) + b (O)
     void (*linear_forward)(float *out, const float *in, const float *w, const float *b,
                            int I, int O);

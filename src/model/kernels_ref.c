@@ -120,6 +120,12 @@ static void maxpool_backward_ref(float *din, const float *dout, const float *in,
                 }
 }
 
+static void maxpool_relu_backward_ref(float *din, const float *dout, const float *in,
+                                      const float *out, int C, int H, int W, int P) {
+    maxpool_backward_ref(din, dout, in, out, C, H, W, P);
+    relu_backward_ref(din, din, in, (size_t)C * H * W * L);
+}
+
 static void linear_forward_ref(float *out, const float *in, const float *w, const float *b,
                                int I, int O) {
     for (int o = 0; o < O; o++)
@@ -186,6 +192,6 @@ const kernel_table kernels_scalar = {
     "scalar",
     conv_forward_ref, conv_relu_forward_ref, conv_backward_ref,
     relu_forward_ref, relu_backward_ref,
-    maxpool_forward_ref, maxpool_backward_ref,
+    maxpool_forward_ref, maxpool_backward_ref, maxpool_relu_backward_ref,
     linear_forward_ref, linear_backward_ref,
 };

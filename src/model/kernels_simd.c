@@ -253,8 +253,8 @@ static void FN(maxpool_forward)(float *out, const float *in, int C, int H, int W
                 }
 }
 
-static void FN(maxpool_backward)(float *din, const float *dout, const float *in,
-                                 const float *out, int C, int H, int W, int P) {
+ALWAYS_INLINE void maxpool_backward_impl(float *din, const float *dout, const float *in,
+                                         const float *out, int C, int H, int W, int P, const int RELU) {
     const int OH = H / P, OW = W / P;
     if (H % P || W % P) memset(din, 0, (size_t)C * H * W * L * sizeof *din); // rows/cols no window covers
     for (int c = 0; c < C; c++)
@@ -263,6 +263,7 @@ static void FN(maxpool_backward)(float *din, const float *dout, const float *in,
                 for (int h = 0; h < L; h += VL) {
                     size_t o = (((size_t)c * OH + oy) * OW + ox) * L + h;
                     vf m = LD(out + o), d = LD(dout + o);
+                    if (RELU) d = (vf)((vi)d & (vi)(m > 0.0f)); // the maximum is the ReLU output
                     vi taken = (vi){0};
                     for (int dy = 0; dy < P; dy++)
                         for (int dx = 0; dx < P; dx++) {
@@ -272,6 +273,16 @@ static void FN(maxpool_backward)(float *din, const float *dout, const float *in,
                             taken |= first;
                         }
                 }
+}
+
+static void FN(maxpool_backward)(float *din, const float *dout, const float *in,
+                                 const float *out, int C, int H, int W, int P) {
+    maxpool_backward_impl(din, dout, in, out, C, H, W, P, 0);
+}
+
+static void FN(maxpool_relu_backward)(float *din, const float *dout, const float *in,
+                                      const float *out, int C, int H, int W, int P) {
+    maxpool_backward_impl(din, dout, in, out, C, H, W, P, 1);
 }
 
 static void FN(linear_forward)(float *out, const float *in, const float *w, const float *b,
@@ -350,6 +361,6 @@ const kernel_table CAT(kernels_, KERNEL_ISA) = {
     CAT_STR(KERNEL_ISA),
     FN(conv_forward), FN(conv_relu_forward), FN(conv_backward),
     FN(relu_forward), FN(relu_backward),
-    FN(maxpool_forward), FN(maxpool_backward),
+    FN(maxpool_forward), FN(maxpool_backward), FN(maxpool_relu_backward),
     FN(linear_forward), FN(linear_backward),
 };

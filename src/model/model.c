@@ -197,10 +197,11 @@ const float *model_forward(const model_desc *m, const kernel_table *kt, const fl
 void model_backward(const model_desc *m, const kernel_table *kt, const float *params,
                     float *grads, model_ws *ws, const float *dlogits) {
     const float *dout = dlogits;
+    int slot = 0; // the two gradient buffers alternate: din of one layer is dout of the next
     for (int i = m->n_layers - 1; i >= 0; i--) {
         const layer *ly = &m->layers[i];
         // The first layer's input gradient is never needed.
-        float *din = i > 0 ? ws->dact[i & 1] : NULL;
+        float *din = i > 0 ? ws->dact[slot] : NULL;
         const float *in = ws->act[i], *out = ws->act[i + 1];
         switch (ly->kind) {
         case LAYER_CONV:
@@ -211,7 +212,15 @@ void model_backward(const model_desc *m, const kernel_table *kt, const float *pa
             if (din) kt->relu_backward(din, dout, out, m->act_floats[i]);
             break;
         case LAYER_MAXPOOL:
-            if (din) kt->maxpool_backward(din, dout, in, out, ly->c, ly->h, ly->w, ly->k);
+            if (!din) break;
+            if (i >= 2 && m->layers[i - 1].kind == LAYER_RELU) {
+                // The ReLU before works in place, so `in` is its output: apply its
+                // backward while routing, and skip it.
+                kt->maxpool_relu_backward(din, dout, in, out, ly->c, ly->h, ly->w, ly->k);
+                i--;
+            } else {
+                kt->maxpool_backward(din, dout, in, out, ly->c, ly->h, ly->w, ly->k);
+            }
             break;
         case LAYER_LINEAR:
             kt->linear_backward(din, grads + ly->w_off, grads + ly->b_off, dout, in, params + ly->w_off,
@@ -220,5 +229,6 @@ void model_backward(const model_desc *m, const kernel_table *kt, const float *pa
         }
         if (!din) break;
         dout = din;
+        slot ^= 1;
     }
 }

@@ -567,6 +567,16 @@ static void test_bad_out_not_empty(void **state) {
     assert_false(exists(p));
     snprintf(p, sizeof p, "%s/lr-0.05", full);
     assert_false(exists(p));
+    // an --out that cannot be created (its parent is a file): refused before training
+    char blocked[4600];
+    snprintf(blocked, sizeof blocked, "%s/study", keep);
+    rc = run_lrscope(st, &err, NULL, "run --data '%s' --out '%s' --epochs 1 --lrs 0.05 --quiet --no-report",
+                     st->data, blocked);
+    if (rc != 2) fail_msg("exit %d, expected 2; stderr: %s", rc, err);
+    assert_contains(err, "--out", "stderr");
+    assert_contains(err, "not a folder", "stderr");
+    assert_contains(err, keep, "stderr");
+    free(err);
 }
 
 static void test_bad_data(void **state) {

@@ -160,7 +160,9 @@ int study_execute(const study *s, lr_err *e) {
         return EXIT_BAD_INPUT;
     }
     if (fs_mkdirs(s->out_dir, e) != 0 || run_files_write_study(s->out_dir, s->runs, s->n_runs, e) != 0) {
-        lr_fail(e, "--out %s: cannot write the study there: %s", s->out_dir, e->msg);
+        char why[sizeof e->msg];
+        snprintf(why, sizeof why, "%s", e->msg); // e->msg is both source and destination
+        lr_fail(e, "--out %s: cannot write the study there (%s)", s->out_dir, why);
         dataset_free(&train);
         dataset_free(&test);
         return EXIT_BAD_INPUT;

@@ -568,7 +568,7 @@ static void test_bad_out_not_empty(void **state) {
     snprintf(p, sizeof p, "%s/lr-0.05", full);
     assert_false(exists(p));
     // an --out that cannot be created (its parent is a file): refused before training
-    char blocked[4600];
+    char blocked[4700];
     snprintf(blocked, sizeof blocked, "%s/study", keep);
     rc = run_lrscope(st, &err, NULL, "run --data '%s' --out '%s' --epochs 1 --lrs 0.05 --quiet --no-report",
                      st->data, blocked);

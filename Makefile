@@ -41,10 +41,12 @@ endif
 # Every .c under src/ belongs to the library except the program's main and the
 # SIMD kernel source, which is compiled once per instruction set.
 SIMD_SRC := src/model/kernels_simd.c
+AUG512_SRC := src/data/augment_avx512.c
 MAIN_SRC := src/cli/main.c
-LIB_SRC  := $(filter-out $(SIMD_SRC) $(MAIN_SRC),$(wildcard src/*/*.c))
+LIB_SRC  := $(filter-out $(SIMD_SRC) $(AUG512_SRC) $(MAIN_SRC),$(wildcard src/*/*.c))
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o) \
-            $(BUILD)/src/model/kernels_avx2.o $(BUILD)/src/model/kernels_avx512.o
+            $(BUILD)/src/model/kernels_avx2.o $(BUILD)/src/model/kernels_avx512.o \
+            $(BUILD)/src/data/augment_avx512.o
 TEST_SRC := $(wildcard tests/test_*.c)
 TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 BENCH_SRC := $(wildcard bench/*.c)
@@ -67,6 +69,11 @@ $(BUILD)/src/model/kernels_avx2.o: $(SIMD_SRC)
 $(BUILD)/src/model/kernels_avx512.o: $(SIMD_SRC)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -mavx512f -mavx512dq -mavx512bw -mavx512vl -mfma -ffp-contract=fast -DKERNEL_ISA=avx512 -MMD -MP -c $< -o $@
+
+# Chosen at run time (augment_avx512_usable), so it may use VBMI byte permutes.
+$(BUILD)/src/data/augment_avx512.o: $(AUG512_SRC)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -mavx512f -mavx512bw -mavx512vl -mavx512vbmi -MMD -MP -c $< -o $@
 
 $(BUILD)/liblrscope.a: $(LIB_OBJ)
 	@rm -f $@

@@ -4,6 +4,7 @@
 // with the scalar objective accumulated in double.
 #include "test_util.h"
 
+#include "../src/data/augment.h"
 #include "../src/model/kernels.h"
 #include "../src/util/rng.h"
 
@@ -315,12 +316,56 @@ static void test_softmax_xent_finite_differences(void **state) {
     free(dlogits);
 }
 
+// The AVX-512 image transform equals augment_group bit for bit: random
+// crops and flips, empty lanes, and no padding (evaluation).
+static void test_transform_avx512_equals_scalar(void **state) {
+    (void)state;
+    if (!augment_avx512_usable("avx512", 32)) {
+        // Not a pass in disguise: the portable transform is what runs then,
+        // and test_data checks it against torchvision's definition.
+        print_message("# AVX-512 VBMI not available: portable transform only\n");
+        assert_false(augment_avx512_usable("avx512", 32));
+        return;
+    }
+    assert_false(augment_avx512_usable("avx2", 32));   // follows --isa
+    assert_false(augment_avx512_usable("auto", 28));   // 32-pixel rows only
+    rng_state r;
+    rng_seed(&r, 12, 0, 0);
+    const int n = 50, C = 3, H = 32, W = 32;
+    const size_t img = (size_t)C * H * W, nf = img * LANES;
+    uint8_t *pixels = lr_malloc(n * img);
+    for (size_t i = 0; i < n * img; i++) pixels[i] = (uint8_t)rng_u64(&r);
+    float mean[3] = {0.4914f, 0.4822f, 0.4465f}, std[3] = {0.2023f, 0.1994f, 0.2010f}, lut[3 * 256];
+    augment_build_lut(lut, C, mean, std);
+    float *ref = lr_aligned_alloc(nf * 4), *got = lr_aligned_alloc(nf * 4);
+    for (int trial = 0; trial < 60; trial++) {
+        int pad = trial % 3 == 2 ? 0 : 4;
+        const uint8_t *src[LANES];
+        uint8_t top[LANES], left[LANES], flip[LANES];
+        for (int l = 0; l < LANES; l++) {
+            int empty = trial % 4 == 3 && l >= 9;
+            src[l] = empty ? NULL : pixels + (size_t)rng_below(&r, n) * img;
+            top[l] = empty ? 0 : (uint8_t)rng_below(&r, (uint32_t)(2 * pad + 1));
+            left[l] = empty ? 0 : (uint8_t)rng_below(&r, (uint32_t)(2 * pad + 1));
+            flip[l] = empty ? 0 : (uint8_t)(rng_u64(&r) & 1);
+        }
+        augment_group(ref, src, top, left, flip, C, H, W, pad, lut);
+        memset(got, 0xff, nf * 4);
+        augment_group_avx512(got, src, top, left, flip, C, H, W, pad, mean, std);
+        assert_memory_equal(got, ref, nf * 4);
+    }
+    free(pixels);
+    free(ref);
+    free(got);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_conv_vector_equals_scalar),
         cmocka_unit_test(test_pool_relu_linear_vector_equals_scalar),
         cmocka_unit_test(test_gradients_finite_differences),
         cmocka_unit_test(test_softmax_xent_finite_differences),
+        cmocka_unit_test(test_transform_avx512_equals_scalar),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -2,6 +2,8 @@
 #include "augment.h"
 #include "../model/kernels.h"
 
+#include <string.h>
+
 void augment_build_lut(float *lut, int C, const float *mean, const float *std) {
     for (int c = 0; c < C; c++)
         for (int v = 0; v < 256; v++) lut[c * 256 + v] = ((float)v / 255.0f - mean[c]) / std[c];
@@ -62,4 +64,11 @@ void augment_group(float *dst, const uint8_t *const *src, const uint8_t *top, co
             }
         }
     }
+}
+
+int augment_avx512_usable(const char *isa, int W) {
+    if (W != 32 || (isa && strcmp(isa, "auto") != 0 && strcmp(isa, "avx512") != 0)) return 0;
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+           __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512vbmi");
 }

@@ -22,4 +22,13 @@ void augment_image(float *dst, int lane, const uint8_t *src, int C, int H, int W
 void augment_group(float *dst, const uint8_t *const *src, const uint8_t *top, const uint8_t *left,
                    const uint8_t *flip, int C, int H, int W, int pad, const float *lut);
 
+// The same on AVX-512 (BW, VL, VBMI) for images 32 pixels wide, taking the
+// normalisation constants instead of the table; bit-identical results.
+void augment_group_avx512(float *dst, const uint8_t *const *src, const uint8_t *top,
+                          const uint8_t *left, const uint8_t *flip, int C, int H, int W, int pad,
+                          const float *mean, const float *std);
+// 1 when augment_group_avx512 can run for this ISA choice ("auto" or
+// "avx512"), this CPU and this image width.
+int augment_avx512_usable(const char *isa, int W);
+
 #endif

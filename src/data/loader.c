@@ -11,6 +11,8 @@
 struct loader {
     const dataset *d;
     int batch_size, train, pad, hflip, prefill;
+    int avx512;         // transform with augment_group_avx512
+    float mean[DATASET_MAX_CHANNELS], std[DATASET_MAX_CHANNELS];
     uint64_t seed;
     int n_batches;
     size_t img_floats;  // C*H*W*LANES: one group of one image position
@@ -53,21 +55,27 @@ void loader_plan_epoch(int n, int train, int pad, int hflip, uint64_t seed, int 
     }
 }
 
+void loader_set_isa(loader *ld, const char *isa) { ld->avx512 = augment_avx512_usable(isa, ld->d->w); }
+
 void loader_fill_group(const loader *ld, const batch *b, int g, float *dst) {
     const dataset *d = ld->d;
     size_t img_bytes = (size_t)d->c * d->h * d->w;
-    const uint8_t *src[LANES];
-    uint8_t zero[LANES] = {0};
     int k0 = g * LANES;
-    for (int l = 0; l < LANES; l++)
+    // This group's images and draws; lanes past the batch have none (zeros).
+    const uint8_t *src[LANES];
+    uint8_t top[LANES] = {0}, left[LANES] = {0}, flip[LANES] = {0};
+    for (int l = 0; l < LANES; l++) {
         src[l] = k0 + l < b->n ? d->pixels + (size_t)b->index[k0 + l] * img_bytes : NULL;
-    int full = k0 + LANES <= b->n;
-    augment_group(dst, src, full ? b->top + k0 : zero, full ? b->left + k0 : zero,
-                  full ? b->flip + k0 : zero, d->c, d->h, d->w, ld->pad, ld->lut);
-    if (!full) // a partial group: draws for the lanes that hold images
-        for (int l = 0; k0 + l < b->n; l++)
-            augment_image(dst, l, src[l], d->c, d->h, d->w, ld->pad, b->top[k0 + l], b->left[k0 + l],
-                          b->flip[k0 + l], ld->lut);
+        if (src[l]) {
+            top[l] = b->top[k0 + l];
+            left[l] = b->left[k0 + l];
+            flip[l] = b->flip[k0 + l];
+        }
+    }
+    if (ld->avx512)
+        augment_group_avx512(dst, src, top, left, flip, d->c, d->h, d->w, ld->pad, ld->mean, ld->std);
+    else
+        augment_group(dst, src, top, left, flip, d->c, d->h, d->w, ld->pad, ld->lut);
 }
 
 static void fill_batch(loader *ld, int b, batch *out) {
@@ -138,6 +146,9 @@ loader *loader_create(const dataset *d, const dataset_info *info, int batch_size
     ld->n_batches = (d->n + batch_size - 1) / batch_size;
     ld->img_floats = (size_t)d->c * d->h * d->w * LANES;
     augment_build_lut(ld->lut, d->c, info->mean, info->std);
+    memcpy(ld->mean, info->mean, sizeof ld->mean);
+    memcpy(ld->std, info->std, sizeof ld->std);
+    ld->avx512 = augment_avx512_usable("auto", d->w);
     if (d->lanes && !train && batch_size % LANES == 0) ld->lanes = d->lanes;
     ld->perm = lr_malloc((size_t)d->n * sizeof *ld->perm);
     ld->top = lr_malloc((size_t)d->n);

@@ -31,6 +31,9 @@ typedef struct loader loader;
 // so on a fully busy machine no thread waits for another.
 loader *loader_create(const dataset *d, const dataset_info *info, int batch_size, int train,
                       uint64_t seed, int prefill);
+// The transform follows the kernels' ISA choice ("auto" by default): the
+// AVX-512 one where it can run, else the portable one (same bits either way).
+void loader_set_isa(loader *ld, const char *isa);
 // Transforms group g of batch b into dst (C, H, W, LANES). Thread-safe.
 void loader_fill_group(const loader *ld, const batch *b, int g, float *dst);
 int loader_num_batches(const loader *ld);

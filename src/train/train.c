@@ -162,6 +162,8 @@ int train_run(const run_config *cfg, const dataset *train, const dataset *test,
     int prefill = cfg->prefetch >= 0 ? cfg->prefetch : T < pool_cores();
     loader *train_ld = loader_create(train, info, cfg->batch_size, 1, cfg->seed, prefill);
     loader *test_ld = loader_create(test, info, eval_batch, 0, cfg->seed, prefill);
+    loader_set_isa(train_ld, cfg->isa);
+    loader_set_isa(test_ld, cfg->isa);
     float **xbuf = lr_calloc((size_t)T, sizeof *xbuf);
     for (int t = 0; t < T; t++) xbuf[t] = lr_aligned_alloc((size_t)train->c * train->h * train->w * LANES * sizeof(float));
 

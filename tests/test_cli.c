@@ -529,6 +529,16 @@ static void test_bad_flags(void **state) {
     expect_bad_input(st, "--batch-size", "%s --batch-size 0", data);
     expect_bad_input(st, "--schedule", "%s --schedule cosine", data);
     expect_bad_input(st, "--momentum", "%s --momentum abc", data);
+    // two rates that would share a run folder
+    expect_bad_input(st, "lr-0.1", "%s --lrs 0.1,0.10000001", data);
+    // a model too large to index or to fit, refused before anything is written
+    expect_bad_input(st, "too large", "%s --model conv:1000000:1,linear", data);
+    expect_bad_input(st, "GB", "%s --model linear:60000,linear --batch-size 4096", data);
+    // a flag value longer than its field is refused, not cut short
+    char longmodel[700];
+    memset(longmodel, 'x', sizeof longmodel - 1);
+    longmodel[sizeof longmodel - 1] = '\0';
+    expect_bad_input(st, "--model: longer than", "%s --model %s", data, longmodel);
 }
 
 // --epochs given last, so it is the value in force

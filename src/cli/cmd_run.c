@@ -18,10 +18,9 @@
 
 static volatile sig_atomic_t g_stop; // set by Ctrl-C; the only way a signal can talk to us
 
-static void on_sigint(int sig) {
+static void on_stop_signal(int sig) {
     (void)sig;
-    g_stop = 1;
-    signal(SIGINT, SIG_DFL); // a second Ctrl-C ends at once
+    g_stop = 1; // SA_RESETHAND: a second Ctrl-C (or SIGTERM) ends at once
 }
 
 static void usage(FILE *out) {
@@ -69,6 +68,13 @@ static void usage(FILE *out) {
             d.data_dir, dataset_names(), d.dataset, d.epochs, d.batch_size, d.momentum,
             d.weight_decay, d.schedule, d.step_size, d.gamma, d.eval_interval,
             (unsigned long long)d.seed, d.model);
+}
+
+// Copies a flag's text, refusing what does not fit rather than cutting it.
+static int copy_arg(char *dst, size_t cap, const char *flag, const char *text, lr_err *e) {
+    if (strlen(text) >= cap) return lr_fail(e, "%s: longer than %zu characters", flag, cap - 1);
+    memcpy(dst, text, strlen(text) + 1);
+    return 0;
 }
 
 static int parse_double(const char *flag, const char *s, double lo, double hi, double *out, lr_err *e) {
@@ -135,11 +141,15 @@ static int parse_args(int argc, char **argv, run_config *base, double *lrs, int 
     while ((opt = getopt_long(argc, argv, ":h", OPTIONS, NULL)) != -1) {
         switch (opt) {
         case OPT_DATA:
-            snprintf(base->data_dir, sizeof base->data_dir, "%s", optarg);
+            if (copy_arg(base->data_dir, sizeof base->data_dir, "--data", optarg, e) != 0) return -1;
             *data_given = 1;
             break;
-        case OPT_DATASET: snprintf(base->dataset, sizeof base->dataset, "%s", optarg); break;
-        case OPT_OUT: snprintf(s->out_dir, sizeof s->out_dir, "%s", optarg); break;
+        case OPT_DATASET:
+            if (copy_arg(base->dataset, sizeof base->dataset, "--dataset", optarg, e) != 0) return -1;
+            break;
+        case OPT_OUT:
+            if (copy_arg(s->out_dir, sizeof s->out_dir, "--out", optarg, e) != 0) return -1;
+            break;
         case OPT_LRS: if (parse_lrs(optarg, lrs, 64, n_lrs, e) != 0) return -1; break;
         case OPT_EPOCHS:
             if (parse_int("--epochs", optarg, 1, 100000, &v, e) != 0) return -1;
@@ -176,12 +186,16 @@ static int parse_args(int argc, char **argv, run_config *base, double *lrs, int 
             if (parse_int("--seed", optarg, 0, 2147483647L, &v, e) != 0) return -1;
             base->seed = (uint64_t)v;
             break;
-        case OPT_MODEL: snprintf(base->model, sizeof base->model, "%s", optarg); break;
+        case OPT_MODEL:
+            if (copy_arg(base->model, sizeof base->model, "--model", optarg, e) != 0) return -1;
+            break;
         case OPT_THREADS:
             if (parse_int("--threads", optarg, 0, 256, &v, e) != 0) return -1;
             base->threads = (int)v;
             break;
-        case OPT_ISA: snprintf(base->isa, sizeof base->isa, "%s", optarg); break;
+        case OPT_ISA:
+            if (copy_arg(base->isa, sizeof base->isa, "--isa", optarg, e) != 0) return -1;
+            break;
         case OPT_JOBS:
             if (parse_int("--jobs", optarg, 0, 256, &v, e) != 0) return -1;
             s->jobs = (int)v;
@@ -266,15 +280,30 @@ int cmd_run(int argc, char **argv) {
         runs[i] = base;
         runs[i].lr = lrs[i];
         snprintf(runs[i].name, sizeof runs[i].name, "lr-%g", lrs[i]);
+        for (int j = 0; j < i; j++)
+            if (strcmp(runs[i].name, runs[j].name) == 0) {
+                fprintf(stderr, "lrscope run: --lrs: %.17g and %.17g both give the run folder %s; "
+                                "use rates that differ in their first 6 digits\n", lrs[j], lrs[i], runs[i].name);
+                free(runs);
+                return EXIT_BAD_INPUT;
+            }
     }
     s.runs = runs;
     s.n_runs = n_lrs;
     s.stop = &g_stop;
-    signal(SIGINT, on_sigint);
-    signal(SIGTERM, on_sigint);
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_stop_signal;
+    sa.sa_flags = SA_RESETHAND;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
     int status = study_execute(&s, &e);
     if (status == EXIT_BAD_INPUT) fprintf(stderr, "lrscope run: %s\n", e.msg);
-    if (g_stop) fprintf(stderr, "lrscope: interrupted; finished runs keep their files in %s\n", s.out_dir);
+    if (g_stop) {
+        fprintf(stderr, "lrscope: interrupted; finished runs keep their files in %s\n", s.out_dir);
+        if (status == EXIT_OK) status = EXIT_RUN_FAILED;
+    }
     free(runs);
     return status;
 }

@@ -7,6 +7,7 @@
 #include <string.h>
 
 static const char *KIND_NAMES[] = {"conv", "relu", "maxpool", "linear"};
+enum { FAN_LIMIT = 1 << 24 }; // inputs per output: far beyond any model here, far below INT_MAX
 
 // Parses one positive integer field of a layer token; -1 on error.
 static int parse_field(const char *s, const char **end) {
@@ -44,7 +45,9 @@ static int add_layer(model_desc *m, const char *tok, size_t len, int is_last, lr
             return lr_fail(e, "--model: layer \"%s\": a convolution cannot follow a linear layer", t);
         ly->oh = ly->h - ly->k + 1;
         ly->ow = ly->w - ly->k + 1;
-        ly->fan_in = ly->c * ly->k * ly->k;
+        size_t fan = (size_t)ly->c * (size_t)ly->k * (size_t)ly->k;
+        if (fan > FAN_LIMIT) return lr_fail(e, "--model: layer \"%s\" has %zu inputs per output, at most %d", t, fan, FAN_LIMIT);
+        ly->fan_in = (int)fan;
         ly->w_n = (size_t)ly->oc * ly->fan_in;
         ly->b_n = (size_t)ly->oc;
     } else if (strcmp(t, "relu") == 0) {
@@ -60,7 +63,9 @@ static int add_layer(model_desc *m, const char *tok, size_t len, int is_last, lr
         ly->oc = t[6] ? parse_field(t + 6, &end) : m->num_classes;
         if (ly->oc <= 0 || (end && *end))
             return lr_fail(e, "--model: layer \"%s\": expected linear:OUT (bare `linear` only last)", t);
-        ly->fan_in = ly->c * ly->h * ly->w;
+        size_t fan = (size_t)ly->c * (size_t)ly->h * (size_t)ly->w;
+        if (fan > FAN_LIMIT) return lr_fail(e, "--model: layer \"%s\" has %zu inputs per output, at most %d", t, fan, FAN_LIMIT);
+        ly->fan_in = (int)fan;
         ly->oh = ly->ow = 1;
         ly->w_n = (size_t)ly->oc * ly->fan_in;
         ly->b_n = (size_t)ly->oc;
@@ -69,6 +74,15 @@ static int add_layer(model_desc *m, const char *tok, size_t len, int is_last, lr
     }
     if (ly->oh <= 0 || ly->ow <= 0)
         return lr_fail(e, "--model: layer \"%s\" gets a %dx%d input and would have no output", t, ly->h, ly->w);
+    // Sizes in size_t, bounded so that every count fits the int and float
+    // index arithmetic of the kernels (and memory stays within reason).
+    const size_t limit = (size_t)1 << 28;
+    size_t outputs = (size_t)ly->oc * (size_t)ly->oh * (size_t)ly->ow;
+    size_t weights = ly->kind == LAYER_CONV ? (size_t)ly->oc * ly->c * ly->k * ly->k
+                   : ly->kind == LAYER_LINEAR ? (size_t)ly->oc * ((size_t)ly->c * ly->h * ly->w) : 0;
+    if (outputs > limit / LANES || weights > limit)
+        return lr_fail(e, "--model: layer \"%s\" is too large: %zu outputs per image (at most %zu) and "
+                          "%zu weights (at most %zu)", t, outputs, limit / LANES, weights, limit);
     ly->w_off = m->n_params;
     ly->b_off = m->n_params + ly->w_n;
     m->n_params += ly->w_n + ly->b_n;

@@ -50,30 +50,43 @@ void console_batch(console *c, int epoch, int batch, int n_batches, double runni
     c->bar_drawn = 1;
 }
 
+// Lines are built whole and written with one call, so that runs side by
+// side never interleave within a line.
 void console_epoch(console *c, const run_result *r) {
     if (!c->out || r->epochs_done == 0) return;
     const epoch_record *x = &r->epochs[r->epochs_done - 1];
-    if (c->bar_drawn) fputs("\r\033[K", c->out);
+    char line[512];
+    size_t n = 0;
+    if (c->bar_drawn) n += (size_t)snprintf(line + n, sizeof line - n, "\r\033[K");
     c->bar_drawn = 0;
-    fprintf(c->out, "[%d/%d %s] epoch %2d/%d lr %.4g | train loss %.4f acc %5.2f%% f1 %.4f",
-            c->run_index + 1, c->n_runs, c->run_label, x->epoch, c->epochs, x->lr, x->train_loss,
-            100 * x->train_acc, x->train_f1);
-    if (x->has_test)
-        fprintf(c->out, " | test loss %.4f acc %5.2f%% f1 %.4f", x->test_loss, 100 * x->test_acc, x->test_f1);
-    fprintf(c->out, " | %.2f s\n", x->seconds);
+    n += (size_t)snprintf(line + n, sizeof line - n,
+                          "[%d/%d %s] epoch %2d/%d lr %.4g | train loss %.4f acc %5.2f%% f1 %.4f",
+                          c->run_index + 1, c->n_runs, c->run_label, x->epoch, c->epochs, x->lr,
+                          x->train_loss, 100 * x->train_acc, x->train_f1);
+    if (x->has_test && n < sizeof line)
+        n += (size_t)snprintf(line + n, sizeof line - n, " | test loss %.4f acc %5.2f%% f1 %.4f",
+                              x->test_loss, 100 * x->test_acc, x->test_f1);
+    if (n < sizeof line) snprintf(line + n, sizeof line - n, " | %.2f s\n", x->seconds);
+    fputs(line, c->out);
     fflush(c->out);
 }
 
 void console_end_run(console *c, const run_result *r) {
     if (!c->out) return;
-    if (c->bar_drawn) fputs("\r\033[K", c->out);
+    char line[512];
+    size_t n = 0;
+    if (c->bar_drawn) n += (size_t)snprintf(line + n, sizeof line - n, "\r\033[K");
     c->bar_drawn = 0;
-    fprintf(c->out, "run %d/%d %s: %s after %d epoch%s in %.1f s (%.0f train img/s, %s, %d thread%s)",
-            c->run_index + 1, c->n_runs, c->run_label, run_status_name(r->status), r->epochs_done,
-            r->epochs_done == 1 ? "" : "s", r->seconds, r->train_images_per_s, r->isa ? r->isa : "?",
-            r->threads, r->threads == 1 ? "" : "s");
-    if (r->diverged_epoch) fprintf(c->out, "; the loss became non-finite in epoch %d", r->diverged_epoch);
-    fputc('\n', c->out);
+    n += (size_t)snprintf(line + n, sizeof line - n,
+                          "run %d/%d %s: %s after %d epoch%s in %.1f s (%.0f train img/s, %s, %d thread%s)",
+                          c->run_index + 1, c->n_runs, c->run_label, run_status_name(r->status),
+                          r->epochs_done, r->epochs_done == 1 ? "" : "s", r->seconds, r->train_images_per_s,
+                          r->isa ? r->isa : "?", r->threads, r->threads == 1 ? "" : "s");
+    if (r->diverged_epoch && n < sizeof line)
+        n += (size_t)snprintf(line + n, sizeof line - n, "; the loss became non-finite in epoch %d",
+                              r->diverged_epoch);
+    if (n < sizeof line) snprintf(line + n, sizeof line - n, "\n");
+    fputs(line, c->out);
 }
 
 void console_table(FILE *out, const run_config *runs, const run_result *const *results, int n) {

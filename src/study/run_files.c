@@ -60,15 +60,31 @@ int run_files_write_metrics(const char *run_dir, const run_result *r, lr_err *e)
     return fs_commit(&af, e);
 }
 
+// A JSON string of s; bytes that are not UTF-8 (a path or folder name in
+// another encoding) become '?', so the field is never silently dropped.
+static json_t *jstr(const char *s) {
+    json_t *j = json_string(s);
+    if (j) return j;
+    size_t n = strlen(s);
+    char *clean = lr_malloc(n + 1);
+    for (size_t i = 0; i <= n; i++) clean[i] = (unsigned char)s[i] < 0x80 ? s[i] : '?';
+    j = json_string(clean);
+    free(clean);
+    LR_ASSERT(j != NULL);
+    return j;
+}
+
 static json_t *num_or_null(double v) { return isfinite(v) ? json_real(v) : json_null(); }
 
 static json_t *config_json(const run_config *c) {
-    return json_pack("{s:s, s:s, s:s, s:f, s:f, s:f, s:i, s:i, s:s, s:i, s:f, s:i, s:I, s:i, s:s}",
-                     "dataset", c->dataset, "data_dir", c->data_dir, "model", c->model, "lr", c->lr,
+    json_t *j = json_pack("{s:o, s:o, s:o, s:f, s:f, s:f, s:i, s:i, s:o, s:i, s:f, s:i, s:I, s:i, s:o}",
+                     "dataset", jstr(c->dataset), "data_dir", jstr(c->data_dir), "model", jstr(c->model), "lr", c->lr,
                      "momentum", c->momentum, "weight_decay", c->weight_decay, "epochs", c->epochs,
-                     "batch_size", c->batch_size, "schedule", c->schedule, "step_size", c->step_size,
+                     "batch_size", c->batch_size, "schedule", jstr(c->schedule), "step_size", c->step_size,
                      "gamma", c->gamma, "eval_interval", c->eval_interval, "seed", (json_int_t)c->seed,
-                     "threads", c->threads, "isa", c->isa);
+                     "threads", c->threads, "isa", jstr(c->isa));
+    LR_ASSERT(j != NULL);
+    return j;
 }
 
 static json_t *machine_json(void) {
@@ -90,7 +106,9 @@ static json_t *machine_json(void) {
     struct utsname u;
     char os[512] = "unknown";
     if (uname(&u) == 0) snprintf(os, sizeof os, "%s %s %s", u.sysname, u.release, u.machine);
-    return json_pack("{s:s, s:i, s:s}", "cpu", cpu, "cores", train_default_threads(), "os", os);
+    json_t *j = json_pack("{s:o, s:i, s:o}", "cpu", jstr(cpu), "cores", train_default_threads(), "os", jstr(os));
+    LR_ASSERT(j != NULL);
+    return j;
 }
 
 static int dump_json(const char *path, json_t *root, lr_err *e) {
@@ -109,7 +127,7 @@ int run_files_write_json(const char *run_dir, const run_config *cfg, const run_r
     const int K = r->num_classes;
     json_t *root = json_object();
     json_object_set_new(root, "lrscope_version", json_string(LRSCOPE_VERSION));
-    json_object_set_new(root, "name", json_string(cfg->name));
+    json_object_set_new(root, "name", jstr(cfg->name));
     json_object_set_new(root, "status", json_string(run_status_name(r->status)));
     json_object_set_new(root, "diverged_epoch", r->diverged_epoch ? json_integer(r->diverged_epoch) : json_null());
     json_object_set_new(root, "epochs_done", json_integer(r->epochs_done));
@@ -118,7 +136,7 @@ int run_files_write_json(const char *run_dir, const run_config *cfg, const run_r
     json_object_set_new(root, "eval_images_per_s", json_real(r->eval_images_per_s));
     json_t *conf = config_json(cfg);
     json_object_set_new(conf, "threads", json_integer(r->threads));
-    json_object_set_new(conf, "isa", json_string(r->isa ? r->isa : cfg->isa));
+    json_object_set_new(conf, "isa", jstr(r->isa ? r->isa : cfg->isa));
     json_object_set_new(root, "config", conf);
     json_object_set_new(root, "machine", machine_json());
     if (r->epochs_done > 0) {
@@ -140,7 +158,7 @@ int run_files_write_json(const char *run_dir, const run_config *cfg, const run_r
         : json_pack("{s:i, s:f, s:f}", "epoch", r->epochs[b].epoch, "test_acc", r->epochs[b].test_acc,
                     "test_f1", r->epochs[b].test_f1));
     json_t *classes = json_array();
-    for (int k = 0; k < K; k++) json_array_append_new(classes, json_string(class_names[k]));
+    for (int k = 0; k < K; k++) json_array_append_new(classes, jstr(class_names[k]));
     json_object_set_new(root, "classes", classes);
     if (r->has_test_cm) {
         double *prec = lr_malloc((size_t)K * sizeof *prec), *rec = lr_malloc((size_t)K * sizeof *rec),
@@ -149,7 +167,7 @@ int run_files_write_json(const char *run_dir, const run_config *cfg, const run_r
         metrics_per_class(r->test_cm, K, prec, rec, f1, support);
         json_t *pc = json_array(), *cm = json_array();
         for (int k = 0; k < K; k++) {
-            json_array_append_new(pc, json_pack("{s:s, s:f, s:f, s:f, s:I}", "class", class_names[k],
+            json_array_append_new(pc, json_pack("{s:o, s:f, s:f, s:f, s:I}", "class", jstr(class_names[k]),
                                                 "precision", prec[k], "recall", rec[k], "f1", f1[k],
                                                 "support", (json_int_t)support[k]));
             json_t *row = json_array();
@@ -181,7 +199,7 @@ int run_files_write_study(const char *study_dir, const run_config *runs, int n_r
     json_object_set_new(root, "config", config_json(&runs[0]));
     json_t *list = json_array();
     for (int i = 0; i < n_runs; i++)
-        json_array_append_new(list, json_pack("{s:s, s:f, s:I}", "name", runs[i].name, "lr", runs[i].lr,
+        json_array_append_new(list, json_pack("{s:o, s:f, s:I}", "name", jstr(runs[i].name), "lr", runs[i].lr,
                                               "seed", (json_int_t)runs[i].seed));
     json_object_set_new(root, "runs", list);
     char path[4096];

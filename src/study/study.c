@@ -12,6 +12,7 @@
 #include <stdatomic.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 void study_default_dir(char *out, size_t cap) {
     char stamp[32];
@@ -126,7 +127,13 @@ static void *runner(void *arg) {
     study_exec *x = arg;
     for (;;) {
         int i = atomic_fetch_add(&x->next, 1);
-        if (i >= x->s->n_runs || (x->s->stop && *x->s->stop)) break;
+        if (i >= x->s->n_runs) break;
+        if (x->s->stop && *x->s->stop) { // Ctrl-C between runs: the rest never start
+            pthread_mutex_lock(&x->mu);
+            x->status = EXIT_RUN_FAILED;
+            pthread_mutex_unlock(&x->mu);
+            break;
+        }
         if (execute_run(x, i) != 0) {
             atomic_store(&x->next, x->s->n_runs); // stop handing out runs
             break;
@@ -148,6 +155,17 @@ int study_execute(const study *s, lr_err *e) {
     model_desc probe;
     if (model_build(&probe, first->model, train.c, train.h, train.w, train.num_classes, e) != 0 ||
         !kernels_select(first->isa, e)) {
+        dataset_free(&train);
+        dataset_free(&test);
+        return EXIT_BAD_INPUT;
+    }
+    // A model that cannot fit in memory is refused now, not by a crash later.
+    long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+    size_t need = train_memory_bytes(&probe, first->batch_size, first->threads);
+    if (s->jobs > 1) need *= (size_t)s->jobs;
+    if (pages > 0 && page > 0 && need > (size_t)pages / 10 * 8 * (size_t)page) {
+        lr_fail(e, "--model %s with --batch-size %d needs about %.1f GB to train, more than this machine's "
+                   "%.1f GB of memory", first->model, first->batch_size, need / 1e9, (double)pages * page / 1e9);
         dataset_free(&train);
         dataset_free(&test);
         return EXIT_BAD_INPUT;

@@ -49,7 +49,7 @@ int weights_save(const char *path, const model_desc *m, const float *params, lr_
         memcpy(&u, &params[i], 4);
         put_u32(&b, u);
     }
-    put_u32(&b, (uint32_t)crc32(0L, b.data, (uInt)b.len));
+    put_u32(&b, (uint32_t)crc32_z(0L, b.data, b.len));
     int rc = fs_write_atomic(path, b.data, b.len, e);
     free(b.data);
     return rc;
@@ -70,7 +70,7 @@ int weights_load(const char *path, model_desc *m, float **params, lr_err *e) {
                 get_u32(p + 4), WEIGHTS_VERSION);
         goto done;
     }
-    uint32_t stored = get_u32(p + len - 4), actual = (uint32_t)crc32(0L, p, (uInt)(len - 4));
+    uint32_t stored = get_u32(p + len - 4), actual = (uint32_t)crc32_z(0L, p, len - 4);
     if (stored != actual) {
         lr_fail(e, "%s: checksum mismatch (stored %08x, computed %08x): the file is damaged", path,
                 stored, actual);
@@ -88,7 +88,12 @@ int weights_load(const char *path, model_desc *m, float **params, lr_err *e) {
     int c = (int)get_u32(q), h = (int)get_u32(q + 4), w = (int)get_u32(q + 8), k = (int)get_u32(q + 12);
     uint64_t n = (uint64_t)get_u32(q + 16) | (uint64_t)get_u32(q + 20) << 32;
     q += 24;
-    if (model_build(m, spec, c, h, w, k, e) != 0) goto done;
+    if (model_build(m, spec, c, h, w, k, e) != 0) {
+        char why[sizeof e->msg];
+        snprintf(why, sizeof why, "%s", e->msg);
+        lr_fail(e, "%s: its model description does not build: %s", path, why);
+        goto done;
+    }
     if (n != m->n_params || (size_t)(q - p) + n * 4 + 4 != len) {
         lr_fail(e, "%s: holds %llu parameters, its model needs %zu", path, (unsigned long long)n,
                 m->n_params);

@@ -98,8 +98,10 @@ pool *pool_create(int nthreads) {
 int pool_size(const pool *p) { return p->n; }
 
 static void start_round(pool *p) {
-    atomic_fetch_add_explicit(&p->generation, 1, memory_order_acq_rel);
-    if (atomic_load(&p->sleepers) > 0) { // under the mutex, so no wake-up is lost
+    // Sequentially consistent, like the sleeper's increment then load: either
+    // it sees the new round or we see it asleep and wake it.
+    atomic_fetch_add(&p->generation, 1);
+    if (atomic_load(&p->sleepers) > 0) {
         pthread_mutex_lock(&p->mu);
         pthread_cond_broadcast(&p->cv);
         pthread_mutex_unlock(&p->mu);

@@ -24,6 +24,13 @@ const char *run_status_name(run_status s) {
 
 int train_default_threads(void) { return pool_cores(); }
 
+size_t train_memory_bytes(const model_desc *m, int batch_size, int threads) {
+    size_t groups = ((size_t)batch_size + LANES - 1) / LANES, per_thread = 0;
+    for (int i = 0; i <= m->n_layers; i++) per_thread += m->act_floats[i];
+    per_thread += 2 * m->max_act_floats + m->scratch_floats;
+    return sizeof(float) * (m->n_params * (3 + groups) + (size_t)(threads > 0 ? threads : pool_cores()) * per_thread);
+}
+
 // What the threads share for one batch.
 typedef struct {
     const model_desc *m;

@@ -60,6 +60,11 @@ int train_run(const run_config *cfg, const dataset *train, const dataset *test,
               const dataset_info *info, const train_hooks *hooks, run_result *r, lr_err *e);
 void run_result_free(run_result *r);
 
+// Bytes a run of this model needs beyond the data set (parameters, gradients,
+// momentum, per-group gradient slots, per-thread activations), to refuse a
+// model that cannot fit before anything is written.
+size_t train_memory_bytes(const model_desc *m, int batch_size, int threads);
+
 // Threads used for threads = 0 (all cores).
 int train_default_threads(void);
 

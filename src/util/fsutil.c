@@ -30,18 +30,19 @@ void fs_abort(fs_atomic_file *af) {
 }
 
 int fs_commit(fs_atomic_file *af, lr_err *e) {
-    int bad = ferror(af->f) != 0;
-    if (fflush(af->f) != 0) bad = 1;
-    if (!bad && fsync(fileno(af->f)) != 0) bad = 1;
-    int saved = errno;
-    if (fclose(af->f) != 0) bad = 1;
+    // Keep the errno of the call that failed; an earlier failed write only
+    // leaves ferror set, with no errno to trust.
+    const char *why = ferror(af->f) ? "a write failed (disk full?)" : NULL;
+    if (!why && fflush(af->f) != 0) why = strerror(errno);
+    if (!why && fsync(fileno(af->f)) != 0) why = strerror(errno);
+    if (fclose(af->f) != 0 && !why) why = strerror(errno);
     af->f = NULL;
-    if (bad) {
+    if (why) {
         remove(af->tmp);
-        return lr_fail(e, "%s: write failed: %s", af->path, strerror(saved ? saved : errno));
+        return lr_fail(e, "%s: cannot write: %s", af->path, why);
     }
     if (rename(af->tmp, af->path) != 0) {
-        saved = errno;
+        int saved = errno;
         remove(af->tmp);
         return lr_fail(e, "%s: cannot rename into place: %s", af->path, strerror(saved));
     }

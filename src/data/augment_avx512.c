@@ -71,9 +71,11 @@ void augment_group_avx512(float *dst, const uint8_t *const *src, const uint8_t *
                     __m512i part = _mm512_permutex2var_epi8(z[2 * a], _mm512_add_epi8(tidx[a], shiftk), z[2 * a + 1]);
                     block = _mm512_mask_blend_epi8(rows_of[a], block, part);
                 }
+                // the four columns of the block (the lane index must be a constant)
+                __m128i col[4] = {_mm512_extracti32x4_epi32(block, 0), _mm512_extracti32x4_epi32(block, 1),
+                                  _mm512_extracti32x4_epi32(block, 2), _mm512_extracti32x4_epi32(block, 3)};
                 for (int j = 0; j < 4; j++) {
-                    __m512i bytes = _mm512_cvtepu8_epi32(_mm512_extracti32x4_epi32(block, j));
-                    __m512 v = _mm512_cvtepi32_ps(bytes);
+                    __m512 v = _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(col[j]));
                     v = _mm512_div_ps(_mm512_sub_ps(_mm512_div_ps(v, v255), vmean), vstd);
                     _mm512_store_ps(orow + (size_t)(4 * k + j) * LANES, _mm512_maskz_mov_ps(present, v));
                 }

@@ -172,6 +172,55 @@ static void test_analysis_known_answers(void **state) {
     test_rmtree(dir);
 }
 
+// A run whose loss stays finite but whose accuracy never leaves chance (the
+// ReLUs died) is named, and its instant "convergence" does not win.
+static void test_chance_level_run(void **state) {
+    (void)state;
+    char dir[512];
+    test_mkdtemp(dir, sizeof dir);
+    write_text(dir, "study.json",
+               "{\"lrscope_version\": \"0.1.0\", \"config\": {\"epochs\": 3},\n"
+               " \"runs\": [{\"name\": \"lr-5\", \"lr\": 5}, {\"name\": \"lr-0.01\", \"lr\": 0.01}]}\n");
+    char buf[2048];
+    snprintf(buf, sizeof buf, "%s"
+             "1,5,2.31,0.10,0.02,2.303,0.10,0.018,1\n"
+             "2,5,2.30,0.10,0.02,2.303,0.11,0.020,1\n"
+             "3,5,2.30,0.10,0.02,2.303,0.10,0.018,1\n", HEADER);
+    write_text(dir, "lr-5/metrics.csv", buf);
+    snprintf(buf, sizeof buf, "%s"
+             "1,0.01,2.0,0.25,0.2,1.9,0.30,0.28,1\n"
+             "2,0.01,1.7,0.40,0.4,1.6,0.45,0.44,1\n"
+             "3,0.01,1.5,0.50,0.5,1.4,0.55,0.54,1\n", HEADER);
+    write_text(dir, "lr-0.01/metrics.csv", buf);
+    write_text(dir, "lr-0.01/run.json",
+               "{\"name\": \"lr-0.01\", \"status\": \"finished\", \"epochs_done\": 3, \"seconds\": 3.0,"
+               " \"classes\": [\"0\",\"1\",\"2\",\"3\",\"4\",\"5\",\"6\",\"7\",\"8\",\"9\"],"
+               " \"confusion_matrix\": [[1,0,0,0,0,0,0,0,0,0],[0,1,0,0,0,0,0,0,0,0],[0,0,1,0,0,0,0,0,0,0],"
+               "[0,0,0,1,0,0,0,0,0,0],[0,0,0,0,1,0,0,0,0,0],[0,0,0,0,0,1,0,0,0,0],[0,0,0,0,0,0,1,0,0,0],"
+               "[0,0,0,0,0,0,0,1,0,0],[0,0,0,0,0,0,0,0,1,0],[0,0,0,0,0,0,0,0,0,1]]}");
+    report_study s;
+    lr_err e = {{0}};
+    if (report_study_read(dir, &s, &e) != 0) fail_msg("%s", e.msg);
+    report_analysis a;
+    report_analyze(&s, &a);
+    assert_int_equal(a.classes, 10);
+    assert_int_equal(a.runs[0].at_chance, 1); // best 11% < 1.5 x 10%
+    assert_int_equal(a.runs[1].at_chance, 0);
+    assert_int_equal(a.n_at_chance, 1);
+    assert_int_equal(a.runs[0].converged_epoch, 2); // earlier than the learning run's 3, but it must not win
+    assert_int_equal(a.first_converged, 1);
+    assert_int_equal(a.most_stable, 1);
+    char **lines = NULL;
+    int n = report_analysis_sentences(&s, &a, &lines);
+    int named = 0;
+    for (int i = 0; i < n; i++) named += strstr(lines[i], "lr-5 never learned") != NULL;
+    assert_int_equal(named, 1);
+    report_lines_free(lines, n);
+    report_analysis_free(&a);
+    report_study_free(&s);
+    test_rmtree(dir);
+}
+
 // Empty test cells (evaluation every other epoch) are skipped, not zeros.
 static void test_sparse_evaluation(void **state) {
     (void)state;
@@ -612,6 +661,7 @@ const char *__lsan_default_suppressions(void) { return "leak:libfontconfig.so\n"
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_analysis_known_answers),
+        cmocka_unit_test(test_chance_level_run),
         cmocka_unit_test(test_sparse_evaluation),
         cmocka_unit_test(test_damaged_metrics_rejected),
         cmocka_unit_test(test_not_a_study_rejected),

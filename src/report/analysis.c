@@ -7,7 +7,8 @@
 #include <stdarg.h>
 #include <string.h>
 
-static void stats_compute(const report_run *r, report_run_stats *st) {
+// classes: the study's class count (0 if no run recorded it).
+static void stats_compute(const report_run *r, int classes, report_run_stats *st) {
     memset(st, 0, sizeof *st);
     st->final_test_acc = st->final_test_f1 = NAN;
     st->best_test_acc = st->best_test_f1 = NAN;
@@ -69,17 +70,19 @@ static void stats_compute(const report_run *r, report_run_stats *st) {
     }
     if (isfinite(st->seconds) && st->epochs_done > 0)
         st->seconds_per_epoch = st->seconds / st->epochs_done;
+    if (classes > 1 && isfinite(st->best_test_acc))
+        st->at_chance = st->best_test_acc < REPORT_CHANCE_FACTOR / classes;
 }
 
 // Index of the run maximising (sign > 0) or minimising key among those that
 // pass the filter; the first wins ties. -1 if none.
 static int pick(const report_analysis *a, double (*key)(const report_run_stats *),
-                int sign, int skip_diverged) {
+                int sign, int skip_failed) {
     int best = -1;
     double best_v = 0;
     for (int i = 0; i < a->n_runs; i++) {
         const report_run_stats *st = &a->runs[i];
-        if (skip_diverged && st->diverged_epoch) continue;
+        if (skip_failed && (st->diverged_epoch || st->at_chance)) continue; // diverged or never learned
         double v = key(st);
         if (!isfinite(v)) continue;
         if (best < 0 || sign * v > sign * best_v) { best = i; best_v = v; }
@@ -102,9 +105,13 @@ void report_analyze(const report_study *s, report_analysis *a) {
     memset(a, 0, sizeof *a);
     a->n_runs = s->n_runs;
     a->runs = lr_calloc((size_t)(s->n_runs ? s->n_runs : 1), sizeof *a->runs);
+    a->classes = 0; // every run of a study has the same data set
+    for (int i = 0; i < s->n_runs; i++)
+        if (s->runs[i].n_classes > a->classes) a->classes = s->runs[i].n_classes;
     for (int i = 0; i < s->n_runs; i++) {
-        stats_compute(&s->runs[i], &a->runs[i]);
+        stats_compute(&s->runs[i], a->classes, &a->runs[i]);
         if (a->runs[i].diverged_epoch) a->n_diverged++;
+        if (a->runs[i].at_chance) a->n_at_chance++;
     }
     a->best_final = pick(a, key_final, 1, 0);
     a->best_peak = pick(a, key_peak, 1, 0);
@@ -240,7 +247,7 @@ static void say_convergence(line_list *l, const report_study *s, const report_an
     lines_add(l, "First epoch at which each run reached %.0f%% of its own best test accuracy: %s.",
               100 * REPORT_CONVERGED_FRACTION, buf);
     if (a->first_converged >= 0 && listed > 1)
-        lines_add(l, "Among runs that did not diverge, %s got there first, at epoch %d.",
+        lines_add(l, "Among runs that learned and did not diverge, %s got there first, at epoch %d.",
                   ref(&s->runs[a->first_converged], rb),
                   a->runs[a->first_converged].converged_epoch);
 }
@@ -250,7 +257,7 @@ static void say_stability(line_list *l, const report_study *s, const report_anal
     char buf[3000] = "";
     int listed = 0;
     for (int i = 0; i < a->n_runs; i++) {
-        if (a->runs[i].diverged_epoch || !isfinite(a->runs[i].loss_change_sd)) continue;
+        if (a->runs[i].diverged_epoch || a->runs[i].at_chance || !isfinite(a->runs[i].loss_change_sd)) continue;
         cat(buf, sizeof buf, "%s%s %.4f", listed ? ", " : "", s->runs[i].name,
             a->runs[i].loss_change_sd);
         listed++;
@@ -320,6 +327,14 @@ static void say_time(line_list *l, const report_study *s, const report_analysis 
 
 static void say_divergence(line_list *l, const report_study *s, const report_analysis *a) {
     run_ref_buf rb;
+    for (int i = 0; i < a->n_runs; i++) {
+        const report_run_stats *st = &a->runs[i];
+        if (!st->at_chance || st->diverged_epoch) continue;
+        lines_add(l, "%s never learned: its best test accuracy, %.1f%%, is near the %.1f%% that guessing "
+                  "one of %d classes gives, though its loss stayed finite; it is left out of the "
+                  "convergence and steadiness comparisons.", ref(&s->runs[i], rb), pct(st->best_test_acc),
+                  100.0 / a->classes, a->classes);
+    }
     int with_data = 0;
     for (int i = 0; i < a->n_runs; i++) with_data += a->runs[i].epochs_done > 0;
     if (a->n_diverged == 0) {

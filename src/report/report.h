@@ -92,6 +92,8 @@ typedef struct {
     int final_gap_epoch;
     double seconds;           // total wall time
     double seconds_per_epoch; // seconds / epochs_done
+    int at_chance;            // best test accuracy below REPORT_CHANCE_FACTOR / classes: it never
+                              // learned (e.g. a rate so high the ReLUs died without a NaN)
 } report_run_stats;
 
 // Study-wide picks: indices into the runs, -1 when no run qualifies.
@@ -100,17 +102,22 @@ typedef struct {
     report_run_stats *runs;   // (n_runs,) same order as report_study.runs
     int best_final;           // highest final test accuracy
     int best_peak;            // highest best test accuracy
-    int first_converged;      // earliest converged_epoch among runs that did not diverge
-    int most_stable, least_stable; // smallest / largest loss_change_sd, non-diverged
-    int widest_gap;           // largest overfit_gap, non-diverged
+    int first_converged;      // earliest converged_epoch among runs that learned and did not diverge
+    int most_stable, least_stable; // smallest / largest loss_change_sd, same runs
+    int widest_gap;           // largest overfit_gap, same runs
     int fastest, slowest;     // total seconds
     double time_ratio;        // slowest / fastest seconds, NaN if not both
     int n_diverged;
+    int n_at_chance;
+    int classes;              // the study's class count, 0 if no run recorded it
     int confusion_run;        // run whose confusion matrix is drawn (best final with one)
 } report_analysis;
 
 // The fraction of its own best test accuracy at which a run counts as converged.
 #define REPORT_CONVERGED_FRACTION 0.95
+// A run whose best test accuracy stays below this many times chance (1 /
+// classes) never learned; its "convergence" and steadiness mean nothing.
+#define REPORT_CHANCE_FACTOR 1.5
 
 // Computes the analysis; free with report_analysis_free.
 void report_analyze(const report_study *s, report_analysis *a);

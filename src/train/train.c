@@ -9,6 +9,7 @@
 #include "../data/loader.h"
 
 #include <math.h>
+#include <stdatomic.h>
 #include <string.h>
 
 const char *run_status_name(run_status s) {
@@ -46,13 +47,16 @@ typedef struct {
     int *pred;           // (groups * L)
     float scale;         // 1 / batch size: the loss is a mean
     int backward;
+    atomic_int next;     // next group to take: threads take groups as they free up
 } step_ctx;
 
 static void step_worker(void *arg, int tid, int nthreads) {
     step_ctx *s = arg;
     model_ws *ws = &s->ws[tid];
     const int K = s->m->num_classes;
-    for (int g = tid; g < s->b->groups; g += nthreads) {
+    // Which thread computes a group does not matter (each group has its own
+    // gradient slot), so groups are handed out as threads free up.
+    for (int g; (g = atomic_fetch_add_explicit(&s->next, 1, memory_order_relaxed)) < s->b->groups;) {
         const float *x;
         if (s->b->x) {
             x = s->b->x + (size_t)g * s->img_floats;
@@ -124,6 +128,7 @@ static double evaluate(step_ctx *s, pool *p, loader *ld, int64_t *cm) {
     while ((b = loader_next(ld)) != NULL) {
         s->b = b;
         s->scale = 1.0f / (float)b->n;
+        atomic_store(&s->next, 0);
         pool_run(p, step_worker, s);
         loss_sum += tally(b, s->loss, s->pred, cm, K);
         n += b->n;
@@ -200,6 +205,7 @@ int train_run(const run_config *cfg, const dataset *train, const dataset *test,
             const batch *b = loader_next(train_ld);
             s.b = b;
             s.scale = 1.0f / (float)b->n;
+            atomic_store(&s.next, 0);
             pool_run(p, step_worker, &s);
             double batch_loss = tally(b, loss, pred, train_cm, K);
             loss_sum += batch_loss;

@@ -30,18 +30,13 @@ typedef struct {
     int tid;
 } worker_arg;
 
-static inline void cpu_relax(void) {
-#if defined(__x86_64__) || defined(__i386__)
-    __builtin_ia32_pause();
-#endif
-}
 
 // Waits until generation differs from seen; returns the new value.
 static unsigned wait_round(pool *p, unsigned seen) {
     for (int i = 0; i < SPIN_ROUNDS; i++) {
         unsigned g = atomic_load_explicit(&p->generation, memory_order_acquire);
         if (g != seen) return g;
-        cpu_relax();
+        pool_cpu_relax();
     }
     pthread_mutex_lock(&p->mu);
     atomic_fetch_add(&p->sleepers, 1);
@@ -119,7 +114,7 @@ void pool_run(pool *p, pool_fn fn, void *ctx) {
     start_round(p);
     fn(ctx, 0, p->n);
     for (int i = 0; atomic_load_explicit(&p->done, memory_order_acquire) < p->n - 1; i++) {
-        if (i < SPIN_ROUNDS) cpu_relax();
+        if (i < SPIN_ROUNDS) pool_cpu_relax();
         else sched_yield(); // a worker was descheduled: let it run
     }
 }

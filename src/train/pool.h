@@ -14,6 +14,13 @@ int pool_size(const pool *p);
 void pool_run(pool *p, pool_fn fn, void *ctx);
 void pool_destroy(pool *p);
 
+// A hint to the CPU inside a spin-wait loop.
+static inline void pool_cpu_relax(void) {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#endif
+}
+
 // Number of online cores.
 int pool_cores(void);
 

@@ -32,6 +32,29 @@ size_t train_memory_bytes(const model_desc *m, int batch_size, int threads) {
     return sizeof(float) * (m->n_params * (3 + groups) + (size_t)(threads > 0 ? threads : pool_cores()) * per_thread);
 }
 
+// Adds the group slots in group order and takes the SGD step, each thread
+// over its own slice of the parameters: the order per parameter is fixed.
+typedef struct {
+    const float *grad_slots; // (groups, P)
+    float *grads, *params, *momentum_buf;
+    size_t P;
+    int groups, first;
+    float lr, momentum, weight_decay;
+} update_ctx;
+
+static void update_worker(void *arg, int tid, int nthreads) {
+    update_ctx *u = arg;
+    size_t lo = u->P * (size_t)tid / (size_t)nthreads, hi = u->P * (size_t)(tid + 1) / (size_t)nthreads;
+    float *g = u->grads;
+    memcpy(g + lo, u->grad_slots + lo, (hi - lo) * sizeof *g);
+    for (int k = 1; k < u->groups; k++) {
+        const float *slot = u->grad_slots + (size_t)k * u->P;
+        for (size_t i = lo; i < hi; i++) g[i] += slot[i];
+    }
+    int first = u->first;
+    sgd_step(u->params + lo, g + lo, u->momentum_buf + lo, hi - lo, u->lr, u->momentum, u->weight_decay, &first);
+}
+
 // What the threads share for one batch.
 typedef struct {
     const model_desc *m;
@@ -48,6 +71,8 @@ typedef struct {
     float scale;         // 1 / batch size: the loss is a mean
     int backward;
     atomic_int next;     // next group to take: threads take groups as they free up
+    atomic_int done;     // groups finished: the update starts when all are
+    update_ctx *update;  // training: the SGD step taken in the same round
 } step_ctx;
 
 static void step_worker(void *arg, int tid, int nthreads) {
@@ -79,30 +104,13 @@ static void step_worker(void *arg, int tid, int nthreads) {
             memset(slot, 0, s->m->n_params * sizeof *slot);
             model_backward(s->m, s->kt, s->params, slot, ws, ws->dlogits);
         }
+        atomic_fetch_add_explicit(&s->done, 1, memory_order_release);
     }
-}
-
-// Adds the group slots in group order and takes the SGD step, each thread
-// over its own slice of the parameters: the order per parameter is fixed.
-typedef struct {
-    const float *grad_slots; // (groups, P)
-    float *grads, *params, *momentum_buf;
-    size_t P;
-    int groups, first;
-    float lr, momentum, weight_decay;
-} update_ctx;
-
-static void update_worker(void *arg, int tid, int nthreads) {
-    update_ctx *u = arg;
-    size_t lo = u->P * (size_t)tid / (size_t)nthreads, hi = u->P * (size_t)(tid + 1) / (size_t)nthreads;
-    float *g = u->grads;
-    memcpy(g + lo, u->grad_slots + lo, (hi - lo) * sizeof *g);
-    for (int k = 1; k < u->groups; k++) {
-        const float *slot = u->grad_slots + (size_t)k * u->P;
-        for (size_t i = lo; i < hi; i++) g[i] += slot[i];
-    }
-    int first = u->first;
-    sgd_step(u->params + lo, g + lo, u->momentum_buf + lo, hi - lo, u->lr, u->momentum, u->weight_decay, &first);
+    if (!s->update) return;
+    // Every gradient slot must be complete before any parameter moves: wait
+    // for the other threads here rather than in a second round.
+    while (atomic_load_explicit(&s->done, memory_order_acquire) < s->b->groups) pool_cpu_relax();
+    update_worker(s->update, tid, nthreads);
 }
 
 // Accumulates a batch's per-image losses (in image order) and confusions.
@@ -129,6 +137,7 @@ static double evaluate(step_ctx *s, pool *p, loader *ld, int64_t *cm) {
         s->b = b;
         s->scale = 1.0f / (float)b->n;
         atomic_store(&s->next, 0);
+        atomic_store(&s->done, 0);
         pool_run(p, step_worker, s);
         loss_sum += tally(b, s->loss, s->pred, cm, K);
         n += b->n;
@@ -205,8 +214,16 @@ int train_run(const run_config *cfg, const dataset *train, const dataset *test,
             const batch *b = loader_next(train_ld);
             s.b = b;
             s.scale = 1.0f / (float)b->n;
+            update_ctx u = {.grad_slots = grad_slots, .grads = grads, .params = r->params,
+                            .momentum_buf = momentum_buf, .P = P, .groups = b->groups, .first = first_step,
+                            .lr = (float)rec->lr, .momentum = (float)cfg->momentum,
+                            .weight_decay = (float)cfg->weight_decay};
+            s.update = &u;
             atomic_store(&s.next, 0);
-            pool_run(p, step_worker, &s);
+            atomic_store(&s.done, 0);
+            pool_run(p, step_worker, &s); // forward, backward, gradient sum and SGD step
+            s.update = NULL;
+            first_step = 0;
             double batch_loss = tally(b, loss, pred, train_cm, K);
             loss_sum += batch_loss;
             seen += b->n;
@@ -215,12 +232,6 @@ int train_run(const run_config *cfg, const dataset *train, const dataset *test,
                 r->diverged_epoch = epoch + 1;
                 break;
             }
-            update_ctx u = {.grad_slots = grad_slots, .grads = grads, .params = r->params,
-                            .momentum_buf = momentum_buf, .P = P, .groups = b->groups, .first = first_step,
-                            .lr = (float)rec->lr, .momentum = (float)cfg->momentum,
-                            .weight_decay = (float)cfg->weight_decay};
-            pool_run(p, update_worker, &u);
-            first_step = 0;
             if (hooks && hooks->on_batch)
                 hooks->on_batch(hooks->ctx, epoch + 1, bi + 1, nb, loss_sum / seen,
                                 seen / (lr_now() - t0));

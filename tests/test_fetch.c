@@ -430,6 +430,16 @@ static void assert_dataset_complete(const fixture *f, const cifar_archive *ca) {
 
 // ---------------------------------------------------------------- tests
 
+// Fetches CIFAR-10 from PATH on the test server with checksum md5; fails the
+// test with fetch's message if it does not succeed.
+static void fetch_must(fixture *f, const char *path, const char *md5) {
+    char url[256];
+    url_of(f, path, url, sizeof url);
+    fetch_options o = {url, md5, 1};
+    lr_err e;
+    if (fetch_dataset("cifar10", f->root, &o, &e) != 0) fail_msg("%s", e.msg);
+}
+
 static void test_md5_rfc1321_vectors(void **state) {
     (void)state;
     static const char *vec[][2] = {
@@ -622,11 +632,7 @@ static void test_fetch_refuses_links_outside(void **state) {
     tar_member ok = {"cifar-10-batches-bin/alias.bin", AE_IFLNK, "data_batch_1.bin", NULL, 0};
     cifar_archive *ca = make_cifar_archive(&ok, 1, 0);
     server_add(f->srv, "/ok.tar.gz", ca->targz, ca->len);
-    char url[256];
-    url_of(f, "/ok.tar.gz", url, sizeof url);
-    fetch_options o = {url, ca->md5, 1};
-    lr_err e;
-    if (fetch_dataset("cifar10", f->root, &o, &e) != 0) fail_msg("%s", e.msg);
+    fetch_must(f, "/ok.tar.gz", ca->md5);
     assert_dataset_complete(f, ca);
     free_cifar_archive(ca);
 }
@@ -637,11 +643,7 @@ static void test_fetch_resumes_after_dropped_connection(void **state) {
     assert_true(ca->len > 20000);
     server_add(f->srv, "/c10.tar.gz", ca->targz, ca->len);
     server_cut(f->srv, 10000, 1, 0);
-    char url[256];
-    url_of(f, "/c10.tar.gz", url, sizeof url);
-    fetch_options o = {url, ca->md5, 1};
-    lr_err e;
-    if (fetch_dataset("cifar10", f->root, &o, &e) != 0) fail_msg("%s", e.msg);
+    fetch_must(f, "/c10.tar.gz", ca->md5);
     assert_int_equal(server_requests(f->srv), 2);
     assert_logged(f->srv, 0, 0, "");
     assert_logged(f->srv, 1, 0, "bytes=10000-");
@@ -685,11 +687,7 @@ static void test_fetch_restarts_when_range_ignored(void **state) {
     cifar_archive *ca = make_cifar_archive(NULL, 0, 0);
     server_add(f->srv, "/c10.tar.gz", ca->targz, ca->len);
     server_cut(f->srv, 5000, 1, 1);
-    char url[256];
-    url_of(f, "/c10.tar.gz", url, sizeof url);
-    fetch_options o = {url, ca->md5, 1};
-    lr_err e;
-    if (fetch_dataset("cifar10", f->root, &o, &e) != 0) fail_msg("%s", e.msg);
+    fetch_must(f, "/c10.tar.gz", ca->md5);
     int n = server_requests(f->srv);
     assert_true(n >= 2 && n <= 4);
     assert_logged(f->srv, 1, 0, "bytes=5000-");

@@ -136,6 +136,42 @@ static void test_prepared_test_set_same_results(void **state) {
     dataset_free(&te);
 }
 
+// The ISA changes only rounding: a short run trained with the scalar, AVX2
+// and AVX-512 kernels ends with nearly the same weights and metrics.
+static void test_isa_changes_only_rounding(void **state) {
+    (void)state;
+    dataset tr, te;
+    make_data(&tr, 300, 16);
+    make_data(&te, 100, 17);
+    run_config c = small_config();
+    c.epochs = 1;
+    c.lr = 0.01;
+    snprintf(c.isa, sizeof c.isa, "scalar");
+    run_result ref;
+    lr_err e;
+    assert_int_equal(train_run(&c, &tr, &te, cifar(), NULL, &ref, &e), 0);
+    const char *isas[] = {"avx2", "avx512"};
+    int compared = 0;
+    for (int i = 0; i < 2; i++) {
+        if (!kernels_select(isas[i], &e)) continue;
+        snprintf(c.isa, sizeof c.isa, "%s", isas[i]);
+        run_result r;
+        assert_int_equal(train_run(&c, &tr, &te, cifar(), NULL, &r, &e), 0);
+        assert_string_equal(r.isa, isas[i]);
+        // 8 SGD steps from the same start: differences stay at rounding scale
+        test_assert_close(r.params, ref.params, ref.model.n_params, 1e-3, 1e-5, isas[i]);
+        assert_true(fabs(r.epochs[0].train_loss - ref.epochs[0].train_loss) < 1e-4);
+        assert_true(fabs(r.epochs[0].test_loss - ref.epochs[0].test_loss) < 1e-4);
+        run_result_free(&r);
+        compared++;
+    }
+    lr_err e2;
+    if (kernels_select("avx2", &e2)) assert_true(compared >= 1); // the comparison really ran
+    run_result_free(&ref);
+    dataset_free(&tr);
+    dataset_free(&te);
+}
+
 static void test_divergence_is_reported(void **state) {
     (void)state;
     dataset tr, te;
@@ -241,6 +277,7 @@ int main(void) {
         cmocka_unit_test(test_learns_above_chance),
         cmocka_unit_test(test_same_bits_any_thread_count),
         cmocka_unit_test(test_prepared_test_set_same_results),
+        cmocka_unit_test(test_isa_changes_only_rounding),
         cmocka_unit_test(test_divergence_is_reported),
         cmocka_unit_test(test_interrupt_keeps_finished_epochs),
         cmocka_unit_test(test_eval_interval_and_schedule),

@@ -21,6 +21,12 @@ static void usage(FILE *out) {
             "  report    rebuild the figures and report of a study folder\n"
             "  fetch     download a data set (cifar10, ...)\n"
             "\n"
+            "run's options (defaults in `lrscope run --help`): --data DIR, --dataset NAME,\n"
+            "--out DIR, --lrs LIST, --epochs N, --batch-size N, --momentum X,\n"
+            "--weight-decay X, --schedule NAME, --step-size N, --gamma X,\n"
+            "--eval-interval N, --seed N, --model SPEC, --threads N, --jobs N, --isa NAME,\n"
+            "--prefetch MODE, --no-report, --quiet.\n"
+            "\n"
             "`lrscope COMMAND --help` describes each command's options.\n",
             LRSCOPE_VERSION);
 }

@@ -95,9 +95,13 @@ test: deps
 	@$(MAKE) --no-print-directory $(BUILD)/lrscope $(TEST_BIN)
 	@tests/run.sh $(BUILD)
 
+# The data: DATA=DIR if given, else ./data/cifar-10-batches-bin if present,
+# else a copy beside the checkout (../shared/datasets/...), else lrscope
+# fetches it into ./data.
+DATA ?= $(firstword $(wildcard data/cifar-10-batches-bin ../shared/datasets/cifar-10-batches-bin))
 run: deps
 	@$(MAKE) --no-print-directory $(BUILD)/lrscope
-	$(BUILD)/lrscope run $(ARGS)
+	$(BUILD)/lrscope run $(if $(DATA),--data $(DATA)) $(ARGS)
 
 bench: deps
 	@$(MAKE) --no-print-directory $(BUILD)/lrscope $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)

@@ -1,5 +1,6 @@
 // main.c: `lrscope COMMAND ...`: dispatches to the sub-commands.
 #include "commands.h"
+#include "../model/kernels.h"
 #include "../util/common.h"
 
 #include <string.h>
@@ -41,8 +42,12 @@ int main(int argc, char **argv) {
         usage(stdout);
         return EXIT_OK;
     }
-    if (strcmp(cmd, "--version") == 0) {
-        printf("lrscope %s\n", LRSCOPE_VERSION);
+    if (strcmp(cmd, "--version") == 0 || strcmp(cmd, "version") == 0) {
+        // The commit is passed by the build (-DLRSCOPE_COMMIT) when it has one.
+        lr_err e;
+        const kernel_table *best = kernels_select("auto", &e);
+        printf("lrscope %s (commit %s)\nkernels on this CPU: %s (auto: %s)\n", LRSCOPE_VERSION,
+               LRSCOPE_COMMIT, kernels_available(), best ? best->isa : "none");
         return EXIT_OK;
     }
     if (strcmp(cmd, "run") == 0) return cmd_run(argc - 1, argv + 1);

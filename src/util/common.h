@@ -9,6 +9,9 @@
 #include <stdlib.h>
 
 #define LRSCOPE_VERSION "0.1.0"
+#ifndef LRSCOPE_COMMIT
+#define LRSCOPE_COMMIT "unknown" // the build passes the git commit (Makefile)
+#endif
 
 // Programming errors: stays on in release builds (ggml's GGML_ASSERT).
 #define LR_ASSERT(cond)                                                        \

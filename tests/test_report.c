@@ -4,6 +4,7 @@
 // pixels), SVGs, report.md and a self-contained report.html.
 #include "test_util.h"
 
+#include <ctype.h>
 #include <sys/stat.h>
 #include <zlib.h>
 
@@ -653,6 +654,231 @@ static void test_cmd_report(void **state) {
     test_rmtree(dir);
 }
 
+// ---- studies where no run qualifies for a pick (issue 8, point 2) ----
+
+// A one-line run.json for a 10-class study: status, seconds and a confusion
+// matrix (so that the study knows its class count and chance level).
+static void edge_run_json(const char *dir, const char *name, const char *status, int diverged,
+                          int epochs, double seconds) {
+    char buf[2048], rel[200];
+    int n = snprintf(buf, sizeof buf, "{\"name\": \"%s\", \"status\": \"%s\", \"diverged_epoch\": ",
+                     name, status);
+    if (diverged) n += snprintf(buf + n, sizeof buf - n, "%d", diverged);
+    else n += snprintf(buf + n, sizeof buf - n, "null");
+    n += snprintf(buf + n, sizeof buf - n, ", \"epochs_done\": %d, \"seconds\": %g,"
+                  " \"classes\": [\"0\",\"1\",\"2\",\"3\",\"4\",\"5\",\"6\",\"7\",\"8\",\"9\"],"
+                  " \"confusion_matrix\": [", epochs, seconds);
+    for (int t = 0; t < 10; t++) {
+        n += snprintf(buf + n, sizeof buf - n, "%s[", t ? "," : "");
+        for (int p = 0; p < 10; p++) n += snprintf(buf + n, sizeof buf - n, "%s%d", p ? "," : "", p == 0 ? 5 : 0);
+        n += snprintf(buf + n, sizeof buf - n, "]");
+    }
+    snprintf(buf + n, sizeof buf - n, "]}");
+    snprintf(rel, sizeof rel, "%s/run.json", name);
+    write_text(dir, rel, buf);
+}
+
+// Fails when text holds "nan" or "inf" as a number would print them (not
+// inside a word), or a run index standing in for a name.
+static void assert_no_garbage(const char *text, const char *what) {
+    static const char *const bad[] = {"nan", "inf"};
+    for (size_t k = 0; k < 2; k++) {
+        size_t len = strlen(bad[k]);
+        for (const char *p = text; (p = strcasestr(p, bad[k])) != NULL; p += len) {
+            int before = p > text && isalpha((unsigned char)p[-1]);
+            int after = isalpha((unsigned char)p[len]);
+            if (!before && !after) fail_msg("%s prints \"%.*s\": ...%.80s", what, (int)len, p, p > text + 40 ? p - 40 : text);
+        }
+    }
+}
+
+// Builds the report of dir, checks report.md and report.html for garbage
+// numbers; returns report.md (caller frees).
+static char *edge_report(const char *dir) {
+    lr_err e = {{0}};
+    if (report_build(dir, &e) != 0) fail_msg("report_build: %s", e.msg);
+    char *md = read_text(dir, "report.md");
+    char *html = read_text(dir, "report.html");
+    assert_no_garbage(md, "report.md");
+    // report.html embeds PNGs in base64, which can spell anything: check its text only.
+    html_check_balanced(html);
+    char *img = strstr(html, "<h2 id=\"figures\">");
+    if (img) *img = '\0';
+    assert_no_garbage(html, "report.html");
+    free(html);
+    return md;
+}
+
+static void assert_has(const char *text, const char *needle) {
+    if (!strstr(text, needle)) fail_msg("report.md lacks \"%s\":\n%s", needle, text);
+}
+static void assert_lacks(const char *text, const char *needle) {
+    if (strstr(text, needle)) fail_msg("report.md says \"%s\":\n%s", needle, text);
+}
+
+// Every run stays at chance: the over-fitting sentence must not pick a
+// "widest" run (it read runs[-1] before the fix).
+static void test_edge_all_at_chance(void **state) {
+    (void)state;
+    char dir[512];
+    test_mkdtemp(dir, sizeof dir);
+    write_text(dir, "study.json",
+               "{\"config\": {\"epochs\": 3}, \"runs\": [{\"name\": \"lr-1e-06\", \"lr\": 1e-6},"
+               " {\"name\": \"lr-1e-07\", \"lr\": 1e-7}]}");
+    char buf[1024];
+    snprintf(buf, sizeof buf, "%s1,1e-06,2.303,0.12,0.02,2.303,0.10,0.02,1\n"
+             "2,1e-06,2.302,0.13,0.02,2.303,0.10,0.02,1\n3,1e-06,2.302,0.14,0.02,2.302,0.11,0.02,1\n", HEADER);
+    write_text(dir, "lr-1e-06/metrics.csv", buf);
+    snprintf(buf, sizeof buf, "%s1,1e-07,2.303,0.10,0.02,2.303,0.10,0.02,1\n"
+             "2,1e-07,2.303,0.11,0.02,2.303,0.09,0.02,1\n3,1e-07,2.303,0.12,0.02,2.303,0.10,0.02,1\n", HEADER);
+    write_text(dir, "lr-1e-07/metrics.csv", buf);
+    edge_run_json(dir, "lr-1e-06", "finished", 0, 3, 3.0);
+    edge_run_json(dir, "lr-1e-07", "finished", 0, 3, 3.0);
+
+    report_study s;
+    lr_err e = {{0}};
+    if (report_study_read(dir, &s, &e) != 0) fail_msg("%s", e.msg);
+    report_analysis a;
+    report_analyze(&s, &a);
+    assert_int_equal(a.n_at_chance, 2);
+    assert_int_equal(a.widest_gap, -1);
+    assert_int_equal(a.most_stable, -1);
+    assert_int_equal(a.first_converged, -1);
+    report_analysis_free(&a);
+    report_study_free(&s);
+
+    char *md = edge_report(dir);
+    assert_has(md, "lr-1e-06 never learned");
+    assert_has(md, "lr-1e-07 never learned");
+    assert_has(md, "Train minus test accuracy at the last evaluation");
+    assert_has(md, "As no run learned beyond chance, these gaps say nothing about over-fitting");
+    assert_lacks(md, "widest gap");
+    assert_lacks(md, "largest difference");
+    assert_lacks(md, "got there first");
+    assert_lacks(md, "steadiest");
+    free(md);
+    test_rmtree(dir);
+}
+
+// Runs listed in study.json, none started: no figures, no picks, each named.
+static void test_edge_no_run_started(void **state) {
+    (void)state;
+    char dir[512];
+    test_mkdtemp(dir, sizeof dir);
+    write_text(dir, "study.json",
+               "{\"config\": {\"epochs\": 3}, \"runs\": [{\"name\": \"lr-0.1\", \"lr\": 0.1},"
+               " {\"name\": \"lr-0.01\", \"lr\": 0.01}]}");
+    char *md = edge_report(dir);
+    assert_has(md, "No run has a test evaluation yet");
+    assert_has(md, "lr-0.1 has no metrics.csv");
+    assert_has(md, "lr-0.01 has no metrics.csv");
+    assert_has(md, "nothing to draw");
+    assert_lacks(md, "fastest");
+    assert_lacks(md, "figures/");
+    free(md);
+    // and a study that lists no runs at all
+    write_text(dir, "study.json", "{\"config\": {}, \"runs\": []}");
+    md = edge_report(dir);
+    assert_has(md, "study.json lists no runs");
+    free(md);
+    test_rmtree(dir);
+}
+
+// Every run diverged, one before any finite epoch.
+static void test_edge_all_diverged(void **state) {
+    (void)state;
+    char dir[512];
+    test_mkdtemp(dir, sizeof dir);
+    write_text(dir, "study.json",
+               "{\"config\": {\"epochs\": 5}, \"runs\": [{\"name\": \"lr-10\", \"lr\": 10},"
+               " {\"name\": \"lr-100\", \"lr\": 100}]}");
+    char buf[1024];
+    snprintf(buf, sizeof buf, "%s1,10,2.5,0.2,0.1,2.4,0.30,0.2,1\n2,10,nan,,,nan,,,1\n", HEADER);
+    write_text(dir, "lr-10/metrics.csv", buf);
+    snprintf(buf, sizeof buf, "%s1,100,nan,,,nan,,,1\n", HEADER);
+    write_text(dir, "lr-100/metrics.csv", buf);
+    edge_run_json(dir, "lr-10", "diverged", 2, 2, 2.0);
+    edge_run_json(dir, "lr-100", "diverged", 1, 1, 1.0);
+    char *md = edge_report(dir);
+    assert_has(md, "lr-10 diverged at epoch 2");
+    assert_has(md, "lr-100 diverged at epoch 1, before any finite epoch");
+    assert_lacks(md, "No run diverged");
+    assert_lacks(md, "over-fitting");
+    assert_lacks(md, "got there first");
+    free(md);
+    test_rmtree(dir);
+}
+
+// One epoch per run, test evaluated: no spread of loss changes, no steadiness pick.
+static void test_edge_one_epoch(void **state) {
+    (void)state;
+    char dir[512];
+    test_mkdtemp(dir, sizeof dir);
+    write_text(dir, "study.json",
+               "{\"config\": {\"epochs\": 1}, \"runs\": [{\"name\": \"lr-0.1\", \"lr\": 0.1},"
+               " {\"name\": \"lr-0.01\", \"lr\": 0.01}]}");
+    char buf[1024];
+    snprintf(buf, sizeof buf, "%s1,0.1,2.0,0.45,0.4,1.9,0.40,0.38,2\n", HEADER);
+    write_text(dir, "lr-0.1/metrics.csv", buf);
+    snprintf(buf, sizeof buf, "%s1,0.01,2.1,0.30,0.3,2.0,0.33,0.30,2\n", HEADER);
+    write_text(dir, "lr-0.01/metrics.csv", buf);
+    edge_run_json(dir, "lr-0.1", "finished", 0, 1, 2.0);
+    edge_run_json(dir, "lr-0.01", "finished", 0, 1, 2.0);
+    char *md = edge_report(dir);
+    assert_has(md, "The best final test accuracy is 40.0%");
+    assert_has(md, "lr-0.1 shows the widest gap");
+    assert_lacks(md, "Standard deviation");
+    free(md);
+    test_rmtree(dir);
+}
+
+// No test evaluation at all (test cells empty), as with an eval interval
+// that an interrupted run never reached; and a recorded time of 0 s.
+static void test_edge_no_test_evaluation(void **state) {
+    (void)state;
+    char dir[512];
+    test_mkdtemp(dir, sizeof dir);
+    write_text(dir, "study.json",
+               "{\"config\": {\"epochs\": 10, \"eval_interval\": 20}, \"runs\": [{\"name\": \"lr-0.1\", \"lr\": 0.1},"
+               " {\"name\": \"lr-0.01\", \"lr\": 0.01}]}");
+    char buf[1024];
+    snprintf(buf, sizeof buf, "%s1,0.1,2.0,0.35,0.3,,,,0\n2,0.1,1.8,0.45,0.4,,,,0\n", HEADER);
+    write_text(dir, "lr-0.1/metrics.csv", buf);
+    snprintf(buf, sizeof buf, "%s1,0.01,2.1,0.30,0.3,,,,1\n2,0.01,2.0,0.33,0.3,,,,1\n", HEADER);
+    write_text(dir, "lr-0.01/metrics.csv", buf);
+    edge_run_json(dir, "lr-0.1", "interrupted", 0, 2, 0.0);
+    edge_run_json(dir, "lr-0.01", "interrupted", 0, 2, 2.0);
+    char *md = edge_report(dir);
+    assert_has(md, "No run has a test evaluation yet");
+    assert_has(md, "The fastest run was lr-0.1 at 0.0 s");
+    assert_lacks(md, "over-fitting");
+    assert_lacks(md, "figures/test_acc.png");
+    assert_has(md, "figures/train_acc.png");
+    free(md);
+    test_rmtree(dir);
+}
+
+// A single run evaluated only after its last epoch (eval interval > epochs).
+static void test_edge_single_run_sparse(void **state) {
+    (void)state;
+    char dir[512];
+    test_mkdtemp(dir, sizeof dir);
+    write_text(dir, "study.json",
+               "{\"config\": {\"epochs\": 3, \"eval_interval\": 7}, \"runs\": [{\"name\": \"lr-0.05\", \"lr\": 0.05}]}");
+    char buf[1024];
+    snprintf(buf, sizeof buf, "%s1,0.05,2.0,0.30,0.3,,,,1\n2,0.05,1.8,0.40,0.4,,,,1\n"
+             "3,0.05,1.6,0.50,0.5,1.7,0.45,0.44,1\n", HEADER);
+    write_text(dir, "lr-0.05/metrics.csv", buf);
+    edge_run_json(dir, "lr-0.05", "finished", 0, 3, 3.0);
+    char *md = edge_report(dir);
+    assert_has(md, "Only lr-0.05 has a test evaluation: its final test accuracy is 45.0% (epoch 3)");
+    assert_has(md, "Only lr-0.05 has a recorded time");
+    assert_has(md, "lr-0.05 shows the widest gap (5.0 points)");
+    assert_has(md, "figures/test_acc.png");
+    free(md);
+    test_rmtree(dir);
+}
+
 // Under `make DEBUG=1`, fontconfig (loaded by PLplot's cairo drivers) keeps
 // its font cache until exit, which LeakSanitizer reports; it is not ours.
 const char *__lsan_default_suppressions(void);
@@ -668,6 +894,12 @@ int main(void) {
         cmocka_unit_test(test_report_build_fake_study),
         cmocka_unit_test(test_partial_study),
         cmocka_unit_test(test_cmd_report),
+        cmocka_unit_test(test_edge_all_at_chance),
+        cmocka_unit_test(test_edge_no_run_started),
+        cmocka_unit_test(test_edge_all_diverged),
+        cmocka_unit_test(test_edge_one_epoch),
+        cmocka_unit_test(test_edge_no_test_evaluation),
+        cmocka_unit_test(test_edge_single_run_sparse),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

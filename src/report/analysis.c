@@ -290,14 +290,20 @@ static void say_overfit(line_list *l, const report_study *s, const report_analys
     }
     if (!listed) return;
     lines_add(l, "Train minus test accuracy at the last evaluation: %s.", buf);
+    // The widest gap is picked among runs that learned: a run at chance has a
+    // gap of noise. When every listed run stayed at chance there is no pick.
+    if (a->widest_gap < 0) {
+        lines_add(l, "As no run learned beyond chance, these gaps say nothing about over-fitting.");
+        return;
+    }
     const report_run_stats *w = &a->runs[a->widest_gap];
     if (w->overfit_gap > 0)
         lines_add(l, "%s shows the widest gap (%.1f points), the strongest sign of over-fitting "
                   "among them.", s->runs[a->widest_gap].name, pct(w->overfit_gap));
     else
-        lines_add(l, "No run's train accuracy exceeds its test accuracy (the largest difference "
-                  "is %.1f points, %s), so none shows over-fitting yet.", pct(w->overfit_gap),
-                  s->runs[a->widest_gap].name);
+        lines_add(l, "No %srun's train accuracy exceeds its test accuracy (the largest difference "
+                  "is %.1f points, %s), so none shows over-fitting yet.",
+                  a->n_at_chance ? "learning " : "", pct(w->overfit_gap), s->runs[a->widest_gap].name);
 }
 
 static void say_time(line_list *l, const report_study *s, const report_analysis *a) {
@@ -308,10 +314,13 @@ static void say_time(line_list *l, const report_study *s, const report_analysis 
                   s->runs[a->fastest].name, f->seconds, f->epochs_done, f->seconds_per_epoch);
         return;
     }
+    // A run can record 0 s (a clock too coarse for a tiny run): no ratio then.
+    char ratio[64] = "";
+    if (isfinite(a->time_ratio)) snprintf(ratio, sizeof ratio, ": %.2f times as long", a->time_ratio);
     lines_add(l, "The fastest run was %s at %.1f s (%d epoch%s), the slowest %s at %.1f s "
-              "(%d epoch%s): %.2f times as long.", s->runs[a->fastest].name, f->seconds,
+              "(%d epoch%s)%s.", s->runs[a->fastest].name, f->seconds,
               f->epochs_done, f->epochs_done == 1 ? "" : "s", s->runs[a->slowest].name,
-              w->seconds, w->epochs_done, w->epochs_done == 1 ? "" : "s", a->time_ratio);
+              w->seconds, w->epochs_done, w->epochs_done == 1 ? "" : "s", ratio);
     double lo = INFINITY, hi = -INFINITY;
     int lo_i = -1, hi_i = -1;
     for (int i = 0; i < a->n_runs; i++) {

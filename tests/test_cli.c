@@ -1,12 +1,13 @@
 // test_cli.c: lrscope end to end through the built binary (build/lrscope, or
 // $LRSCOPE_BIN), on a small generated CIFAR-10-layout folder: the files a
 // study writes, determinism across thread counts, bad input (exit 2, nothing
-// created), divergence (exit 1) and the help texts.
+// created), divergence (exit 1), signals and a lost terminal, and the help texts.
 #include "test_util.h"
 #include <signal.h>
 
 #include "../src/study/weights.h"
 
+#include <fcntl.h>
 #include <jansson.h>
 #include <stdarg.h>
 #include <sys/stat.h>
@@ -775,6 +776,182 @@ static void test_interrupt(void **state) {
     assert_int_equal(access(path, F_OK), 0);     // the interrupted run's weights are kept
 }
 
+// ---------------------------------------------------------------- the terminal
+
+// Where the child's stdout / stderr go.
+typedef enum { TO_NULL, TO_CLOSED_PIPE, TO_FULL } sink;
+
+static void redirect(int fd, sink to) {
+    int target = -1;
+    if (to == TO_CLOSED_PIPE) {
+        int p[2];
+        if (pipe(p) != 0) _exit(126);
+        close(p[0]); // nobody will ever read: writes get EPIPE (or SIGPIPE)
+        target = p[1];
+    } else {
+        target = open(to == TO_FULL ? "/dev/full" : "/dev/null", O_WRONLY);
+    }
+    if (target < 0 || dup2(target, fd) < 0) _exit(126);
+    close(target);
+}
+
+// Starts `lrscope run --data DATA --out OUT ARGS...` with stdout and stderr
+// sent as asked, as a shell would start it (SIGPIPE at its default).
+static pid_t spawn_run(const cli_state *st, const char *out, sink out_to, sink err_to,
+                       const char *const *args) {
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        signal(SIGPIPE, SIG_DFL);
+        redirect(1, out_to);
+        redirect(2, err_to);
+        const char *argv[32] = {"lrscope", "run", "--data", st->data, "--out", out};
+        int n = 6;
+        for (; *args && n < 31; args++) argv[n++] = *args;
+        argv[n] = NULL;
+        execv(st->bin, (char *const *)argv);
+        _exit(127);
+    }
+    return pid;
+}
+
+static void wait_exit(pid_t pid, int want, const char *what) {
+    int status;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    if (WIFSIGNALED(status))
+        fail_msg("%s: lrscope was killed by signal %d (%s)", what, WTERMSIG(status), strsignal(WTERMSIG(status)));
+    assert_true(WIFEXITED(status));
+    if (WEXITSTATUS(status) != want) fail_msg("%s: exit status %d, expected %d", what, WEXITSTATUS(status), want);
+}
+
+// Every file of a study whose runs all finished, report included.
+static void check_whole_study(const char *out, const char *const *runs, int n_runs, int epochs) {
+    char path[4600];
+    static const char *const top[] = {"study.json", "summary.csv", "report.md", "report.html",
+                                      "figures/test_acc.png", "figures/test_acc.svg"};
+    for (size_t i = 0; i < sizeof top / sizeof top[0]; i++) {
+        snprintf(path, sizeof path, "%s/%s", out, top[i]);
+        if (!exists(path)) fail_msg("%s: missing", path);
+    }
+    for (int r = 0; r < n_runs; r++) {
+        char buf[4096], *f[16];
+        read_summary_row(out, r + 1, buf, sizeof buf, f);
+        assert_string_equal(f[1], "finished");
+        assert_int_equal(atoi(f[7]), epochs);
+        snprintf(path, sizeof path, "%s/%s/run.json", out, runs[r]);
+        json_t *root = load_json(path);
+        assert_string_equal(json_string_value(json_object_get(root, "status")), "finished");
+        json_decref(root);
+        snprintf(path, sizeof path, "%s/%s/weights.lrsw", out, runs[r]);
+        if (!exists(path)) fail_msg("%s: missing", path);
+    }
+    char *md;
+    snprintf(path, sizeof path, "%s/report.md", out);
+    md = slurp_must(path, NULL);
+    assert_contains(md, "| lr-0.05 | 0.05 | finished |", "report.md");
+    free(md);
+}
+
+// `lrscope run ... | head -1`: stdout a pipe nobody reads. The study must
+// finish with every file and its report, exit 0 (it was killed by SIGPIPE
+// before the report). Then stderr closed too, and the progress lines with it.
+static void test_closed_pipe(void **state) {
+    cli_state *st = *state;
+    static const char *const runs[] = {"lr-0.05", "lr-0.01"};
+    static const char *const args[] = {"--epochs", "2", "--lrs", "0.05,0.01", "--threads", "1", NULL};
+    static const sink errs[2] = {TO_NULL, TO_CLOSED_PIPE};
+    for (int k = 0; k < 2; k++) {
+        char out[4400];
+        snprintf(out, sizeof out, "%s/out-pipe%d", st->root, k);
+        pid_t pid = spawn_run(st, out, TO_CLOSED_PIPE, errs[k], args);
+        wait_exit(pid, 0, k ? "stdout and stderr closed pipes" : "stdout a closed pipe");
+        check_whole_study(out, runs, 2, 2);
+    }
+}
+
+// stdout and stderr on a full disk (/dev/full): every result file is written.
+static void test_console_full(void **state) {
+    cli_state *st = *state;
+    static const char *const runs[] = {"lr-0.05"};
+    static const char *const args[] = {"--epochs", "2", "--lrs", "0.05", "--threads", "1", NULL};
+    char out[4400];
+    snprintf(out, sizeof out, "%s/out-full", st->root);
+    pid_t pid = spawn_run(st, out, TO_FULL, TO_FULL, args);
+    wait_exit(pid, 0, "stdout and stderr on /dev/full");
+    check_whole_study(out, runs, 1, 2);
+}
+
+// SIGHUP (a closed terminal, sent twice: by the terminal and then by the
+// shell) and SIGTERM end the study as Ctrl-C does: the current run is
+// interrupted with its epochs kept, summary.csv and the report are written,
+// exit 1. SIGHUP is also tried with the terminal gone: output to a closed pipe.
+static void stop_mid_run(cli_state *st, int sig, sink to, const char *tag) {
+    char out[4400], metrics[4600];
+    snprintf(out, sizeof out, "%s/out-%s", st->root, tag);
+    snprintf(metrics, sizeof metrics, "%s/lr-0.05/metrics.csv", out);
+    static const char *const args[] = {"--epochs", "100000", "--lrs", "0.05,0.01", "--threads", "1", NULL};
+    pid_t pid = spawn_run(st, out, to, to, args);
+    int rows = 0;
+    for (int i = 0; i < 400 && rows < 3; i++) { // at most ~20 s until two epochs are on disk
+        usleep(50 * 1000);
+        int status;
+        if (waitpid(pid, &status, WNOHANG) == pid)
+            fail_msg("%s: lrscope ended before the signal (%s %d)", tag,
+                     WIFSIGNALED(status) ? "killed by signal" : "exit status",
+                     WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
+        FILE *f = fopen(metrics, "r");
+        if (!f) continue;
+        rows = 0;
+        for (int c; (c = fgetc(f)) != EOF;) rows += c == '\n';
+        fclose(f);
+    }
+    kill(pid, sig);
+    if (sig == SIGHUP) {
+        usleep(20 * 1000);
+        kill(pid, SIGHUP);
+    }
+    if (rows < 3) {
+        kill(pid, SIGKILL);
+        waitpid(pid, NULL, 0);
+        fail_msg("%s: the run wrote no epochs within 20 s", tag);
+    }
+    wait_exit(pid, 1, tag);
+    char path[4600];
+    snprintf(path, sizeof path, "%s/lr-0.05/run.json", out);
+    json_t *root = load_json(path);
+    assert_string_equal(json_string_value(json_object_get(root, "status")), "interrupted");
+    int done = (int)json_integer_value(json_object_get(root, "epochs_done"));
+    assert_true(done >= 2 && done < 100000);
+    json_decref(root);
+    char *text = slurp_must(metrics, NULL);
+    int n = 0;
+    for (char *c = text; *c; c++) n += *c == '\n';
+    free(text);
+    assert_int_equal(n, done + 1);
+    char buf[4096], *f[16];
+    read_summary_row(out, 1, buf, sizeof buf, f);
+    assert_string_equal(f[1], "interrupted");
+    assert_int_equal(atoi(f[7]), done);
+    snprintf(path, sizeof path, "%s/lr-0.01", out);
+    assert_int_not_equal(access(path, F_OK), 0); // the next run never started
+    static const char *const kept[] = {"lr-0.05/weights.lrsw", "report.md", "report.html",
+                                       "figures/test_acc.png"};
+    for (size_t i = 0; i < sizeof kept / sizeof kept[0]; i++) {
+        snprintf(path, sizeof path, "%s/%s", out, kept[i]);
+        if (!exists(path)) fail_msg("%s: %s missing", tag, path);
+    }
+    snprintf(path, sizeof path, "%s/report.md", out);
+    text = slurp_must(path, NULL);
+    assert_contains(text, "| lr-0.05 | 0.05 | interrupted |", "report.md");
+    free(text);
+}
+
+static void test_sighup(void **state) {
+    stop_mid_run(*state, SIGHUP, TO_NULL, "sighup");
+    stop_mid_run(*state, SIGHUP, TO_CLOSED_PIPE, "sighup-terminal-gone");
+}
+static void test_sigterm(void **state) { stop_mid_run(*state, SIGTERM, TO_NULL, "sigterm"); }
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_run_writes_study),
@@ -790,6 +967,10 @@ int main(void) {
         cmocka_unit_test(test_divergence),
         cmocka_unit_test(test_divergence_does_not_stop_other_runs),
         cmocka_unit_test(test_interrupt),
+        cmocka_unit_test(test_closed_pipe),
+        cmocka_unit_test(test_console_full),
+        cmocka_unit_test(test_sighup),
+        cmocka_unit_test(test_sigterm),
         cmocka_unit_test(test_help),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);

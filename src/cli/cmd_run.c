@@ -16,7 +16,7 @@
 #include <signal.h>
 #include <string.h>
 
-static volatile sig_atomic_t g_stop; // set by Ctrl-C; the only way a signal can talk to us
+static volatile sig_atomic_t g_stop; // set by Ctrl-C, SIGTERM or SIGHUP; the only way a signal can talk to us
 
 static void on_stop_signal(int sig) {
     (void)sig;
@@ -291,6 +291,12 @@ int cmd_run(int argc, char **argv) {
     s.runs = runs;
     s.n_runs = n_lrs;
     s.stop = &g_stop;
+    // Ctrl-C, SIGTERM and SIGHUP (a closed terminal, a dropped ssh session)
+    // all end the study the same way: the current run is marked interrupted
+    // with its epochs kept, then summary.csv and the report are written and
+    // the exit status is 1. A second Ctrl-C or SIGTERM ends at once; SIGHUP
+    // stays caught, as a hangup often arrives twice (from the terminal, then
+    // again from the shell as it exits).
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_stop_signal;
@@ -298,6 +304,8 @@ int cmd_run(int argc, char **argv) {
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
+    sa.sa_flags = 0;
+    sigaction(SIGHUP, &sa, NULL);
     int status = study_execute(&s, &e);
     if (status == EXIT_BAD_INPUT) fprintf(stderr, "lrscope run: %s\n", e.msg);
     if (g_stop) {

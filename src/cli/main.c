@@ -2,6 +2,7 @@
 #include "commands.h"
 #include "../util/common.h"
 
+#include <signal.h>
 #include <string.h>
 
 // In sanitizer builds (make DEBUG=1): fontconfig, loaded by PLplot's cairo
@@ -32,6 +33,14 @@ static void usage(FILE *out) {
 }
 
 int main(int argc, char **argv) {
+    // The terminal must not decide the results. With stdout or stderr a
+    // closed pipe (`lrscope run | head -1`) a write fails with EPIPE instead
+    // of killing the study before its report; past a file-size limit a write
+    // fails with EFBIG, which the file it was for reports, instead of killing
+    // it. Console writes that fail are dropped (src/study/console.c) and never
+    // change the exit status; result files go through src/util/fsutil.c.
+    signal(SIGPIPE, SIG_IGN);
+    signal(SIGXFSZ, SIG_IGN);
     if (argc < 2) {
         usage(stderr);
         return EXIT_BAD_INPUT;

@@ -249,7 +249,7 @@ int fs_check_room(const char *dir, size_t longest, const char *flag, lr_err *e) 
     if (need >= FS_PATH_MAX) {
         char shown[256];
         path_excerpt(shown, sizeof shown, dir);
-        return lr_fail(e, "%s %s: a path of %zu characters; the names written inside it take "
+        return lr_fail(e, "%s %s: a path of %zu characters; the names inside it take "
                           "up to %zu more, and every path must stay under %d characters. "
                           "Choose a shorter folder",
                        flag, shown, len, longest + 1 + (size_t)FS_TMP_SUFFIX_MAX, FS_PATH_MAX);

@@ -43,6 +43,11 @@ enum {
     FS_PATH_MAX = 4096,       // every path buffer of lrscope holds this much
     FS_TMP_SUFFIX_MAX = 24,   // ".tmp.<pid>" added by fs_begin, with room to spare
 };
+// The longest name a study writes inside its folder, with room to spare: a
+// run folder (run names are under 128 characters) and a file in it
+// ("weights.lrsw"), or figures/NAME.svg (figure stems under 48). An --out
+// or STUDY_DIR must leave this much room (fs_check_room).
+enum { FS_STUDY_NAME_MAX = 160 };
 // Cap of fs_read_all: 256 MiB, far above any text, JSON, weights or image
 // file lrscope reads whole.
 #define FS_READ_MAX ((size_t)256 << 20)

@@ -896,7 +896,7 @@ static void test_fetch_multi_file_source(void **state) {
     uint8_t *gz[4];
     size_t gz_len[4];
     char md5[4][MD5_HEX_LEN + 1], path[4][128];
-    fetch_source src = {"mnist", "mnist", {"http://127.0.0.1:1/unused/"}, {{0}}, 4, NULL, {0}};
+    fetch_source src = {"mnist", "mnist", {"http://127.0.0.1:1/unused/"}, {{0}}, 4, NULL, {0}, 0, 0};
     for (int k = 0; k < 4; k++) {
         gz[k] = gzip_bytes(raw[k], raw_len[k], &gz_len[k]);
         md5_hex_of(gz[k], gz_len[k], md5[k]);

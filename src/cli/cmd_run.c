@@ -70,8 +70,9 @@ static void usage(FILE *out) {
             (unsigned long long)d.seed, d.model);
 }
 
-// Copies a flag's text, refusing what does not fit rather than cutting it.
+// Copies a flag's text, refusing an empty value and what does not fit rather than cutting it.
 static int copy_arg(char *dst, size_t cap, const char *flag, const char *text, lr_err *e) {
+    if (!text[0]) return lr_fail(e, "%s is empty; expected a value (see `lrscope run --help`)", flag);
     if (strlen(text) >= cap) return lr_fail(e, "%s: longer than %zu characters", flag, cap - 1);
     memcpy(dst, text, strlen(text) + 1);
     return 0;

@@ -30,14 +30,14 @@ static int count_records(const char *dir, const char *name, int *count, lr_err *
                           "%d bytes for the official 10,000",
                        path, REC_BYTES * RECS_PER_FILE);
     if (size % REC_BYTES != 0)
-        return lr_fail(e, "%s: %lld bytes, not a whole number of 3,073-byte records (1 label + "
+        return lr_fail(e, "%s: %lld bytes, expected a whole number of 3,073-byte records (1 label + "
                           "3,072 pixels; %d bytes for the official 10,000); the file is truncated "
                           "or not a CIFAR-10 binary batch",
                        path, size, REC_BYTES * RECS_PER_FILE);
     if (size / REC_BYTES > RECS_PER_FILE)
-        return lr_fail(e, "%s: %lld records of 3,073 bytes, more than the %d a CIFAR-10 batch "
-                          "file holds; it is not one CIFAR-10 batch (several joined?)",
-                       path, size / REC_BYTES, RECS_PER_FILE);
+        return lr_fail(e, "%s: %lld whole records of 3,073 bytes, more than the %d a CIFAR-10 "
+                          "batch file holds (expected at most %d); it is not one CIFAR-10 batch",
+                       path, size / REC_BYTES, RECS_PER_FILE, RECS_PER_FILE);
     *count = (int)(size / REC_BYTES);
     return 0;
 }

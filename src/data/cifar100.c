@@ -34,14 +34,14 @@ static int read_split(const char *dir, const char *name, int fine, dataset *d, l
         rc = lr_fail(e, "%s: empty; expected 3,074-byte records (coarse label, fine label, "
                         "3,072 pixels)", path);
     else if (size % REC_BYTES != 0)
-        rc = lr_fail(e, "%s: %lld bytes, not a whole number of 3,074-byte records (coarse "
+        rc = lr_fail(e, "%s: %lld bytes, expected a whole number of 3,074-byte records (coarse "
                         "label, fine label, 3,072 pixels); the file is truncated or not a "
                         "CIFAR-100 binary file",
                      path, size);
     else if (size / REC_BYTES > max_records(name))
-        rc = lr_fail(e, "%s: %lld records of 3,074 bytes, more than the %d the official %s "
-                        "holds; not a CIFAR-100 %s file",
-                     path, size / REC_BYTES, max_records(name), name, name);
+        rc = lr_fail(e, "%s: %lld whole records of 3,074 bytes, more than the %d the official "
+                        "%s holds (expected at most %d)",
+                     path, size / REC_BYTES, max_records(name), name, max_records(name));
     if (rc != 0) {
         fclose(f);
         return -1;

@@ -851,6 +851,11 @@ static void test_inputs_special_files(void **state) {
     assert_int_equal(mkfifo(path, 0644), 0);
     int rc = run_lrscope(st, &err, NULL, "run --data '%s' --out '%s/o-fifo' --epochs 1 --quiet", dir, st->root);
     assert_bad_input_rc(rc, err, "data_batch_4.bin: is a FIFO", "run with a FIFO batch file");
+    // --data itself a FIFO
+    snprintf(path, sizeof path, "%s/data-is-fifo", st->root);
+    assert_int_equal(mkfifo(path, 0644), 0);
+    rc = run_lrscope(st, &err, NULL, "run --data '%s' --out '%s/o-fifo2' --epochs 1 --quiet", path, st->root);
+    assert_bad_input_rc(rc, err, "data-is-fifo: is a FIFO", "run with --data a FIFO");
     // a study whose metrics.csv is a FIFO
     snprintf(dir, sizeof dir, "%s/study-fifo", st->root);
     assert_int_equal(mkdir(dir, 0755), 0);

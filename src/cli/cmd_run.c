@@ -220,6 +220,7 @@ static int parse_args(int argc, char **argv, run_config *base, double *lrs, int 
 
 // The data folder is missing: fetch it when it is where a fetch would put it.
 static int ensure_data(const run_config *base, int data_given, int quiet, lr_err *e) {
+    if (dataset_check_dir(base->data_dir, e) != 0) return -1; // a FIFO, a file, too long
     if (fs_is_dir(base->data_dir)) return 0;
     const dataset_info *info = dataset_find(base->dataset);
     if (!info || !info->folder) return 0; // the loader reports it

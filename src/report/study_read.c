@@ -357,7 +357,7 @@ int report_study_read(const char *study_dir, report_study *s, lr_err *e) {
         return lr_fail(e, "%s: path too long", study_dir);
     struct stat st;
     if (stat(study_dir, &st) != 0)
-        return lr_fail(e, "%s: cannot open: %s (expected a study folder holding study.json)",
+        return lr_fail(e, "%s: not a folder: %s (expected a study folder holding study.json)",
                        study_dir, lr_strerror(errno));
     if (!S_ISDIR(st.st_mode))
         return lr_fail(e, "%s: is a %s, expected a study folder holding study.json", study_dir,

@@ -635,6 +635,18 @@ static void test_loaders_refuse_special_files(void **state) {
             assert_has(e.msg, kind);
             test_rmtree(dir);
         }
+        // the image folder's train/ split ('d' is the normal case)
+        if (KINDS[k] != 'd') {
+            test_mkdtemp(dir, sizeof dir);
+            join(path, sizeof path, dir, "test");
+            assert_int_equal(mkdir(path, 0755), 0);
+            join(path, sizeof path, dir, "train");
+            kind = make_special(path, KINDS[k]);
+            assert_true(load_fails("folder", dir, &e));
+            assert_has(e.msg, "train: ");
+            assert_has(e.msg, kind);
+            test_rmtree(dir);
+        }
         // --data itself ('d' is the normal case)
         if (KINDS[k] != 'd') {
             test_mkdtemp(dir, sizeof dir);
@@ -814,6 +826,23 @@ static void huge_dataset(void) {
     dataset_free(&d);
 }
 
+static void long_join(void) {
+    char long_dir[5001], out[FS_PATH_MAX];
+    memset(long_dir, 'j', 5000);
+    long_dir[5000] = '\0';
+    fs_join(out, sizeof out, long_dir, "x");
+}
+
+// fs_join, kept for code that checked its lengths first, still never
+// aborts: a path that does not fit is a message and exit 2.
+static void test_fs_join_exits_2(void **state) {
+    (void)state;
+    assert_int_equal(child_status(long_join), EXIT_BAD_INPUT);
+    char out[16];
+    fs_join(out, sizeof out, "a", "b");
+    assert_string_equal(out, "a/b");
+}
+
 static void test_out_of_memory_exits_2(void **state) {
     (void)state;
     assert_int_equal(child_status(huge_malloc), EXIT_BAD_INPUT);
@@ -842,6 +871,7 @@ int main(void) {
         cmocka_unit_test(test_long_paths_named),
         cmocka_unit_test(test_reasons_never_null),
         cmocka_unit_test(test_out_of_memory_exits_2),
+        cmocka_unit_test(test_fs_join_exits_2),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -258,6 +258,13 @@ int image_folder_load(const char *dir, dataset *train, dataset *test, lr_err *e)
     if (dataset_check_dir(dir, e) != 0 || fs_path(train_dir, sizeof train_dir, dir, "train", e) != 0 ||
         fs_path(test_dir, sizeof test_dir, dir, "test", e) != 0)
         return -1;
+    const char *split_dirs[2] = {train_dir, test_dir};
+    for (int i = 0; i < 2; i++) {
+        struct stat st;
+        if (stat(split_dirs[i], &st) == 0 && !S_ISDIR(st.st_mode))
+            return lr_fail(e, "%s: is a %s, expected a folder holding one folder of PNG or JPEG "
+                              "images per class", split_dirs[i], fs_kind(st.st_mode));
+    }
     if (!fs_is_dir(train_dir) || !fs_is_dir(test_dir))
         return lr_fail(e, "%s: expected sub-folders train/ and test/, each holding one folder "
                           "of PNG or JPEG images per class (%s/train/CLASS/IMAGE.png); %s is "

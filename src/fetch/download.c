@@ -216,18 +216,18 @@ static int open_partial(const char *path, FILE **out, lr_err *e) {
         if (err == EWOULDBLOCK)
             return lr_fail(e, "%s: another lrscope fetch is downloading into this file; "
                               "wait for it to finish", path);
-        return lr_fail(e, "%s: cannot lock: %s", path, strerror(err));
+        return lr_fail(e, "%s: cannot lock: %s", path, lr_strerror(err));
     }
     FILE *f = fdopen(fd, "r+b");
     if (!f) {
         int err = errno;
         close(fd);
-        return lr_fail(e, "%s: cannot open for writing: %s", path, strerror(err));
+        return lr_fail(e, "%s: cannot open for writing: %s", path, lr_strerror(err));
     }
     if (fseeko(f, 0, SEEK_END) != 0) {
         int err = errno;
         fclose(f);
-        return lr_fail(e, "%s: cannot seek: %s", path, strerror(err));
+        return lr_fail(e, "%s: cannot seek: %s", path, lr_strerror(err));
     }
     *out = f;
     return 0;
@@ -279,7 +279,7 @@ static int run_attempts(CURL *c, const char *url, transfer *t, const download_op
             // The server cannot resume: start again from byte 0.
             restarted = 1;
             if (restart_file(t) != 0)
-                return lr_fail(e, "%s: cannot truncate: %s", t->path, strerror(t->write_errno));
+                return lr_fail(e, "%s: cannot truncate: %s", t->path, lr_strerror(t->write_errno));
             if (msg) fprintf(msg, "lrscope: %s does not support resuming; starting over\n", url);
             continue;
         }
@@ -323,6 +323,6 @@ int download_file(const char *url, const char *partial_path, const download_opti
     int rc = run_attempts(t.curl, url, &t, opt, e);
     curl_easy_cleanup(t.curl);
     if (fclose(t.f) != 0 && rc == 0)
-        return lr_fail(e, "%s: cannot write the download: %s", partial_path, strerror(errno));
+        return lr_fail(e, "%s: cannot write the download: %s", partial_path, lr_strerror(errno));
     return rc;
 }

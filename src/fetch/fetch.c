@@ -89,7 +89,7 @@ static int download_checked(const fetch_job *j, const char *url, const source_fi
         if (md5_file_hex(partial, got, e) != 0) return -1;
         if (strcmp(got, md5) == 0) {
             if (rename(partial, final) != 0)
-                return lr_fail(e, "%s: cannot rename to %s: %s", partial, final, strerror(errno));
+                return lr_fail(e, "%s: cannot rename to %s: %s", partial, final, lr_strerror(errno));
             return 0;
         }
         remove(partial);
@@ -140,7 +140,7 @@ static int fetch_file(const fetch_job *j, int k, lr_err *e) {
                             "it and downloading again\n", final, md5, got);
         if (remove(final) != 0)
             return lr_fail(e, "%s: checksum mismatch (expected MD5 %s, got %s) and cannot "
-                              "delete it: %s", final, md5, got, strerror(errno));
+                              "delete it: %s", final, md5, got, lr_strerror(errno));
     }
     char urls[MAX_URLS][URL_MAX];
     int n_urls;
@@ -164,7 +164,7 @@ static int move_into_place(const fetch_job *j, const char *from, lr_err *e) {
     if (rename(from, j->dest) == 0) return 0;
     int err = errno;
     if (fs_is_dir(j->dest) && !missing_file(j->src, j->dest)) return 0;
-    return lr_fail(e, "%s: cannot rename %s into place: %s", j->dest, from, strerror(err));
+    return lr_fail(e, "%s: cannot rename %s into place: %s", j->dest, from, lr_strerror(err));
 }
 
 // Removes ROOT/.FOLDER.unpack.PID folders left by fetches that were killed
@@ -183,8 +183,7 @@ static void remove_stale_unpacks(const fetch_job *j) {
         long pid = strtol(de->d_name + n, &end, 10);
         if (*end || pid <= 0 || (kill((pid_t)pid, 0) != 0 && errno == ESRCH)) {
             char path[PATH_MAX];
-            fs_join(path, sizeof path, j->root, de->d_name);
-            unpack_remove_tree(path);
+            if (fs_path(path, sizeof path, j->root, de->d_name, NULL) == 0) unpack_remove_tree(path);
         }
     }
     closedir(d);

@@ -166,7 +166,8 @@ static int extract_all(struct archive *in, struct archive *out, const char *arch
         }
         if (check_entry(ent, archive, base, bad, e) != 0) return -1;
         char name[PATH_MAX], full[PATH_MAX];
-        snprintf(name, sizeof name, "%s", archive_entry_pathname(ent));
+        const char *raw = archive_entry_pathname(ent); // check_entry saw one of the two
+        snprintf(name, sizeof name, "%s", raw ? raw : archive_entry_pathname_utf8(ent));
         // The size a header announces is refused before any of it is written.
         if (archive_entry_size_is_set(ent) && archive_entry_size(ent) > lim->max_bytes - total)
             return too_large(archive, name, lim->max_bytes, bad, e);

@@ -952,6 +952,106 @@ static void test_sighup(void **state) {
 }
 static void test_sigterm(void **state) { stop_mid_run(*state, SIGTERM, TO_NULL, "sigterm"); }
 
+// ================================================================ bounded input (issue 8)
+// Input from outside through the binary: paths of any length, empty flag
+// values and special files all end in exit 2 with a message naming them,
+// never an assertion, a hang or a created study.
+
+static void assert_bad_input_rc(int rc, char *err, const char *needle, const char *what) {
+    if (rc != 2) fail_msg("%s: exit %d, expected 2; stderr: %s", what, rc, err);
+    if (!strstr(err, needle)) fail_msg("%s: stderr lacks \"%s\": %s", what, needle, err);
+    if (strstr(err, "assertion")) fail_msg("%s: an assertion instead of a message: %s", what, err);
+    free(err);
+}
+
+static void test_inputs_long_paths(void **state) {
+    cli_state *st = *state;
+    char *err;
+    // 5,000 characters: longer than any path buffer
+    char huge[5001];
+    memset(huge, 'x', 5000);
+    huge[0] = '/';
+    huge[5000] = '\0';
+    int rc = run_lrscope(st, &err, NULL, "run --data '%s' --out '%s' --epochs 1 --quiet", st->data, huge);
+    assert_bad_input_rc(rc, err, "--out", "--out of 5000 characters");
+    rc = run_lrscope(st, &err, NULL, "run --data '%s' --out '%s/o' --epochs 1 --quiet", huge, st->root);
+    assert_bad_input_rc(rc, err, "--data", "--data of 5000 characters");
+    rc = run_lrscope(st, &err, NULL, "report '%s'", huge);
+    assert_bad_input_rc(rc, err, "/xxxxxxxx", "report of a 5000-character folder");
+    // Short enough for the flag, too long for the names written inside it:
+    // refused before training, with nothing created.
+    char out[4200];
+    int n = snprintf(out, sizeof out, "%s/", st->root);
+    memset(out + n, 'o', 4050 - (size_t)n);
+    out[4050] = '\0';
+    rc = run_lrscope(st, &err, NULL, "run --data '%s' --out '%s' --epochs 1 --quiet --no-report",
+                     st->data, out);
+    assert_bad_input_rc(rc, err, "Choose a shorter folder", "--out of 4050 characters");
+    assert_false(exists(out));
+    char data[4200];
+    n = snprintf(data, sizeof data, "%s/", st->root);
+    memset(data + n, 'd', 4060 - (size_t)n);
+    data[4060] = '\0';
+    rc = run_lrscope(st, &err, NULL, "run --data '%s' --out '%s/o2' --epochs 1 --quiet", data, st->root);
+    assert_bad_input_rc(rc, err, "--data", "--data of 4060 characters");
+}
+
+static void test_inputs_empty_values(void **state) {
+    cli_state *st = *state;
+    const char *flags[] = {"--data", "--out", "--model", "--dataset", "--isa"};
+    for (int i = 0; i < 5; i++) {
+        char *err, what[64];
+        snprintf(what, sizeof what, "run %s ''", flags[i]);
+        int rc = run_lrscope(st, &err, NULL, "run --data '%s' --out '%s/empty-%d' --epochs 1 --quiet %s ''",
+                             st->data, st->root, i, flags[i]);
+        if (rc == 2 && !strstr(err, flags[i])) fail_msg("%s: message does not name the flag: %s", what, err);
+        assert_bad_input_rc(rc, err, "is empty", what);
+    }
+    char *err;
+    int rc = run_lrscope(st, &err, NULL, "fetch ''");
+    assert_bad_input_rc(rc, err, "empty", "fetch ''");
+    rc = run_lrscope(st, &err, NULL, "fetch cifar10 --dir ''");
+    assert_bad_input_rc(rc, err, "--dir is empty", "fetch --dir ''");
+    rc = run_lrscope(st, &err, NULL, "report ''");
+    assert_bad_input_rc(rc, err, "empty", "report ''");
+}
+
+static void test_inputs_special_files(void **state) {
+    cli_state *st = *state;
+    alarm(120); // a FIFO read would hang the binary: fail instead
+    char dir[4400], path[4600], *err;
+    // a FIFO where a batch file belongs
+    snprintf(dir, sizeof dir, "%s/data-fifo", st->root);
+    write_dataset(dir);
+    snprintf(path, sizeof path, "%s/data_batch_4.bin", dir);
+    assert_int_equal(remove(path), 0);
+    assert_int_equal(mkfifo(path, 0644), 0);
+    int rc = run_lrscope(st, &err, NULL, "run --data '%s' --out '%s/o-fifo' --epochs 1 --quiet", dir, st->root);
+    assert_bad_input_rc(rc, err, "data_batch_4.bin: is a FIFO", "run with a FIFO batch file");
+    // --data itself a FIFO
+    snprintf(path, sizeof path, "%s/data-is-fifo", st->root);
+    assert_int_equal(mkfifo(path, 0644), 0);
+    rc = run_lrscope(st, &err, NULL, "run --data '%s' --out '%s/o-fifo2' --epochs 1 --quiet", path, st->root);
+    assert_bad_input_rc(rc, err, "data-is-fifo: is a FIFO", "run with --data a FIFO");
+    // a study whose metrics.csv is a FIFO
+    snprintf(dir, sizeof dir, "%s/study-fifo", st->root);
+    assert_int_equal(mkdir(dir, 0755), 0);
+    snprintf(path, sizeof path, "%s/study.json", dir);
+    const char *json = "{\"runs\": [{\"name\": \"r\", \"lr\": 0.1}]}";
+    test_write_file(path, json, strlen(json));
+    snprintf(path, sizeof path, "%s/r", dir);
+    assert_int_equal(mkdir(path, 0755), 0);
+    snprintf(path, sizeof path, "%s/r/metrics.csv", dir);
+    assert_int_equal(mkfifo(path, 0644), 0);
+    rc = run_lrscope(st, &err, NULL, "report '%s'", dir);
+    assert_bad_input_rc(rc, err, "metrics.csv: is a FIFO", "report with a FIFO metrics.csv");
+    // fetch from /dev/zero
+    rc = run_lrscope(st, &err, NULL, "fetch cifar10 --quiet --dir '%s/fetched' --url file:///dev/zero "
+                     "--md5 00000000000000000000000000000000", st->root);
+    assert_bad_input_rc(rc, err, "is a character device", "fetch --url file:///dev/zero");
+    alarm(0);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_run_writes_study),
@@ -972,6 +1072,10 @@ int main(void) {
         cmocka_unit_test(test_sighup),
         cmocka_unit_test(test_sigterm),
         cmocka_unit_test(test_help),
+        // bounded input (issue 8)
+        cmocka_unit_test(test_inputs_long_paths),
+        cmocka_unit_test(test_inputs_empty_values),
+        cmocka_unit_test(test_inputs_special_files),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

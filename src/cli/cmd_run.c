@@ -70,8 +70,9 @@ static void usage(FILE *out) {
             (unsigned long long)d.seed, d.model);
 }
 
-// Copies a flag's text, refusing what does not fit rather than cutting it.
+// Copies a flag's text, refusing an empty value and what does not fit rather than cutting it.
 static int copy_arg(char *dst, size_t cap, const char *flag, const char *text, lr_err *e) {
+    if (!text[0]) return lr_fail(e, "%s is empty; expected a value (see `lrscope run --help`)", flag);
     if (strlen(text) >= cap) return lr_fail(e, "%s: longer than %zu characters", flag, cap - 1);
     memcpy(dst, text, strlen(text) + 1);
     return 0;
@@ -219,6 +220,7 @@ static int parse_args(int argc, char **argv, run_config *base, double *lrs, int 
 
 // The data folder is missing: fetch it when it is where a fetch would put it.
 static int ensure_data(const run_config *base, int data_given, int quiet, lr_err *e) {
+    if (dataset_check_dir(base->data_dir, e) != 0) return -1; // a FIFO, a file, too long
     if (fs_is_dir(base->data_dir)) return 0;
     const dataset_info *info = dataset_find(base->dataset);
     if (!info || !info->folder) return 0; // the loader reports it

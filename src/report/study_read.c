@@ -7,6 +7,7 @@
 #include <jansson.h>
 #include <math.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "../util/fsutil.h"
 
@@ -170,9 +171,25 @@ static int run_name_ok(const char *name) {
     return name[0] && !strchr(name, '/') && strcmp(name, ".") != 0 && strcmp(name, "..") != 0;
 }
 
+// Reads a JSON file whole: a regular file of bounded size (fs_read_all
+// refuses folders, FIFOs and devices by type). NULL with a message in e
+// (file problems) or in je (JSON problems, *file_ok set).
+static json_t *json_read(const char *path, json_error_t *je, int *file_ok, lr_err *e) {
+    char *text;
+    size_t len;
+    *file_ok = 0;
+    if (fs_read_all(path, &text, &len, e) != 0) return NULL;
+    *file_ok = 1;
+    json_t *root = json_loadb(text, len, 0, je);
+    free(text);
+    return root;
+}
+
 static int study_read_json(const char *path, report_study *s, lr_err *e) {
     json_error_t je;
-    json_t *root = json_load_file(path, 0, &je);
+    int file_ok;
+    json_t *root = json_read(path, &je, &file_ok, e);
+    if (!root && !file_ok) return -1;
     if (!root)
         return lr_fail(e, "%s: line %d column %d: expected JSON: %s", path, je.line, je.column, je.text);
     int rc = 0;
@@ -272,17 +289,21 @@ bad:
              "matrix of counts; no confusion matrix drawn", r->name, n, n);
 }
 
-// run.json is optional and may be partial: take what is there, note the rest.
-static void run_read_json(report_run *r, const char *path) {
-    if (!fs_exists(path)) return;
+// run.json is optional and may be partial: take what is there, note the
+// rest. Only a run.json that is not a regular file (a folder, a FIFO, a
+// device) or too large to be one fails, naming what it is.
+static int run_read_json(report_run *r, const char *path, lr_err *e) {
+    if (!fs_exists(path)) return 0;
     json_error_t je;
-    json_t *root = json_load_file(path, 0, &je);
+    int file_ok;
+    json_t *root = json_read(path, &je, &file_ok, e);
+    if (!root && !file_ok) return -1;
     if (!root || !json_is_object(root)) {
         snprintf(r->note, sizeof r->note, "%s/run.json: unreadable (line %d: %.120s); status "
                  "and time taken from metrics.csv", r->name, root ? 1 : je.line,
                  root ? "not an object" : je.text);
         json_decref(root);
-        return;
+        return 0;
     }
     r->has_run_json = 1;
     json_t *v = json_object_get(root, "status");
@@ -297,6 +318,7 @@ static void run_read_json(report_run *r, const char *path) {
         r->planned_epochs = (int)json_integer_value(v);
     run_read_confusion(r, root);
     json_decref(root);
+    return 0;
 }
 
 // Fills what run.json did not give from the metrics themselves.
@@ -328,10 +350,18 @@ static void run_infer(report_run *r, int study_epochs) {
 
 int report_study_read(const char *study_dir, report_study *s, lr_err *e) {
     memset(s, 0, sizeof *s);
+    if (!study_dir[0])
+        return lr_fail(e, "the study folder path is empty; expected a folder holding study.json");
+    if (fs_check_room(study_dir, FS_STUDY_NAME_MAX, "study folder", e) != 0) return -1;
     if (snprintf(s->dir, sizeof s->dir, "%s", study_dir) >= (int)sizeof s->dir)
         return lr_fail(e, "%s: path too long", study_dir);
-    if (!fs_is_dir(study_dir))
-        return lr_fail(e, "%s: not a folder (expected a study folder holding study.json)", study_dir);
+    struct stat st;
+    if (stat(study_dir, &st) != 0)
+        return lr_fail(e, "%s: not a folder: %s (expected a study folder holding study.json)",
+                       study_dir, lr_strerror(errno));
+    if (!S_ISDIR(st.st_mode))
+        return lr_fail(e, "%s: is a %s, expected a study folder holding study.json", study_dir,
+                       fs_kind(st.st_mode));
     char path[4400];
     fs_join(path, sizeof path, study_dir, "study.json");
     if (!fs_exists(path))
@@ -352,7 +382,10 @@ int report_study_read(const char *study_dir, report_study *s, lr_err *e) {
             return -1;
         }
         fs_join(path, sizeof path, run_dir, "run.json");
-        run_read_json(r, path);
+        if (run_read_json(r, path, e) != 0) {
+            report_study_free(s);
+            return -1;
+        }
         run_infer(r, study_epochs);
     }
     return 0;

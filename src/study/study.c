@@ -145,6 +145,8 @@ static void *runner(void *arg) {
 
 int study_execute(const study *s, lr_err *e) {
     const run_config *first = &s->runs[0];
+    // An --out too long for the names written inside it is refused before any work.
+    if (fs_check_room(s->out_dir, FS_STUDY_NAME_MAX, "--out", e) != 0) return EXIT_BAD_INPUT;
     const dataset_info *info = dataset_find(first->dataset);
     if (!info) {
         lr_fail(e, "--dataset %s: unknown; expected one of %s", first->dataset, dataset_names());

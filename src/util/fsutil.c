@@ -10,8 +10,11 @@
 #include <unistd.h>
 
 void fs_join(char *out, size_t cap, const char *a, const char *b) {
-    int n = snprintf(out, cap, "%s/%s", a, b);
-    LR_ASSERT(n > 0 && (size_t)n < cap);
+    lr_err e;
+    if (fs_path(out, cap, a, b, &e) != 0) { // callers check lengths first; never abort
+        fprintf(stderr, "lrscope: %s\n", e.msg);
+        exit(EXIT_BAD_INPUT);
+    }
 }
 
 static int tmp_name(fs_atomic_file *af, const char *path, lr_err *e) {
@@ -216,24 +219,151 @@ int fs_mkdirs(const char *path, lr_err *e) {
 }
 
 int fs_read_all(const char *path, char **out, size_t *len, lr_err *e) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return lr_fail(e, "%s: cannot open: %s", path, strerror(errno));
-    size_t cap = 1 << 16, n = 0;
-    char *buf = lr_malloc(cap + 1);
+    return fs_read_all_max(path, FS_READ_MAX, out, len, e);
+}
+
+// ------------------------------------------------------------------------
+// Input from outside: file types, size caps and path lengths. Every file
+// lrscope reads is checked by type before anything reads it (a FIFO would
+// block, a device never ends, a folder reads as an error), and every read
+// of a whole file is bounded.
+
+const char *fs_kind(unsigned mode) {
+    switch (mode & S_IFMT) {
+    case S_IFREG: return "regular file";
+    case S_IFDIR: return "directory";
+    case S_IFIFO: return "FIFO (named pipe)";
+    case S_IFSOCK: return "socket";
+    case S_IFCHR: return "character device";
+    case S_IFBLK: return "block device";
+    case S_IFLNK: return "symbolic link";
+    default: return "special file";
+    }
+}
+
+static int fail_kind(const char *path, unsigned mode, const char *what, lr_err *e) {
+    return lr_fail(e, "%s: is a %s, expected %s", path, fs_kind(mode), what);
+}
+
+int fs_check_regular(const char *path, const char *what, long long *size, lr_err *e) {
+    if (!path[0]) return lr_fail(e, "an empty path was given, expected %s", what);
+    struct stat st;
+    if (stat(path, &st) != 0)
+        return lr_fail(e, "%s: cannot open: %s (expected %s)", path, lr_strerror(errno), what);
+    if (!S_ISREG(st.st_mode)) return fail_kind(path, st.st_mode, what, e);
+    if (size) *size = (long long)st.st_size;
+    return 0;
+}
+
+int fs_open_regular(const char *path, const char *what, long long *size, lr_err *e) {
+    // stat first, so no device is even opened; then open without blocking
+    // (a FIFO swapped in meanwhile) and check the opened file itself.
+    if (fs_check_regular(path, what, NULL, e) != 0) return -1;
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+    if (fd < 0) return lr_fail(e, "%s: cannot open: %s", path, lr_strerror(errno));
+    struct stat st;
+    int rc = fstat(fd, &st) != 0 ? lr_fail(e, "%s: cannot stat: %s", path, lr_strerror(errno))
+             : !S_ISREG(st.st_mode) ? fail_kind(path, st.st_mode, what, e) : 0;
+    if (rc != 0) {
+        close(fd);
+        return -1;
+    }
+    int flags = fcntl(fd, F_GETFL);
+    if (flags >= 0) fcntl(fd, F_SETFL, flags & ~O_NONBLOCK);
+    if (size) *size = (long long)st.st_size;
+    return fd;
+}
+
+FILE *fs_fopen_regular(const char *path, const char *what, long long *size, lr_err *e) {
+    int fd = fs_open_regular(path, what, size, e);
+    if (fd < 0) return NULL;
+    FILE *f = fdopen(fd, "rb");
+    if (!f) {
+        lr_fail(e, "%s: cannot open: %s", path, lr_strerror(errno));
+        close(fd);
+    }
+    return f;
+}
+
+int fs_read_all_max(const char *path, size_t max, char **out, size_t *len, lr_err *e) {
+    long long size = 0;
+    FILE *f = fs_fopen_regular(path, "a regular file", &size, e);
+    if (!f) return -1;
+    if (size < 0 || (unsigned long long)size > max) {
+        fclose(f);
+        return lr_fail(e, "%s: %lld bytes, more than the %zu bytes (%zu MiB) lrscope reads from "
+                          "one such file; not the file expected here",
+                       path, size, max, max >> 20);
+    }
+    // Read to the end, not just st_size bytes: the file may still grow. At
+    // most max + 1 bytes are read, to tell "too large" from "exactly max".
+    size_t cap = (size_t)size + 1, n = 0;
+    char *buf = lr_try_malloc(cap + 1);
+    if (!buf) {
+        fclose(f);
+        return lr_fail(e, "%s: out of memory reading %zu bytes", path, cap);
+    }
     for (;;) {
         size_t got = fread(buf + n, 1, cap - n, f);
         n += got;
+        if (n > max) {
+            free(buf);
+            fclose(f);
+            return lr_fail(e, "%s: grew past %zu bytes while being read (at most %zu MiB "
+                              "accepted)", path, max, max >> 20);
+        }
         if (n < cap) break;
-        cap *= 2;
-        char *grown = realloc(buf, cap + 1);
-        if (!grown) { free(buf); fclose(f); return lr_fail(e, "%s: out of memory", path); }
+        size_t grown_cap = cap * 2 > max + 1 ? max + 1 : cap * 2;
+        char *grown = realloc(buf, grown_cap + 1);
+        if (!grown) {
+            free(buf);
+            fclose(f);
+            return lr_fail(e, "%s: out of memory reading %zu bytes", path, grown_cap);
+        }
         buf = grown;
+        cap = grown_cap;
     }
     int bad = ferror(f);
     fclose(f);
-    if (bad) { free(buf); return lr_fail(e, "%s: read error", path); }
+    if (bad) {
+        free(buf);
+        return lr_fail(e, "%s: read error", path);
+    }
     buf[n] = '\0';
     *out = buf;
     if (len) *len = n;
+    return 0;
+}
+
+// Shows at most the first 200 characters of a long path in a message.
+static void path_excerpt(char *out, size_t cap, const char *path) {
+    if (strlen(path) > 200) snprintf(out, cap, "%.200s...", path);
+    else snprintf(out, cap, "%s", path);
+}
+
+int fs_path(char *out, size_t cap, const char *a, const char *b, lr_err *e) {
+    size_t need = strlen(a) + 1 + strlen(b);
+    if (need >= cap) {
+        char shown[256];
+        path_excerpt(shown, sizeof shown, a);
+        if (cap) out[0] = '\0';
+        return lr_fail(e, "%s/%s: path too long (%zu characters, at most %zu)", shown, b, need,
+                       cap - 1);
+    }
+    snprintf(out, cap, "%s/%s", a, b);
+    return 0;
+}
+
+int fs_check_room(const char *dir, size_t longest, const char *flag, lr_err *e) {
+    if (!dir[0]) return lr_fail(e, "%s is empty; expected a folder", flag);
+    size_t len = strlen(dir), need = len + 1 + longest + FS_TMP_SUFFIX_MAX;
+    if (need >= FS_PATH_MAX) {
+        char shown[256];
+        path_excerpt(shown, sizeof shown, dir);
+        return lr_fail(e, "%s %s: a path of %zu characters; the names inside it take "
+                          "up to %zu more, and every path must stay under %d characters. "
+                          "Choose a shorter folder",
+                       flag, shown, len, longest + 1 + (size_t)FS_TMP_SUFFIX_MAX, FS_PATH_MAX);
+    }
     return 0;
 }

@@ -115,7 +115,8 @@ static int execute_run(study_exec *x, int i) {
     }
     pthread_mutex_lock(&x->mu);
     x->done[i] = r;
-    if (run_files_write_summary(s->out_dir, s->runs, x->done, s->n_runs, &we) != 0) {
+    study_header h = {s->name, s->axes, s->n_axes};
+    if (run_files_write_summary(s->out_dir, &h, s->runs, x->done, s->n_runs, &we) != 0) {
         fprintf(stderr, "lrscope: %s\n", we.msg);
         failed = 1;
     }
@@ -178,7 +179,8 @@ int study_execute(const study *s, lr_err *e) {
         dataset_free(&test);
         return EXIT_BAD_INPUT;
     }
-    if (fs_mkdirs(s->out_dir, e) != 0 || run_files_write_study(s->out_dir, s->runs, s->n_runs, e) != 0) {
+    study_header h = {s->name, s->axes, s->n_axes};
+    if (fs_mkdirs(s->out_dir, e) != 0 || run_files_write_study(s->out_dir, &h, s->runs, s->n_runs, e) != 0) {
         char why[sizeof e->msg];
         snprintf(why, sizeof why, "%s", e->msg); // e->msg is both source and destination
         lr_fail(e, "--out %s: cannot write the study there (%s)", s->out_dir, why);
@@ -197,7 +199,8 @@ int study_execute(const study *s, lr_err *e) {
     for (int i = 0; i < s->n_runs; i++) {
         s->runs[i].threads = plan.threads;
         // a loader thread only where a core is left over
-        if (s->runs[i].prefetch < 0 && plan.jobs * plan.threads >= cores) s->runs[i].prefetch = 0;
+        if (!strcmp(s->runs[i].prefetch, "auto") && plan.jobs * plan.threads >= cores)
+            snprintf(s->runs[i].prefetch, sizeof s->runs[i].prefetch, "off");
     }
     if (!s->quiet) {
         char desc[1024];

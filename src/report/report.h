@@ -131,6 +131,9 @@ void report_analysis_free(report_analysis *a);
 int report_analysis_sentences(const report_study *s, const report_analysis *a, char ***out);
 void report_lines_free(char **lines, int n);
 
+// Writes STUDY/summary.csv from the study's files read back (summary.c).
+int report_summary_write(const char *study_dir, lr_err *e);
+
 // Reads the study and writes figures/, report.md and report.html.
 int report_build(const char *study_dir, lr_err *e);
 

@@ -36,8 +36,7 @@ int run_files_write_study(const char *study_dir, const study_header *h, const ru
 // summary.csv: "condition", one column per axis (its key), then these.
 #define SUMMARY_COLUMNS "seed,status,final_test_acc,final_test_f1,best_test_acc,best_epoch,seconds," \
                         "epochs_done,diverged_epoch,final_train_loss,final_test_loss,run"
-int run_files_write_summary(const char *study_dir, const study_header *h, const run_config *runs,
-                            const run_result *const *results, int n_runs, lr_err *e);
+// (written by report_summary_write from the run folders read back)
 
 // Index of the epoch with the best test accuracy (first of equals), -1 if none.
 int run_best_epoch(const run_result *r);

@@ -5,6 +5,7 @@
 #include "test_util.h"
 #include <signal.h>
 
+#include "../src/study/run_files.h"
 #include "../src/study/weights.h"
 
 #include <jansson.h>
@@ -155,8 +156,9 @@ static double parse_num(const char *s, const char *what) {
 }
 
 static const char *METRICS_HEADER = "epoch,lr,train_loss,train_acc,train_f1,test_loss,test_acc,test_f1,seconds";
-static const char *SUMMARY_HEADER = "lr,status,final_test_acc,final_test_f1,best_test_acc,best_epoch,"
-                                    "seconds,epochs_done,diverged_epoch,final_train_loss,final_test_loss,run";
+// summary.csv of a study whose one axis is lr: the condition, the axis, then the shared columns.
+static const char *SUMMARY_HEADER = "condition,lr," SUMMARY_COLUMNS;
+enum { SUMMARY_FIELDS = 14 };
 
 static json_t *load_json(const char *path) {
     json_error_t je;
@@ -268,14 +270,25 @@ static void test_run_writes_study(void **state) {
     json_t *runs = json_object_get(study, "runs");
     assert_true(json_is_array(runs));
     assert_int_equal(json_array_size(runs), 2);
-    assert_string_equal(json_string_value(json_object_get(json_array_get(runs, 0), "name")), "lr-0.05");
-    assert_string_equal(json_string_value(json_object_get(json_array_get(runs, 1), "name")), "lr-0.01");
+    for (int r = 0; r < 2; r++) {
+        json_t *run = json_array_get(runs, (size_t)r);
+        const char *folder = json_string_value(json_object_get(run, RUN_KEY_FOLDER));
+        const char *cond = json_string_value(json_object_get(run, RUN_KEY_CONDITION));
+        assert_non_null(folder);
+        assert_non_null(cond);
+        assert_string_equal(folder, r == 0 ? "runs/lr=0.05/seed-1" : "runs/lr=0.01/seed-1");
+        assert_string_equal(cond, r == 0 ? "lr=0.05" : "lr=0.01");
+        assert_int_equal(json_integer_value(json_object_get(run, RUN_KEY_SEED)), 1);
+        json_t *cfg = json_object_get(run, RUN_KEY_CONFIG);
+        assert_true(json_number_value(json_object_get(cfg, "lr")) == (r == 0 ? 0.05 : 0.01));
+        assert_int_equal(json_integer_value(json_object_get(cfg, "epochs")), 3);
+    }
     json_decref(study);
 
     // per-run metrics
     double acc[2], f1[2], best[2];
     int best_ep[2];
-    const char *names[2] = {"lr-0.05", "lr-0.01"};
+    const char *names[2] = {"runs/lr=0.05/seed-1", "runs/lr=0.01/seed-1"};
     const double lrs[2] = {0.05, 0.01};
     for (int r = 0; r < 2; r++) {
         char run_dir[4600];
@@ -292,19 +305,22 @@ static void test_run_writes_study(void **state) {
     assert_string_equal(lines[0], SUMMARY_HEADER);
     for (int r = 0; r < 2; r++) {
         char *f[16];
-        if (split_csv(lines[r + 1], f, 16) != 12) fail_msg("summary row %d: expected 12 fields", r + 1);
-        assert_true(fabs(parse_num(f[0], "lr") - lrs[r]) < 1e-12);
-        assert_string_equal(f[1], "finished");
-        assert_true(fabs(parse_num(f[2], "final_test_acc") - acc[r]) < 1e-9);
-        assert_true(fabs(parse_num(f[3], "final_test_f1") - f1[r]) < 1e-9);
-        assert_true(fabs(parse_num(f[4], "best_test_acc") - best[r]) < 1e-9);
-        assert_int_equal((int)parse_num(f[5], "best_epoch"), best_ep[r]);
-        assert_true(parse_num(f[6], "seconds") >= 0);
-        assert_int_equal((int)parse_num(f[7], "epochs_done"), 3);
-        assert_string_equal(f[8], ""); // not diverged
-        assert_true(isfinite(parse_num(f[9], "final_train_loss")));
-        assert_true(isfinite(parse_num(f[10], "final_test_loss")));
-        assert_string_equal(f[11], names[r]);
+        if (split_csv(lines[r + 1], f, 16) != SUMMARY_FIELDS)
+            fail_msg("summary row %d: expected %d fields", r + 1, SUMMARY_FIELDS);
+        assert_string_equal(f[0], r == 0 ? "lr=0.05" : "lr=0.01");
+        assert_true(fabs(parse_num(f[1], "lr") - lrs[r]) < 1e-12);
+        assert_int_equal((int)parse_num(f[2], "seed"), 1);
+        assert_string_equal(f[3], "finished");
+        assert_true(fabs(parse_num(f[4], "final_test_acc") - acc[r]) < 1e-9);
+        assert_true(fabs(parse_num(f[5], "final_test_f1") - f1[r]) < 1e-9);
+        assert_true(fabs(parse_num(f[6], "best_test_acc") - best[r]) < 1e-9);
+        assert_int_equal((int)parse_num(f[7], "best_epoch"), best_ep[r]);
+        assert_true(parse_num(f[8], "seconds") >= 0);
+        assert_int_equal((int)parse_num(f[9], "epochs_done"), 3);
+        assert_string_equal(f[10], ""); // not diverged
+        assert_true(isfinite(parse_num(f[11], "final_train_loss")));
+        assert_true(isfinite(parse_num(f[12], "final_test_loss")));
+        assert_string_equal(f[13], names[r]);
     }
     free(text);
 }
@@ -313,8 +329,8 @@ static void test_run_json(void **state) {
     cli_state *st = *state;
     ensure_main_run(st);
     char path[4600], mpath[4600];
-    snprintf(path, sizeof path, "%s/out1/lr-0.05/run.json", st->root);
-    snprintf(mpath, sizeof mpath, "%s/out1/lr-0.05", st->root);
+    snprintf(path, sizeof path, "%s/out1/runs/lr=0.05/seed-1/run.json", st->root);
+    snprintf(mpath, sizeof mpath, "%s/out1/runs/lr=0.05/seed-1", st->root);
     double acc, f1, best;
     int best_ep;
     check_metrics_csv(mpath, 3, 0.05, &acc, &f1, &best, &best_ep);
@@ -366,7 +382,7 @@ static void test_weights_file(void **state) {
     cli_state *st = *state;
     ensure_main_run(st);
     char path[4600], copy[4600];
-    snprintf(path, sizeof path, "%s/out1/lr-0.05/weights.lrsw", st->root);
+    snprintf(path, sizeof path, "%s/out1/runs/lr=0.05/seed-1/weights.lrsw", st->root);
     model_desc m;
     float *params = NULL;
     lr_err e;
@@ -425,7 +441,7 @@ static void test_threads_deterministic(void **state) {
                          "--threads 2", st->data, st->root);
     if (rc != 0) fail_msg("lrscope run --threads 2 exited %d: %s", rc, err);
     free(err);
-    const char *names[2] = {"lr-0.05", "lr-0.01"};
+    const char *names[2] = {"runs/lr=0.05/seed-1", "runs/lr=0.01/seed-1"};
     for (int r = 0; r < 2; r++) {
         char a[4600], b[4600];
         size_t la, lb;
@@ -456,7 +472,7 @@ static void test_eval_interval(void **state) {
     if (rc != 0) fail_msg("lrscope run exited %d: %s", rc, err);
     free(err);
     char path[4600];
-    snprintf(path, sizeof path, "%s/out-eval/lr-0.05/metrics.csv", st->root);
+    snprintf(path, sizeof path, "%s/out-eval/runs/lr=0.05/seed-1/metrics.csv", st->root);
     char *text = slurp_must(path, NULL);
     char *lines[8];
     assert_int_equal(split_lines(text, lines, 8), 4);
@@ -484,10 +500,10 @@ static void test_eval_interval(void **state) {
     text = slurp_must(path, NULL);
     assert_true(split_lines(text, lines, 8) == 2);
     char *f[16];
-    assert_int_equal(split_csv(lines[1], f, 16), 12);
-    assert_string_equal(f[1], "finished");
-    parse_num(f[2], "final_test_acc");
-    int best_epoch = (int)parse_num(f[5], "best_epoch");
+    assert_int_equal(split_csv(lines[1], f, 16), SUMMARY_FIELDS);
+    assert_string_equal(f[3], "finished");
+    parse_num(f[4], "final_test_acc");
+    int best_epoch = (int)parse_num(f[7], "best_epoch");
     assert_true(best_epoch == 2 || best_epoch == 3);
     free(text);
 }
@@ -530,7 +546,7 @@ static void test_bad_flags(void **state) {
     expect_bad_input(st, "--schedule", "%s --schedule cosine", data);
     expect_bad_input(st, "--momentum", "%s --momentum abc", data);
     // two rates that would share a run folder
-    expect_bad_input(st, "lr-0.1", "%s --lrs 0.1,0.10000001", data);
+    expect_bad_input(st, "runs/lr=0.1", "%s --lrs 0.1,0.10000001", data);
     // a model too large to index or to fit, refused before anything is written
     expect_bad_input(st, "too large", "%s --model conv:1000000:1,linear", data);
     expect_bad_input(st, "GB", "%s --model linear:60000,linear --batch-size 4096", data);
@@ -575,7 +591,7 @@ static void test_bad_out_not_empty(void **state) {
     char p[4600];
     snprintf(p, sizeof p, "%s/study.json", full);
     assert_false(exists(p));
-    snprintf(p, sizeof p, "%s/lr-0.05", full);
+    snprintf(p, sizeof p, "%s/runs", full);
     assert_false(exists(p));
     // an --out that cannot be created (its parent is a file): refused before training
     char blocked[4700];
@@ -631,7 +647,7 @@ static void read_summary_row(const char *study_dir, int row, char *buf, size_t c
     if (row >= n) fail_msg("%s: no row %d", path, row);
     snprintf(buf, cap, "%s", lines[row]);
     free(text);
-    assert_int_equal(split_csv(buf, f, 16), 12);
+    assert_int_equal(split_csv(buf, f, 16), SUMMARY_FIELDS);
 }
 
 static void test_divergence(void **state) {
@@ -645,12 +661,12 @@ static void test_divergence(void **state) {
     char dir[4400], buf[4096], *f[16], path[4600];
     snprintf(dir, sizeof dir, "%s/out-div", st->root);
     read_summary_row(dir, 1, buf, sizeof buf, f);
-    assert_string_equal(f[1], "diverged");
-    int div_epoch = (int)parse_num(f[8], "diverged_epoch");
+    assert_string_equal(f[3], "diverged");
+    int div_epoch = (int)parse_num(f[10], "diverged_epoch");
     assert_true(div_epoch >= 1 && div_epoch <= 3);
-    assert_int_equal((int)parse_num(f[7], "epochs_done"), div_epoch); // stops at the diverged epoch
-    assert_string_equal(f[11], "lr-10000");
-    snprintf(path, sizeof path, "%s/lr-10000/run.json", dir);
+    assert_int_equal((int)parse_num(f[9], "epochs_done"), div_epoch); // stops at the diverged epoch
+    assert_string_equal(f[13], "runs/lr=10000/seed-1");
+    snprintf(path, sizeof path, "%s/runs/lr=10000/seed-1/run.json", dir);
     json_t *root = load_json(path);
     assert_string_equal(json_string_value(json_object_get(root, "status")), "diverged");
     json_t *de = json_object_get(root, "diverged_epoch");
@@ -658,7 +674,7 @@ static void test_divergence(void **state) {
     assert_int_equal(json_integer_value(de), div_epoch);
     json_decref(root);
     // metrics.csv holds the epochs done, the diverged one included
-    snprintf(path, sizeof path, "%s/lr-10000/metrics.csv", dir);
+    snprintf(path, sizeof path, "%s/runs/lr=10000/seed-1/metrics.csv", dir);
     char *text = slurp_must(path, NULL);
     char *lines[8];
     assert_int_equal(split_lines(text, lines, 8), div_epoch + 1);
@@ -677,23 +693,23 @@ static void test_divergence_does_not_stop_other_runs(void **state) {
     char dir[4400], buf[4096], *f[16];
     snprintf(dir, sizeof dir, "%s/out-mixed", st->root);
     read_summary_row(dir, 1, buf, sizeof buf, f);
-    assert_string_equal(f[1], "diverged");
+    assert_string_equal(f[3], "diverged");
     read_summary_row(dir, 2, buf, sizeof buf, f);
-    assert_string_equal(f[1], "finished");
-    assert_int_equal((int)parse_num(f[7], "epochs_done"), 3);
-    assert_string_equal(f[8], "");
-    assert_string_equal(f[11], "lr-0.05");
+    assert_string_equal(f[3], "finished");
+    assert_int_equal((int)parse_num(f[9], "epochs_done"), 3);
+    assert_string_equal(f[10], "");
+    assert_string_equal(f[13], "runs/lr=0.05/seed-1");
     // runs are independent: the fine run is bit-identical to the same run alone
     char a[4600], b[4600];
     size_t la, lb;
-    snprintf(a, sizeof a, "%s/lr-0.05/weights.lrsw", dir);
-    snprintf(b, sizeof b, "%s/out1/lr-0.05/weights.lrsw", st->root);
+    snprintf(a, sizeof a, "%s/runs/lr=0.05/seed-1/weights.lrsw", dir);
+    snprintf(b, sizeof b, "%s/out1/runs/lr=0.05/seed-1/weights.lrsw", st->root);
     char *wa = slurp_must(a, &la), *wb = slurp_must(b, &lb);
     assert_int_equal(la, lb);
     assert_memory_equal(wa, wb, la);
     free(wa);
     free(wb);
-    snprintf(a, sizeof a, "%s/lr-0.05/run.json", dir);
+    snprintf(a, sizeof a, "%s/runs/lr=0.05/seed-1/run.json", dir);
     json_t *root = load_json(a);
     assert_string_equal(json_string_value(json_object_get(root, "status")), "finished");
     json_decref(root);
@@ -729,7 +745,7 @@ static void test_interrupt(void **state) {
     cli_state *st = *state;
     char out[4400], metrics[4600];
     snprintf(out, sizeof out, "%s/out-int", st->root);
-    snprintf(metrics, sizeof metrics, "%s/lr-0.05/metrics.csv", out);
+    snprintf(metrics, sizeof metrics, "%s/runs/lr=0.05/seed-1/metrics.csv", out);
     pid_t pid = fork();
     assert_true(pid >= 0);
     if (pid == 0) {
@@ -755,7 +771,7 @@ static void test_interrupt(void **state) {
     assert_true(WIFEXITED(status));
     assert_int_equal(WEXITSTATUS(status), 1);
     char path[4600];
-    snprintf(path, sizeof path, "%s/lr-0.05/run.json", out);
+    snprintf(path, sizeof path, "%s/runs/lr=0.05/seed-1/run.json", out);
     json_t *root = load_json(path);
     assert_string_equal(json_string_value(json_object_get(root, "status")), "interrupted");
     int done = (int)json_integer_value(json_object_get(root, "epochs_done"));
@@ -768,10 +784,10 @@ static void test_interrupt(void **state) {
     assert_int_equal(n, done + 1); // the header and every finished epoch
     char buf[4096], *f[16];
     read_summary_row(out, 1, buf, sizeof buf, f);
-    assert_string_equal(f[1], "interrupted");
-    snprintf(path, sizeof path, "%s/lr-0.01", out);
+    assert_string_equal(f[3], "interrupted");
+    snprintf(path, sizeof path, "%s/runs/lr=0.01", out);
     assert_int_not_equal(access(path, F_OK), 0); // the second run never started
-    snprintf(path, sizeof path, "%s/lr-0.05/weights.lrsw", out);
+    snprintf(path, sizeof path, "%s/runs/lr=0.05/seed-1/weights.lrsw", out);
     assert_int_equal(access(path, F_OK), 0);     // the interrupted run's weights are kept
 }
 

@@ -5,6 +5,8 @@
 #include "test_util.h"
 #include <signal.h>
 
+#include "../src/report/report.h"
+#include "../src/report/study_conditions.h"
 #include "../src/study/run_files.h"
 #include "../src/study/weights.h"
 
@@ -791,6 +793,277 @@ static void test_interrupt(void **state) {
     assert_int_equal(access(path, F_OK), 0);     // the interrupted run's weights are kept
 }
 
+// ---------------------------------------------------------------- knobs, grids, seeds
+
+// Every knob of the table set from its flag, off its default where the test
+// data allows, shows up in run.json (and study.json) with that value.
+static void test_every_knob_flag_in_run_json(void **state) {
+    cli_state *st = *state;
+    char args[8192], out[4400];
+    size_t len = 0;
+    snprintf(out, sizeof out, "%s/out-knobs", st->root);
+    run_config want;
+    config_defaults(&want);
+    for (int i = 0; i < N_KNOBS; i++) {
+        const knob *k = &KNOBS[i];
+        char v[4200], flag[64];
+        knob_flag(k, flag, sizeof flag);
+        if (!strcmp(k->name, "dataset")) snprintf(v, sizeof v, "cifar10");            // the data on disk
+        else if (!strcmp(k->name, "data")) snprintf(v, sizeof v, "%s", st->data);
+        else if (!strcmp(k->name, "model")) snprintf(v, sizeof v, "conv:4:3,relu,linear");
+        else if (!strcmp(k->name, "epochs")) snprintf(v, sizeof v, "2");
+        else if (!strcmp(k->name, "isa")) snprintf(v, sizeof v, "scalar");              // on every CPU
+        else if (!strcmp(k->name, "threads")) snprintf(v, sizeof v, "1");
+        else if (k->type == KNOB_DOUBLE) snprintf(v, sizeof v, "%.17g", k->lo + (k->hi - k->lo) * 0.375 > 1
+                                                  ? 0.0375 : k->lo + (k->hi - k->lo) * 0.375);
+        else if (k->type == KNOB_INT || k->type == KNOB_UINT64) snprintf(v, sizeof v, "%.0f", k->lo + 2);
+        else if (k->type == KNOB_BOOL) snprintf(v, sizeof v, "%s", strcmp(k->def, "true") ? "true" : "false");
+        else if (k->type == KNOB_ENUM) snprintf(v, sizeof v, "%.*s", (int)strcspn(strrchr(k->values, '|') + 1, "|"),
+                                                strrchr(k->values, '|') + 1); // the last value
+        else if (k->type == KNOB_INT_LIST) snprintf(v, sizeof v, "%.0f,%.0f", k->lo + 1, k->lo + 2);
+        else snprintf(v, sizeof v, "x");
+        lr_err e;
+        if (knob_parse(k, v, &want, flag, &e) != 0) fail_msg("test value: %s", e.msg);
+        len += (size_t)snprintf(args + len, sizeof args - len, " %s '%s'", flag, v);
+        assert_true(len < sizeof args);
+    }
+    char *err;
+    int rc = run_lrscope(st, &err, NULL, "run%s --out '%s' --quiet --no-report", args, out);
+    if (rc != 0 && rc != 1) fail_msg("lrscope run%s: exit %d: %s", args, rc, err);
+    free(err);
+    char cond[128], path[4800];
+    snprintf(cond, sizeof cond, "lr=%g", want.lr); // --lr alone: a study of that one rate
+    snprintf(path, sizeof path, "%s/runs/%s/seed-%llu/run.json", out, cond, (unsigned long long)want.seed);
+    json_t *root = load_json(path);
+    assert_string_equal(json_string_value(json_object_get(root, RUN_KEY_CONDITION)), cond);
+    assert_int_equal(json_integer_value(json_object_get(root, RUN_KEY_SEED)), want.seed);
+    run_config got;
+    config_defaults(&got);
+    lr_err e;
+    json_t *cfg = json_object_get(root, RUN_KEY_CONFIG);
+    assert_int_equal((int)json_object_size(cfg), N_KNOBS);
+    if (knobs_from_json(cfg, &got, "run.json", &e) != 0) fail_msg("%s", e.msg);
+    for (int i = 0; i < N_KNOBS; i++)
+        if (!knob_equal(&KNOBS[i], &got, &want)) fail_msg("run.json: %s differs from its flag", KNOBS[i].name);
+    json_decref(root);
+    // study.json records the same, and the report reads it back through the table
+    report_study s;
+    if (report_study_read(out, &s, &e) != 0) fail_msg("%s", e.msg);
+    assert_int_equal(s.n_runs, 1);
+    for (int i = 0; i < N_KNOBS; i++)
+        if (!knob_equal(&KNOBS[i], &s.runs[0].config, &want)) fail_msg("study.json: %s differs", KNOBS[i].name);
+    report_study_free(&s);
+}
+
+static void expect_bad_file(cli_state *st, const char *yaml, const char *needle) {
+    char path[4400];
+    snprintf(path, sizeof path, "%s/bad-study.yaml", st->root);
+    test_write_file(path, yaml, strlen(yaml));
+    char file_arg[8800];
+    snprintf(file_arg, sizeof file_arg, "'%s' --data '%s'", path, st->data);
+    expect_bad_input(st, needle, "%s", file_arg);
+    expect_bad_input(st, "bad-study.yaml", "%s", file_arg); // names the file
+}
+
+static void test_study_file_and_flags(void **state) {
+    cli_state *st = *state;
+    char path[4400], out[4400];
+    snprintf(path, sizeof path, "%s/study.yaml", st->root);
+    const char *yaml = "name: two-axes\nepochs: 5\nseeds: [3]\nbase:\n  momentum: 0.5\n  batch_size: 64\n"
+                       "grid:\n  lr: [0.05, 0.01]\n  weight_decay: [0, 0.001]\n";
+    test_write_file(path, yaml, strlen(yaml));
+    snprintf(out, sizeof out, "%s/out-yaml", st->root);
+    char *err;
+    // flags override the file's settings: --epochs 1 over epochs: 5, --seeds 2 over seeds: [3]
+    int rc = run_lrscope(st, &err, NULL, "run '%s' --data '%s' --out '%s' --epochs 1 --seeds 2 --quiet --no-report "
+                         "--threads 1", path, st->data, out);
+    if (rc != 0) fail_msg("exit %d: %s", rc, err);
+    free(err);
+    report_study s;
+    lr_err e;
+    if (report_study_read(out, &s, &e) != 0) fail_msg("%s", e.msg);
+    assert_string_equal(s.name, "two-axes");
+    assert_int_equal(s.n_axes, 2);
+    assert_string_equal(s.axes[0]->name, "lr");
+    assert_string_equal(s.axes[1]->name, "weight_decay");
+    assert_int_equal(s.n_runs, 8);
+    assert_string_equal(s.runs[0].name, "runs/lr=0.05,weight_decay=0/seed-1");
+    assert_string_equal(s.runs[3].name, "runs/lr=0.05,weight_decay=0.001/seed-2");
+    assert_string_equal(s.runs[7].name, "runs/lr=0.01,weight_decay=0.001/seed-2");
+    for (int i = 0; i < 8; i++) {
+        assert_int_equal(s.runs[i].config.epochs, 1);
+        assert_true(s.runs[i].config.momentum == 0.5);
+        assert_int_equal(s.runs[i].config.batch_size, 64);
+        assert_int_equal(s.runs[i].n_epochs, 1);
+    }
+    report_study_free(&s);
+    // a knob the grid varies cannot also be set by its flag
+    expect_bad_input(st, "--grid weight_decay=", "'%s' --data '%s' --weight-decay 0.1", path, st->data);
+    // bad files: nothing runs, nothing is written, the message names file, line and key
+    expect_bad_file(st, "grid:\n  lr: [0.1]\n  momentun: [0, 0.9]\n", ":3: grid: \"momentun\": unknown key; "
+                                                                      "did you mean \"momentum\"?");
+    expect_bad_file(st, "base:\n  gamma: 20\n", ":2: gamma 20: expected a number in [0, 10]");
+    expect_bad_file(st, "grid: {}\n", "empty grid");
+    expect_bad_file(st, "grid:\n  lr: [0.1, 0.1]\n", "listed twice");
+    expect_bad_file(st, "runs: 3\n", "unknown section");
+    // flags: suggestions and checks
+    char data[4400];
+    snprintf(data, sizeof data, "--data '%s'", st->data);
+    expect_bad_input(st, "did you mean --momentum?", "%s --momentun 0.5", data);
+    expect_bad_input(st, "did you mean --grid?", "%s --grdi lr=0.1", data);
+    expect_bad_input(st, "did you mean momentum?", "%s --grid momentun=0,0.9", data);
+    expect_bad_input(st, "--grid", "%s --grid momentum=", data);
+    expect_bad_input(st, "--seeds", "%s --seeds 0", data);
+    expect_bad_input(st, "--seeds", "%s --seeds ''", data);
+    expect_bad_input(st, "--momentum: empty value", "%s --momentum ''", data);
+    expect_bad_input(st, "--out: empty value", "%s --out ''", data);
+    expect_bad_input(st, "--jobs", "%s --jobs x", data);
+    expect_bad_input(st, "no-such-study.yaml", "'%s/no-such-study.yaml' %s", st->root, data);
+}
+
+// Drops the seconds column of a metrics.csv (the only one that may differ).
+static char *metrics_without_seconds(const char *path) {
+    char *m = slurp_must(path, NULL);
+    strip_last_field(m);
+    return m;
+}
+
+// 2 conditions x 2 seeds, 2 epochs, the report on: every file the study
+// writes reads back (study.json, metrics.csv, run.json, summary.csv through
+// the report's reader, the conditions for the statistics, report.md), and
+// --jobs 2 gives the same bits as --jobs 1.
+static void test_study_round_trip_and_jobs(void **state) {
+    cli_state *st = *state;
+    char a[4400], b[4400];
+    snprintf(a, sizeof a, "%s/out-rt1", st->root);
+    snprintf(b, sizeof b, "%s/out-rt2", st->root);
+    char *err;
+    int rc = run_lrscope(st, &err, NULL, "run --data '%s' --out '%s' --epochs 2 --grid lr=0.05,0.01 --seeds 2 "
+                         "--jobs 1 --threads 1 --quiet", st->data, a);
+    if (rc != 0) fail_msg("--jobs 1: exit %d: %s", rc, err);
+    free(err);
+    rc = run_lrscope(st, &err, NULL, "run --data '%s' --out '%s' --epochs 2 --grid lr=0.05,0.01 --seeds 2 "
+                     "--jobs 2 --threads 1 --quiet --no-report", st->data, b);
+    if (rc != 0) fail_msg("--jobs 2: exit %d: %s", rc, err);
+    free(err);
+
+    report_study s;
+    lr_err e;
+    if (report_study_read(a, &s, &e) != 0) fail_msg("%s", e.msg);
+    assert_int_equal(s.n_runs, 4);
+    assert_int_equal(s.n_axes, 1);
+    const char *cond[4] = {"lr=0.05", "lr=0.05", "lr=0.01", "lr=0.01"};
+    for (int i = 0; i < 4; i++) {
+        const report_run *r = &s.runs[i];
+        char want[128];
+        snprintf(want, sizeof want, "runs/%s/seed-%d", cond[i], i % 2 + 1);
+        assert_string_equal(r->name, want);
+        assert_string_equal(r->condition, cond[i]);
+        assert_int_equal(r->seed, (uint64_t)(i % 2 + 1));
+        assert_true(r->config.lr == (i < 2 ? 0.05 : 0.01));
+        assert_int_equal(r->config.seed, r->seed);
+        assert_true(r->has_metrics && r->has_run_json);
+        assert_string_equal(r->status, "finished");
+        assert_int_equal(r->status_inferred, 0);
+        assert_int_equal(r->n_epochs, 2);
+        assert_int_equal(r->planned_epochs, 2);
+        assert_int_equal(r->n_classes, 10);
+        // metrics.csv as the reader saw it, against the file
+        char dir[4800];
+        snprintf(dir, sizeof dir, "%s/%s", a, r->name);
+        double acc, f1, best;
+        int best_ep;
+        check_metrics_csv(dir, 2, r->config.lr, &acc, &f1, &best, &best_ep);
+        assert_true(r->epochs[1].test_acc == acc && r->epochs[1].test_f1 == f1);
+        // identical bits with --jobs 2
+        char pa[4800], pb[4800];
+        size_t la, lb;
+        snprintf(pa, sizeof pa, "%s/%s/weights.lrsw", a, r->name);
+        snprintf(pb, sizeof pb, "%s/%s/weights.lrsw", b, r->name);
+        char *wa = slurp_must(pa, &la), *wb = slurp_must(pb, &lb);
+        assert_int_equal(la, lb);
+        if (memcmp(wa, wb, la) != 0) fail_msg("%s: weights differ between --jobs 1 and 2", r->name);
+        free(wa);
+        free(wb);
+        snprintf(pa, sizeof pa, "%s/%s/metrics.csv", a, r->name);
+        snprintf(pb, sizeof pb, "%s/%s/metrics.csv", b, r->name);
+        char *ma = metrics_without_seconds(pa), *mb = metrics_without_seconds(pb);
+        assert_string_equal(ma, mb);
+        free(ma);
+        free(mb);
+    }
+    // the two seeds differ (their own draws), the two rates too
+    assert_false(s.runs[0].epochs[1].train_loss == s.runs[1].epochs[1].train_loss);
+    assert_false(s.runs[0].epochs[1].train_loss == s.runs[2].epochs[1].train_loss);
+
+    // summary.csv: one row per run, in study order, agreeing with the reader
+    char path[4600];
+    snprintf(path, sizeof path, "%s/summary.csv", a);
+    char *text = slurp_must(path, NULL), *lines[8];
+    assert_int_equal(split_lines(text, lines, 8), 5);
+    assert_string_equal(lines[0], SUMMARY_HEADER);
+    for (int i = 0; i < 4; i++) {
+        char *f[16];
+        assert_int_equal(split_csv(lines[i + 1], f, 16), SUMMARY_FIELDS);
+        assert_string_equal(f[0], s.runs[i].condition);
+        assert_true(parse_num(f[1], "lr") == s.runs[i].config.lr);
+        assert_int_equal((int)parse_num(f[2], "seed"), (int)s.runs[i].seed);
+        assert_string_equal(f[3], "finished");
+        assert_true(fabs(parse_num(f[4], "final_test_acc") - s.runs[i].epochs[1].test_acc) < 1e-6);
+        assert_string_equal(f[13], s.runs[i].name);
+    }
+    free(text);
+
+    // the conditions handed to the statistics
+    report_condition *conds;
+    int nc;
+    report_conditions_from_study(&s, &conds, &nc);
+    assert_int_equal(nc, 2);
+    for (int c = 0; c < 2; c++) {
+        assert_string_equal(conds[c].name, c ? "lr=0.01" : "lr=0.05");
+        assert_int_equal(conds[c].n_axes, 1);
+        assert_string_equal(conds[c].axis_key[0], "lr");
+        assert_true(conds[c].axis_num[0] == (c ? 0.01 : 0.05));
+        assert_string_equal(conds[c].axis_text[0], c ? "0.01" : "0.05");
+        assert_int_equal(conds[c].n_runs, 2);
+        assert_int_equal(conds[c].n_epochs, 2);
+        for (int k = 0; k < 2; k++) {
+            const report_run *r = &s.runs[2 * c + k];
+            assert_int_equal(conds[c].seeds[k], r->seed);
+            assert_true(conds[c].final_test_acc[k] == r->epochs[1].test_acc);
+            assert_true(conds[c].final_test_f1[k] == r->epochs[1].test_f1);
+            assert_true(conds[c].final_test_loss[k] == r->epochs[1].test_loss);
+            assert_true(conds[c].seconds[k] == r->seconds);
+            double best = r->epochs[0].test_acc > r->epochs[1].test_acc ? r->epochs[0].test_acc : r->epochs[1].test_acc;
+            assert_true(conds[c].best_test_acc[k] == best);
+            for (int ep = 0; ep < 2; ep++) {
+                const double *cv = conds[c].curves + (size_t)k * REPORT_N_CURVES * 2;
+                assert_true(cv[0 * 2 + ep] == r->epochs[ep].train_loss);
+                assert_true(cv[1 * 2 + ep] == r->epochs[ep].train_acc);
+                assert_true(cv[2 * 2 + ep] == r->epochs[ep].train_f1);
+                assert_true(cv[3 * 2 + ep] == r->epochs[ep].test_loss);
+                assert_true(cv[4 * 2 + ep] == r->epochs[ep].test_acc);
+                assert_true(cv[5 * 2 + ep] == r->epochs[ep].test_f1);
+            }
+        }
+    }
+    report_conditions_free(conds, nc);
+    report_study_free(&s);
+
+    // the report: configuration from the knobs, the axis and the seeds, runs by condition
+    snprintf(path, sizeof path, "%s/report.md", a);
+    char *md = slurp_must(path, NULL);
+    assert_contains(md, "| momentum | 0.9 |", "report.md");
+    assert_contains(md, "| epochs | 2 |", "report.md");
+    assert_contains(md, "| lr (axis) | 0.05; 0.01 |", "report.md");
+    assert_contains(md, "| seeds | 1; 2 |", "report.md");
+    assert_contains(md, "| lr=0.01 | 2 | finished | 2 / 2 |", "report.md");
+    assert_contains(md, "lr=0.05 seed 1", "report.md"); // sentences name condition and seed
+    free(md);
+    snprintf(path, sizeof path, "%s/report.html", a);
+    assert_true(exists(path));
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_run_writes_study),
@@ -807,6 +1080,9 @@ int main(void) {
         cmocka_unit_test(test_divergence_does_not_stop_other_runs),
         cmocka_unit_test(test_interrupt),
         cmocka_unit_test(test_help),
+        cmocka_unit_test(test_every_knob_flag_in_run_json),
+        cmocka_unit_test(test_study_file_and_flags),
+        cmocka_unit_test(test_study_round_trip_and_jobs),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

@@ -58,6 +58,15 @@ static void test_default_is_the_seed_study(void **state) {
     }
     free(runs);
     spec_free(&sp);
+    // --lr X without a grid: a study of that one rate
+    spec_init(&sp);
+    sp.base.lr = 0.05;
+    sp.lr_set = 1;
+    expand_ok(&sp, &runs, &n);
+    assert_int_equal(n, 1);
+    assert_string_equal(runs[0].name, "runs/lr=0.05/seed-1");
+    free(runs);
+    spec_free(&sp);
 }
 
 static void test_product_in_axis_order(void **state) {

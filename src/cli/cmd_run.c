@@ -195,6 +195,7 @@ static int build_spec(const cli_args *a, study_spec *sp, lr_err *e) {
         lr_err ok;
         LR_ASSERT(knob_parse(kv->k, kv->text, &sp->base, kv->flag, &ok) == 0); // checked in parse_args
         if (!strcmp(kv->k->name, "seed")) sp->n_seeds = 0; // --seed N: that seed alone
+        if (!strcmp(kv->k->name, "lr")) sp->lr_set = 1;    // --lr X: that rate alone
     }
     if (a->seeds && spec_set_seeds(sp, a->seeds, "--seeds", e) != 0) return -1;
     return 0;

@@ -239,10 +239,15 @@ int spec_expand(const study_spec *sp, run_config **runs_out, int *n_out, lr_err 
     static const char *const DEFAULT_LRS[] = {"0.1", "0.01", "0.001"};
     study_spec dflt;
     const study_spec *s = sp;
-    if (sp->n_axes == 0) { // the seed study's axis
+    if (sp->n_axes == 0) { // the seed study's axis, or the one rate given
         dflt = *sp;
         dflt.n_axes = 0;
-        if (spec_set_axis(&dflt, knob_find("lr"), DEFAULT_LRS, 3, "default", e) != 0) return -1;
+        char base_lr[64];
+        const char *one[1] = {base_lr};
+        knob_format(knob_find("lr"), &sp->base, base_lr, sizeof base_lr, KNOB_TEXT_EXACT);
+        if (spec_set_axis(&dflt, knob_find("lr"), sp->lr_set ? one : DEFAULT_LRS, sp->lr_set ? 1 : 3, "default",
+                          e) != 0)
+            return -1;
         s = &dflt;
     }
     long n_cond = 1;

@@ -34,7 +34,8 @@ typedef struct {
     char name[128];           // the study's name ("" when not given)
     run_config base;          // every knob not on an axis
     grid_axis axes[GRID_MAX_AXES];
-    int n_axes;               // 0: the seed study's axis, lr = 0.1, 0.01, 0.001
+    int n_axes;               // 0: the seed study's axis, lr = 0.1, 0.01, 0.001 (lr = base.lr if lr_set)
+    int lr_set;               // lr given as a setting (--lr, base: lr): no default lr axis
     uint64_t seeds[GRID_MAX_SEEDS];
     int n_seeds;              // 0: the base seed alone
 } study_spec;

@@ -82,6 +82,7 @@ static int set_base(reader *r, const yaml_node_t *key, const yaml_node_t *v, con
     if (value_text(r, k, v, text, sizeof text) != 0) return -1;
     snprintf(where, sizeof where, "%s:%d: %s", r->path, line_of(v), k->name);
     (void)key;
+    if (!strcmp(k->name, "lr")) r->sp->lr_set = 1;
     return knob_parse(k, text, &r->sp->base, where, r->e);
 }
 

@@ -918,6 +918,8 @@ static void test_study_file_and_flags(void **state) {
     expect_bad_input(st, "--momentum: empty value", "%s --momentum ''", data);
     expect_bad_input(st, "--out: empty value", "%s --out ''", data);
     expect_bad_input(st, "--jobs", "%s --jobs x", data);
+    expect_bad_input(st, "either --seed N", "%s --seed 3 --seeds 2", data);
+    expect_bad_input(st, "either --seed N", "%s --grid seed=1,2 --seed 3", data);
     expect_bad_input(st, "no-such-study.yaml", "'%s/no-such-study.yaml' %s", st->root, data);
 }
 

@@ -176,6 +176,10 @@ static int parse_args(int argc, char **argv, cli_args *a, study *s, lr_err *e) {
 // grid varies (use --grid KEY=... to replace that axis).
 static int build_spec(const cli_args *a, study_spec *sp, lr_err *e) {
     if (a->file && study_file_read(a->file, sp, e) != 0) return -1;
+    int seed_flag = 0, seeds_flag = a->seeds != NULL;
+    for (int i = 0; i < a->n_knobs; i++) seed_flag |= !strcmp(a->knobs[i].k->name, "seed");
+    for (int i = 0; i < a->n_grids; i++) seeds_flag |= !strncmp(a->grids[i], "seed=", 5);
+    if (seed_flag && seeds_flag) return lr_fail(e, "--seed: give either --seed N (one seed) or --seeds / --grid seed=...");
     for (int i = 0; i < a->n_grids; i++)
         if (spec_parse_grid_flag(sp, a->grids[i], e) != 0) return -1;
     if (a->lrs) {

@@ -8,7 +8,7 @@ set -euo pipefail
 packages=(gcc make pkg-config libc6-dev
           libcmocka-dev libjansson-dev zlib1g-dev
           libplplot-dev plplot-driver-cairo
-          libcurl4-openssl-dev libarchive-dev libstb-dev)
+          libcurl4-openssl-dev libarchive-dev libstb-dev libyaml-dev)
 if [[ "${1:-}" == "--with-torch" ]]; then
     packages+=(python3-torch python3-torchvision)
 fi

@@ -29,7 +29,9 @@ static int run_colour(int i) { return COL_RUN0 + i % N_PALETTE; }
 static int run_style(int i) { return 1 + (i / N_PALETTE) % 8; }
 
 void plot_run_label(const report_run *r, char *out, size_t cap) {
-    snprintf(out, cap, "lr %g", r->lr);
+    size_t n = strnlen(r->label, cap - 1); // long labels are cut: a legend has room for so much
+    memcpy(out, r->label, n);
+    out[n] = '\0';
 }
 
 // The metric columns a curve figure can show.
@@ -531,7 +533,7 @@ int plot_figures(const report_study *s, const report_analysis *a, const char *fi
     }
     if (a->confusion_run >= 0) {
         char title[200];
-        snprintf(title, sizeof title, "Test confusion matrix of %s (final epoch)",
+        snprintf(title, sizeof title, "Test confusion matrix of %.150s (final epoch)",
                  s->runs[a->confusion_run].name);
         fig_ctx c = {.s = s, .a = a, .title = title};
         if (figure_render(fig_dir, "confusion", confusion_draw, &c, e) != 0) return -1;

@@ -106,12 +106,16 @@ void console_end_run(console *c, const run_result *r) {
 }
 
 void console_table(FILE *out, const run_config *runs, const run_result *const *results, int n) {
-    fprintf(out, "\n%-10s %-12s %8s %8s %9s %6s %8s %9s\n", "lr", "status", "test acc", "test f1",
-            "best acc", "@epoch", "epochs", "time (s)");
+    int w = 9;
+    for (int i = 0; i < n; i++)
+        if ((int)strlen(runs[i].condition) > w) w = (int)strlen(runs[i].condition);
+    if (w > 60) w = 60;
+    fprintf(out, "\n%-*s %6s %-12s %8s %8s %9s %6s %8s %9s\n", w, "condition", "seed", "status", "test acc",
+            "test f1", "best acc", "@epoch", "epochs", "time (s)");
     for (int i = 0; i < n; i++) {
         const run_result *r = results[i];
         if (!r) {
-            fprintf(out, "%-10g %-12s\n", runs[i].lr, "not run");
+            fprintf(out, "%-*s %6llu %-12s\n", w, runs[i].condition, (unsigned long long)runs[i].seed, "not run");
             continue;
         }
         int t = run_last_tested_epoch(r), b = run_best_epoch(r);
@@ -124,7 +128,8 @@ void console_table(FILE *out, const run_config *runs, const run_result *const *r
             snprintf(best, sizeof best, "%.2f%%", 100 * r->epochs[b].test_acc);
             snprintf(at, sizeof at, "%d", r->epochs[b].epoch);
         }
-        fprintf(out, "%-10g %-12s %8s %8s %9s %6s %8d %9.1f\n", runs[i].lr, run_status_name(r->status),
-                acc, f1, best, at, r->epochs_done, r->seconds);
+        fprintf(out, "%-*s %6llu %-12s %8s %8s %9s %6s %8d %9.1f\n", w, runs[i].condition,
+                (unsigned long long)runs[i].seed, run_status_name(r->status), acc, f1, best, at, r->epochs_done,
+                r->seconds);
     }
 }

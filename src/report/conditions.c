@@ -282,6 +282,9 @@ static void say_comparison(line_list *l, const report_condition *c, const condit
         return;
     }
     int n_seeds = k->paired ? k->test.n : (k->test.n_a < k->test.n_b ? k->test.n_a : k->test.n_b);
+    char seeds[64];
+    if (k->paired) snprintf(seeds, sizeof seeds, "%d seeds", k->test.n);
+    else snprintf(seeds, sizeof seeds, "%d and %d seeds", k->test.n_a, k->test.n_b);
     char tail[256];
     if (k->seeds_needed < 0)
         snprintf(tail, sizeof tail, "the observed difference is zero, so no number of seeds "
@@ -292,9 +295,9 @@ static void say_comparison(line_list *l, const report_condition *c, const condit
     else
         snprintf(tail, sizeof tail, "alone it would count (%s), but not after the correction "
                                     "for %d comparisons", praw, cmp->n_cmp);
-    say(l, "No difference detectable between %s and %s with %d seeds (%.2f points, 95%% CI "
+    say(l, "No difference detectable between %s and %s with %s (%.2f points, 95%% CI "
            "%.2f to %.2f, %s Holm-adjusted, %s); %s.",
-        b->name, o->name, n_seeds, d, lo, hi, pt, nt, tail);
+        b->name, o->name, seeds, d, lo, hi, pt, k->paired ? "paired t-test" : "Welch's t-test", tail);
 }
 
 int conditions_sentences(const report_condition *c, int n, const conditions_cmp *cmp, char ***out) {

@@ -57,7 +57,7 @@ static double scale_of(int curve) {
 static void frame_draw(double vp_right, double xmin, double xmax, double ymin, double ymax,
                        int log_x, int log_y, const char *xlabel, const char *ylabel,
                        const char *title) {
-    plvpor(0.09, vp_right, 0.11, 0.91);
+    plvpor(0.11, vp_right, 0.11, 0.91);
     plwind(xmin, xmax, ymin, ymax);
     plwidth(1.0);
     plcol0(COL_GRID);
@@ -66,13 +66,14 @@ static void frame_draw(double vp_right, double xmin, double xmax, double ymin, d
     plbox(log_x ? "bcnstl" : "bcnst", 0, 0, log_y ? "bcnstvl" : "bcnstv", 0, 0);
     plschr(0, 1.15);
     plmtex("b", 3.0, 0.5, 0.5, xlabel);
-    plmtex("l", 5.0, 0.5, 0.5, ylabel);
-    plschr(0, 1.45);
+    plmtex("l", log_y ? 4.6 : 3.8, 0.5, 0.5, ylabel);
+    plschr(0, 1.2);
     plmtex("t", 1.6, 0.5, 0.5, title);
     plschr(0, 1.0);
 }
 
-// A legend right of the viewport, outside it, one entry per label.
+// A legend right of the viewport (which ends at 0.7 of the page), as plot.c
+// places its own, one entry per label.
 static void legend_draw(int n, const char *const *labels, const int *colours, const int *styles,
                         int with_symbol) {
     if (n == 0) return;
@@ -91,13 +92,23 @@ static void legend_draw(int n, const char *const *labels, const int *colours, co
     double lw, lh;
     plschr(0, n > 6 ? 0.8 : 0.9);
     pllegend(&lw, &lh, PL_LEGEND_BACKGROUND,
-             PL_POSITION_RIGHT | PL_POSITION_TOP | PL_POSITION_OUTSIDE | PL_POSITION_VIEWPORT,
-             0.01, 0.0, 0.04, COL_BG, COL_INK, 1, 0, 0, n, opt,
+             PL_POSITION_RIGHT | PL_POSITION_TOP | PL_POSITION_INSIDE | PL_POSITION_SUBPAGE,
+             0.01, 0.09, 0.04, COL_BG, COL_INK, 1, 0, 0, n, opt,
              0.5, 0.8, 1.6, 0.0, text_col, labels,
              NULL, NULL, NULL, NULL, colours, styles, widths,
              colours, sym_scale, sym_n, sym);
     plschr(0, 1.0);
     free(opt); free(text_col); free(widths); free(sym_scale); free(sym_n); free(sym);
+}
+
+// Where the viewport must end so the legend (right-aligned at the page edge)
+// clears it: about 60 px of line sample plus 10.5 px per character of the
+// longest label at the legend's size, on the 1000 px page.
+static double legend_room(int n, const char *const *labels) {
+    size_t longest = 0;
+    for (int i = 0; i < n; i++)
+        if (strlen(labels[i]) > longest) longest = strlen(labels[i]);
+    return fmax(0.45, fmin(0.7, 1.0 - (80.0 + 10.5 * (double)longest) / 1000.0));
 }
 
 // ---- curves: mean and band per epoch ----
@@ -157,12 +168,20 @@ static void curves_draw(const void *arg) {
     double ymin, ymax;
     int xmax, log_y;
     if (!curve_range(f, &ymin, &ymax, &xmax, &log_y)) return;
-    frame_draw(0.7, 0.5, xmax + 0.5, ymin, ymax, 0, log_y, "epoch", f->ylabel, f->title);
     char (*labels)[300] = lr_calloc((size_t)f->n_show, sizeof *labels);
     const char **label_ptr = lr_calloc((size_t)f->n_show, sizeof *label_ptr);
     int *colours = lr_calloc((size_t)f->n_show, sizeof *colours);
     int *styles = lr_calloc((size_t)f->n_show, sizeof *styles);
-    int n_leg = 0;
+    for (int s = 0; s < f->n_show; s++) {
+        const report_condition *c = &f->c[f->show[s]];
+        stats_summary sa = stats_summarize(c->final_test_acc, c->n_runs);
+        snprintf(labels[s], sizeof labels[s], "%s (n = %d)", c->name, sa.n);
+        label_ptr[s] = labels[s];
+        colours[s] = series_colour(s);
+        styles[s] = series_style(s);
+    }
+    frame_draw(legend_room(f->n_show, label_ptr), 0.5, xmax + 0.5, ymin, ymax, 0, log_y, "epoch",
+               f->ylabel, f->title);
     for (int s = 0; s < f->n_show; s++) {
         const report_condition *c = &f->c[f->show[s]];
         int ne = c->n_epochs > 0 ? c->n_epochs : 1;
@@ -203,15 +222,9 @@ static void curves_draw(const void *arg) {
         }
         pllsty(1);
         plwidth(1.0);
-        stats_summary sa = stats_summarize(c->final_test_acc, c->n_runs);
-        snprintf(labels[n_leg], sizeof labels[n_leg], "%s (n = %d)", c->name, sa.n);
-        label_ptr[n_leg] = labels[n_leg];
-        colours[n_leg] = series_colour(s);
-        styles[n_leg] = series_style(s);
-        n_leg++;
         free(m); free(x); free(y);
     }
-    legend_draw(n_leg, label_ptr, colours, styles, 0);
+    legend_draw(f->n_show, label_ptr, colours, styles, 0);
     free(labels); free(label_ptr); free(colours); free(styles);
 }
 
@@ -306,10 +319,6 @@ static void axis_draw(const void *arg) {
         ymax = fmax(ymax, isfinite(hi[s]) ? hi[s] : m[s]);
     }
     if (!(ymin <= ymax) || !(xmin <= xmax)) goto done;
-    double xpad = xmax > xmin ? 0.06 * (xmax - xmin) : 0.5;
-    double ypad = ymax > ymin ? 0.08 * (ymax - ymin) : (fabs(ymax) > 0 ? 0.1 * fabs(ymax) : 1);
-    frame_draw(0.7, xmin - xpad, xmax + xpad, ymin - ypad, ymax + ypad, 1, 0, f->key, f->ylabel,
-               f->title);
     char levels[MAX_LEVELS][128];
     int n_lev = f->other[0] ? axis_levels(c, f->show, f->n_show, f->other, levels) : 1;
     if (!f->other[0]) levels[0][0] = '\0';
@@ -317,6 +326,17 @@ static void axis_draw(const void *arg) {
     char (*labels)[200] = lr_calloc((size_t)n_series, sizeof *labels);
     const char **label_ptr = lr_calloc((size_t)n_series, sizeof *label_ptr);
     int *colours = lr_calloc((size_t)n_series, sizeof *colours), *styles = lr_calloc((size_t)n_series, sizeof *styles);
+    for (int g = 0; g < n_series; g++) {
+        if (f->other[0]) snprintf(labels[g], sizeof labels[g], "%s = %s", f->other, levels[g]);
+        else snprintf(labels[g], sizeof labels[g], "mean, 95%% CI");
+        label_ptr[g] = labels[g];
+        colours[g] = series_colour(g);
+        styles[g] = series_style(g);
+    }
+    double xpad = xmax > xmin ? 0.06 * (xmax - xmin) : 0.5;
+    double ypad = ymax > ymin ? 0.08 * (ymax - ymin) : (fabs(ymax) > 0 ? 0.1 * fabs(ymax) : 1);
+    frame_draw(legend_room(n_series, label_ptr), xmin - xpad, xmax + xpad, ymin - ypad,
+               ymax + ypad, 1, 0, f->key, f->ylabel, f->title);
     for (int g = 0; g < n_series; g++) {
         int n = 0;
         for (int s = 0; s < f->n_show; s++) {
@@ -347,11 +367,6 @@ static void axis_draw(const void *arg) {
         if (np > 0) plstring(np, px, py, "\xE2\x97\x8F");
         plschr(0, 1.0);
         plwidth(1.0);
-        if (f->other[0]) snprintf(labels[g], sizeof labels[g], "%s = %s", f->other, levels[g]);
-        else snprintf(labels[g], sizeof labels[g], "mean, 95%% CI");
-        label_ptr[g] = labels[g];
-        colours[g] = series_colour(g);
-        styles[g] = series_style(g);
     }
     legend_draw(n_series, label_ptr, colours, styles, 1);
     free(labels); free(label_ptr); free(colours); free(styles);
@@ -377,7 +392,7 @@ static void heatmap_draw(const void *arg) {
     }
     if (!(lo <= hi)) { lo = 0; hi = 100; }
     if (hi - lo < 1e-9) { lo -= 0.5; hi += 0.5; }
-    plvpor(0.16, 0.78, 0.14, 0.9);
+    plvpor(0.13, 0.8, 0.14, 0.9);
     plwind(0, nx, 0, ny);
     double text = nx > 8 || ny > 8 ? 0.6 : 0.85;
     for (int s = 0; s < f->n_show; s++) {
@@ -386,24 +401,27 @@ static void heatmap_draw(const void *arg) {
         if (gx < 0 || gy < 0) continue;
         stats_summary st = stats_summarize(ci->final_test_acc, ci->n_runs);
         double bx[4] = {gx, gx + 1, gx + 1, gx}, by[4] = {gy, gy, gy + 1, gy + 1};
-        char line1[64], line2[64];
+        char line1[64], line2[64], line3[32];
         double frac = 0;
         if (st.n == 0) {
             plcol0(COL_MISSING);
             snprintf(line1, sizeof line1, "no result");
-            line2[0] = '\0';
+            line2[0] = line3[0] = '\0';
         } else {
             frac = (100 * st.mean - lo) / (hi - lo);
             plcol1(frac);
             snprintf(line1, sizeof line1, "%.1f %%", 100 * st.mean);
-            if (st.n >= 2) snprintf(line2, sizeof line2, "\xC2\xB1%.1f (n=%d)", 100 * (st.ci_hi - st.mean), st.n);
-            else snprintf(line2, sizeof line2, "n=1, no CI");
+            if (st.n >= 2) snprintf(line2, sizeof line2, "\xC2\xB1 %.1f", 100 * (st.ci_hi - st.mean));
+            else snprintf(line2, sizeof line2, "no CI");
+            snprintf(line3, sizeof line3, "n = %d", st.n);
         }
         plfill(4, bx, by);
         plcol0(st.n > 0 && frac > 0.55 ? COL_INK : (st.n == 0 ? COL_INK : COL_BG));
         plschr(0, text);
-        plptex(gx + 0.5, gy + 0.62, 1, 0, 0.5, line1);
-        if (line2[0]) plptex(gx + 0.5, gy + 0.3, 1, 0, 0.5, line2);
+        plptex(gx + 0.5, gy + 0.66, 1, 0, 0.5, line1);
+        if (line2[0]) plptex(gx + 0.5, gy + 0.42, 1, 0, 0.5, line2);
+        plschr(0, 0.8 * text);
+        if (line3[0]) plptex(gx + 0.5, gy + 0.2, 1, 0, 0.5, line3);
     }
     plcol0(COL_INK);
     plschr(0, 1.0);
@@ -413,8 +431,8 @@ static void heatmap_draw(const void *arg) {
     for (int j = 0; j < ny; j++) plmtex("lv", 0.6, (j + 0.5) / ny, 1.0, yl[j]);
     plschr(0, 1.15);
     plmtex("b", 3.0, 0.5, 0.5, f->key);
-    plmtex("l", 7.0, 0.5, 0.5, f->other);
-    plschr(0, 1.35);
+    plmtex("l", 5.0, 0.5, 0.5, f->other);
+    plschr(0, 1.2);
     plmtex("t", 1.6, 0.5, 0.5, f->title);
     const char *axis_opts[] = {"bcvtn"};
     const char *bar_labels[] = {"mean final test accuracy (%)"};
@@ -531,7 +549,7 @@ int conditions_plot(const report_condition *c, int n, const char *fig_dir, repor
     }
     if (n_keys == 2 && rc == 0) {
         char title[200];
-        snprintf(title, sizeof title, "Mean final test accuracy by %.31s and %.31s (\xC2\xB1 95%% CI half-width)",
+        snprintf(title, sizeof title, "Mean final test accuracy (%%) by %.31s and %.31s, \xC2\xB1 95%% CI",
                  keys[0], keys[1]);
         fig_ctx f = {.c = c, .show = all, .n_show = n, .key = keys[0], .other = keys[1], .title = title};
         rc = plot_render(fig_dir, "cond_heatmap", heatmap_draw, &f, e);

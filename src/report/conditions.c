@@ -217,22 +217,18 @@ typedef struct {
 
 static void say(line_list *l, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void say(line_list *l, const char *fmt, ...) {
+    char buf[4096]; // two 256-byte names and the numbers fit many times over
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
     if (l->n == l->cap) {
         l->cap = l->cap ? 2 * l->cap : 8;
         char **grown = realloc(l->lines, (size_t)l->cap * sizeof *grown);
         LR_ASSERT(grown);
         l->lines = grown;
     }
-    va_list ap;
-    va_start(ap, fmt);
-    int len = vsnprintf(NULL, 0, fmt, ap);
-    va_end(ap);
-    LR_ASSERT(len >= 0);
-    char *s = lr_malloc((size_t)len + 1);
-    va_start(ap, fmt);
-    vsnprintf(s, (size_t)len + 1, fmt, ap);
-    va_end(ap);
-    l->lines[l->n++] = s;
+    l->lines[l->n++] = lr_strdup(buf);
 }
 
 void conditions_lines_free(char **lines, int n) {

@@ -411,6 +411,23 @@ static void test_sentences_not_detectable(void **state) {
     free(text);
     cond_set_free(&s);
 
+    // Three others each 1 point below A (t = 3.8, p = 0.019 alone): 5 seeds are
+    // enough for that size, but Holm over 3 comparisons (3 x 0.019) is not.
+    const double wobble[5] = {-0.0072, 0.0036, 0.0054, -0.0054, 0.0036};
+    double x[5];
+    for (int r = 0; r < 5; r++) x[r] = A_ACC[r] - (0.01 + wobble[r]);
+    cond_add(&s, "A", 5, NULL, A_ACC, 3);
+    cond_add(&s, "X", 5, NULL, x, 3);
+    cond_add(&s, "Y", 5, NULL, x, 3);
+    cond_add(&s, "Z", 5, NULL, x, 3);
+    text = sentences_of(&s, &n);
+    assert_int_equal(n, 3);
+    assert_has(text, "No difference detectable between A and Y with 5 seeds (1.00 points");
+    assert_has(text, "alone it would count (p = 0.019), but not after the correction for 3 comparisons");
+    assert_null(strstr(text, "beats"));
+    free(text);
+    cond_set_free(&s);
+
     // A tie: identical runs, nothing to detect at any number of seeds.
     cond_add(&s, "A", 5, NULL, A_ACC, 3);
     cond_add(&s, "F", 5, NULL, A_ACC, 3);

@@ -288,9 +288,13 @@ static void say_comparison(line_list *l, const report_condition *c, const condit
     else if (k->seeds_needed > n_seeds)
         snprintf(tail, sizeof tail, "about %d seeds would detect a difference of this size",
                  k->seeds_needed);
-    else
+    else if (k->test.p < STATS_ALPHA)
         snprintf(tail, sizeof tail, "alone it would count (%s), but not after the correction "
                                     "for %d comparisons", praw, cmp->n_cmp);
+    else // Welch's spread differs from the one the seed count assumes
+        snprintf(tail, sizeof tail, "about %d seeds should detect a difference of this size, "
+                                    "but these did not (%s before correction)",
+                 k->seeds_needed, praw);
     say(l, "No difference detectable between %s and %s with %s (%.2f points, 95%% CI "
            "%.2f to %.2f, %s Holm-adjusted, %s); %s.",
         b->name, o->name, seeds, d, lo, hi, pt, k->paired ? "paired t-test" : "Welch's t-test", tail);

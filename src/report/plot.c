@@ -550,3 +550,12 @@ int plot_figures(const report_study *s, const report_analysis *a, const char *fi
     }
     return n;
 }
+
+// The figure helpers for the other figure files (plot_conditions.c), so every
+// figure goes through the same checked write.
+int plot_render(const char *fig_dir, const char *name, void (*draw)(const void *), const void *arg,
+                lr_err *e) {
+    return figure_render(fig_dir, name, draw, arg, e);
+}
+
+int plot_drivers_check(lr_err *e) { return drivers_check(e); }

@@ -6,7 +6,7 @@
 
 CC      ?= cc
 BUILD   ?= build
-PKGS    := jansson zlib plplot libcurl libarchive
+PKGS    := jansson zlib plplot libcurl libarchive yaml-0.1 gsl
 WARN    := -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes -Wmissing-prototypes
 VERSION := $(shell sed -n 's/^\#define LRSCOPE_VERSION "\(.*\)"/\1/p' src/util/common.h)
 # EXTRA_CFLAGS, CPPFLAGS and LDFLAGS from the caller are added (the Debian
@@ -33,6 +33,8 @@ DEB_plplot     := libplplot-dev plplot-driver-cairo
 DEB_libcurl    := libcurl4-openssl-dev
 DEB_libarchive := libarchive-dev
 DEB_cmocka     := libcmocka-dev
+DEB_yaml-0.1   := libyaml-dev
+DEB_gsl        := libgsl-dev
 # Checked only when this make itself compiles: `make test`, `make run` and
 # `make bench` first install what is missing (deps), then build in a second
 # make that does the check, so a brand-new machine gets through.
@@ -76,10 +78,10 @@ $(BUILD)/man/lrscope.1: $(BUILD)/lrscope
 $(BUILD)/man/lrscope-study.5: $(BUILD)/lrscope
 	@mkdir -p $(dir $@)
 	$(BUILD)/lrscope doc man5-study > $@.tmp && mv $@.tmp $@
-$(BUILD)/man/lrscope-files.5: docs/output-format.md tools/md2man.awk
+$(BUILD)/man/lrscope-files.5: docs/output-format.md tools/md2man.awk $(BUILD)/commit.h
 	@mkdir -p $(dir $@)
 	awk -v name=lrscope-files -v section=5 -v title="the files an lrscope study writes" \
-	    -v date="lrscope $(VERSION)" -f tools/md2man.awk $< > $@.tmp && mv $@.tmp $@
+	    -v date="$(DOC_DATE)" -v version=$(VERSION) -f tools/md2man.awk $< > $@.tmp && mv $@.tmp $@
 $(BUILD)/completion/lrscope.bash: $(BUILD)/lrscope
 	@mkdir -p $(dir $@)
 	$(BUILD)/lrscope doc bash > $@.tmp && mv $@.tmp $@
@@ -132,11 +134,13 @@ $(BUILD)/src/data/augment_avx512.o: $(AUG512_SRC)
 # changes, so an unchanged tree does not rebuild. COMMIT=... overrides it
 # (a source package built outside git).
 COMMIT ?= $(shell git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
+# The manual's date: the commit's (reproducible), else debian/changelog's.
+DOC_DATE ?= $(shell git log -1 --format=%cs 2>/dev/null || date -u -d "$$(dpkg-parsechangelog -S Date 2>/dev/null)" +%F)
 $(BUILD)/commit.h: FORCE
 	@mkdir -p $(BUILD)
-	@echo '#define LRSCOPE_COMMIT "$(COMMIT)"' > $@.new
+	@printf '#define LRSCOPE_COMMIT "%s"\n#define LRSCOPE_DATE "%s"\n' "$(COMMIT)" "$(DOC_DATE)" > $@.new
 	@cmp -s $@.new $@ && rm -f $@.new || mv $@.new $@
-$(BUILD)/src/cli/main.o: src/cli/main.c $(BUILD)/commit.h
+$(BUILD)/src/cli/main.o $(BUILD)/src/cli/cmd_doc.o: $(BUILD)/src/cli/%.o: src/cli/%.c $(BUILD)/commit.h
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -include $(BUILD)/commit.h -MMD -MP -c $< -o $@
 FORCE:

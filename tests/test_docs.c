@@ -38,6 +38,16 @@ static int sh(char **out, const char *fmt, ...) {
     return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
 }
 
+// A flag as roff writes it: every '-' as "\-".
+static void roff_text(char *out, size_t cap, const char *s) {
+    size_t n = 0;
+    for (; *s && n + 3 < cap; s++) {
+        if (*s == '-') out[n++] = '\\';
+        out[n++] = *s;
+    }
+    out[n] = '\0';
+}
+
 static void assert_contains(const char *text, const char *needle, const char *what) {
     if (!strstr(text, needle)) fail_msg("%s does not mention \"%s\"", what, needle);
 }
@@ -75,15 +85,15 @@ static void test_man_pages_complete(void **state) {
         snprintf(want, sizeof want, ".SS lrscope %s", c->name);
         assert_contains(man1, want, "lrscope(1)");
         for (const cli_flag *f = c->flags; f->flag; f++) {
-            char roff[128] = "";
-            for (const char *s = f->flag; *s; s++) strncat(roff, *s == '-' ? "\\-" : (char[2]){*s, 0}, 3);
+            char roff[128];
+            roff_text(roff, sizeof roff, f->flag);
             assert_contains(man1, roff, "lrscope(1)");
         }
     }
     for (int i = 0; i < N_KNOBS; i++) {
-        char flag[80], roff[200] = "";
+        char flag[80], roff[200];
         knob_flag(&KNOBS[i], flag, sizeof flag);
-        for (const char *s = flag; *s; s++) strncat(roff, *s == '-' ? "\\-" : (char[2]){*s, 0}, 3);
+        roff_text(roff, sizeof roff, flag);
         assert_contains(man1, roff, "lrscope(1)");
         char key[200];
         snprintf(key, sizeof key, ".B %s\n", KNOBS[i].name);

@@ -22,7 +22,7 @@ function inline(s,   out, i, c, code, bold) {
     return out
 }
 BEGIN {
-    printf ".TH %s %s \"%s\" \"lrscope\" \"lrscope manual\"\n", toupper(name), section, date
+    printf ".TH %s %s \"%s\" \"lrscope %s\" \"lrscope manual\"\n", toupper(name), section, date, version
     printf ".SH NAME\n%s \\- %s\n.SH DESCRIPTION\n", name, title
     infence = 0; para = 0; fresh = 1   # fresh: right after a heading, where .PP is implied
 }

@@ -38,8 +38,7 @@ static const cli_flag DOC_FLAGS[] = {
 
 const cli_command CLI_COMMANDS[] = {
     {"run", "[STUDY.yaml] [options]",
-     "train every condition of a study over its seeds and record every epoch (the seed study "
-     "by default: ConvNet, CIFAR-10, lr 0.1/0.01/0.001, 30 epochs)",
+     "train each condition of a study over its seeds, record every epoch, report",
      cmd_run, RUN_FLAGS, 1, "@yaml"},
     {"report", "STUDY_DIR", "rebuild the figures and report of a study folder", cmd_report,
      REPORT_FLAGS, 0, "@dir"},

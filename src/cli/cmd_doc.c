@@ -43,8 +43,8 @@ static void man_knob(FILE *o, const knob *k, int as_flag) {
 }
 
 static void man_header(FILE *o, const char *name, int section, const char *what) {
-    fprintf(o, ".TH %s %d \"\" \"lrscope %s\" \"lrscope manual\"\n.SH NAME\n%s \\- ", name, section,
-            LRSCOPE_VERSION, name[0] == 'L' ? (section == 1 ? "lrscope" : "lrscope-study") : name);
+    fprintf(o, ".TH %s %d \"%s\" \"lrscope %s\" \"lrscope manual\"\n.SH NAME\n%s \\- ", name, section,
+            LRSCOPE_DATE, LRSCOPE_VERSION, name[0] == 'L' ? (section == 1 ? "lrscope" : "lrscope-study") : name);
     roff(o, what);
     fputc('\n', o);
 }

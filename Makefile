@@ -181,6 +181,6 @@ bench: deps
 	@bench/run.sh $(BUILD)
 
 clean:
-	rm -rf build build-debug
+	rm -rf build build-debug build-fuzz
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

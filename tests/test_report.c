@@ -711,7 +711,7 @@ static void edge_run_json(const char *dir, const char *name, const char *status,
         n += snprintf(buf + n, sizeof buf - n, "]");
     }
     snprintf(buf + n, sizeof buf - n, "]}");
-    snprintf(rel, sizeof rel, "%s/run.json", name);
+    snprintf(rel, sizeof rel, "runs/%s/seed-1/run.json", name);
     write_text(dir, rel, buf);
 }
 
@@ -759,16 +759,16 @@ static void test_edge_all_at_chance(void **state) {
     (void)state;
     char dir[512];
     test_mkdtemp(dir, sizeof dir);
-    write_text(dir, "study.json",
-               "{\"config\": {\"epochs\": 3}, \"runs\": [{\"name\": \"lr-1e-06\", \"lr\": 1e-6},"
-               " {\"name\": \"lr-1e-07\", \"lr\": 1e-7}]}");
+    static const double lrs[2] = {1e-6, 1e-7};
+    static const char *const names[2] = {"lr-1e-06", "lr-1e-07"};
+    lr_study_write(dir, 2, lrs, names, "\"epochs\": 3");
     char buf[1024];
     snprintf(buf, sizeof buf, "%s1,1e-06,2.303,0.12,0.02,2.303,0.10,0.02,1\n"
              "2,1e-06,2.302,0.13,0.02,2.303,0.10,0.02,1\n3,1e-06,2.302,0.14,0.02,2.302,0.11,0.02,1\n", HEADER);
-    write_text(dir, "lr-1e-06/metrics.csv", buf);
+    write_text(dir, "runs/lr-1e-06/seed-1/metrics.csv", buf);
     snprintf(buf, sizeof buf, "%s1,1e-07,2.303,0.10,0.02,2.303,0.10,0.02,1\n"
              "2,1e-07,2.303,0.11,0.02,2.303,0.09,0.02,1\n3,1e-07,2.303,0.12,0.02,2.303,0.10,0.02,1\n", HEADER);
-    write_text(dir, "lr-1e-07/metrics.csv", buf);
+    write_text(dir, "runs/lr-1e-07/seed-1/metrics.csv", buf);
     edge_run_json(dir, "lr-1e-06", "finished", 0, 3, 3.0);
     edge_run_json(dir, "lr-1e-07", "finished", 0, 3, 3.0);
 
@@ -802,9 +802,9 @@ static void test_edge_no_run_started(void **state) {
     (void)state;
     char dir[512];
     test_mkdtemp(dir, sizeof dir);
-    write_text(dir, "study.json",
-               "{\"config\": {\"epochs\": 3}, \"runs\": [{\"name\": \"lr-0.1\", \"lr\": 0.1},"
-               " {\"name\": \"lr-0.01\", \"lr\": 0.01}]}");
+    static const double lrs[2] = {0.1, 0.01};
+    static const char *const names[2] = {"lr-0.1", "lr-0.01"};
+    lr_study_write(dir, 2, lrs, names, "\"epochs\": 3");
     char *md = edge_report(dir);
     assert_has(md, "No run has a test evaluation yet");
     assert_has(md, "lr-0.1 has no metrics.csv");
@@ -814,7 +814,7 @@ static void test_edge_no_run_started(void **state) {
     assert_lacks(md, "figures/");
     free(md);
     // and a study that lists no runs at all
-    write_text(dir, "study.json", "{\"config\": {}, \"runs\": []}");
+    write_text(dir, "study.json", "{\"axes\": [], \"runs\": []}");
     md = edge_report(dir);
     assert_has(md, "study.json lists no runs");
     free(md);
@@ -826,14 +826,14 @@ static void test_edge_all_diverged(void **state) {
     (void)state;
     char dir[512];
     test_mkdtemp(dir, sizeof dir);
-    write_text(dir, "study.json",
-               "{\"config\": {\"epochs\": 5}, \"runs\": [{\"name\": \"lr-10\", \"lr\": 10},"
-               " {\"name\": \"lr-100\", \"lr\": 100}]}");
+    static const double lrs[2] = {10, 100};
+    static const char *const names[2] = {"lr-10", "lr-100"};
+    lr_study_write(dir, 2, lrs, names, "\"epochs\": 5");
     char buf[1024];
     snprintf(buf, sizeof buf, "%s1,10,2.5,0.2,0.1,2.4,0.30,0.2,1\n2,10,nan,,,nan,,,1\n", HEADER);
-    write_text(dir, "lr-10/metrics.csv", buf);
+    write_text(dir, "runs/lr-10/seed-1/metrics.csv", buf);
     snprintf(buf, sizeof buf, "%s1,100,nan,,,nan,,,1\n", HEADER);
-    write_text(dir, "lr-100/metrics.csv", buf);
+    write_text(dir, "runs/lr-100/seed-1/metrics.csv", buf);
     edge_run_json(dir, "lr-10", "diverged", 2, 2, 2.0);
     edge_run_json(dir, "lr-100", "diverged", 1, 1, 1.0);
     char *md = edge_report(dir);
@@ -851,14 +851,14 @@ static void test_edge_one_epoch(void **state) {
     (void)state;
     char dir[512];
     test_mkdtemp(dir, sizeof dir);
-    write_text(dir, "study.json",
-               "{\"config\": {\"epochs\": 1}, \"runs\": [{\"name\": \"lr-0.1\", \"lr\": 0.1},"
-               " {\"name\": \"lr-0.01\", \"lr\": 0.01}]}");
+    static const double lrs[2] = {0.1, 0.01};
+    static const char *const names[2] = {"lr-0.1", "lr-0.01"};
+    lr_study_write(dir, 2, lrs, names, "\"epochs\": 1");
     char buf[1024];
     snprintf(buf, sizeof buf, "%s1,0.1,2.0,0.45,0.4,1.9,0.40,0.38,2\n", HEADER);
-    write_text(dir, "lr-0.1/metrics.csv", buf);
+    write_text(dir, "runs/lr-0.1/seed-1/metrics.csv", buf);
     snprintf(buf, sizeof buf, "%s1,0.01,2.1,0.30,0.3,2.0,0.33,0.30,2\n", HEADER);
-    write_text(dir, "lr-0.01/metrics.csv", buf);
+    write_text(dir, "runs/lr-0.01/seed-1/metrics.csv", buf);
     edge_run_json(dir, "lr-0.1", "finished", 0, 1, 2.0);
     edge_run_json(dir, "lr-0.01", "finished", 0, 1, 2.0);
     char *md = edge_report(dir);
@@ -875,14 +875,14 @@ static void test_edge_no_test_evaluation(void **state) {
     (void)state;
     char dir[512];
     test_mkdtemp(dir, sizeof dir);
-    write_text(dir, "study.json",
-               "{\"config\": {\"epochs\": 10, \"eval_interval\": 20}, \"runs\": [{\"name\": \"lr-0.1\", \"lr\": 0.1},"
-               " {\"name\": \"lr-0.01\", \"lr\": 0.01}]}");
+    static const double lrs[2] = {0.1, 0.01};
+    static const char *const names[2] = {"lr-0.1", "lr-0.01"};
+    lr_study_write(dir, 2, lrs, names, "\"epochs\": 10, \"eval_interval\": 20");
     char buf[1024];
     snprintf(buf, sizeof buf, "%s1,0.1,2.0,0.35,0.3,,,,0\n2,0.1,1.8,0.45,0.4,,,,0\n", HEADER);
-    write_text(dir, "lr-0.1/metrics.csv", buf);
+    write_text(dir, "runs/lr-0.1/seed-1/metrics.csv", buf);
     snprintf(buf, sizeof buf, "%s1,0.01,2.1,0.30,0.3,,,,1\n2,0.01,2.0,0.33,0.3,,,,1\n", HEADER);
-    write_text(dir, "lr-0.01/metrics.csv", buf);
+    write_text(dir, "runs/lr-0.01/seed-1/metrics.csv", buf);
     edge_run_json(dir, "lr-0.1", "interrupted", 0, 2, 0.0);
     edge_run_json(dir, "lr-0.01", "interrupted", 0, 2, 2.0);
     char *md = edge_report(dir);
@@ -900,12 +900,13 @@ static void test_edge_single_run_sparse(void **state) {
     (void)state;
     char dir[512];
     test_mkdtemp(dir, sizeof dir);
-    write_text(dir, "study.json",
-               "{\"config\": {\"epochs\": 3, \"eval_interval\": 7}, \"runs\": [{\"name\": \"lr-0.05\", \"lr\": 0.05}]}");
+    static const double lrs[1] = {0.05};
+    static const char *const names[1] = {"lr-0.05"};
+    lr_study_write(dir, 1, lrs, names, "\"epochs\": 3, \"eval_interval\": 7");
     char buf[1024];
     snprintf(buf, sizeof buf, "%s1,0.05,2.0,0.30,0.3,,,,1\n2,0.05,1.8,0.40,0.4,,,,1\n"
              "3,0.05,1.6,0.50,0.5,1.7,0.45,0.44,1\n", HEADER);
-    write_text(dir, "lr-0.05/metrics.csv", buf);
+    write_text(dir, "runs/lr-0.05/seed-1/metrics.csv", buf);
     edge_run_json(dir, "lr-0.05", "finished", 0, 3, 3.0);
     char *md = edge_report(dir);
     assert_has(md, "Only lr-0.05 has a test evaluation: its final test accuracy is 45.0% (epoch 3)");

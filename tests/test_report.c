@@ -628,7 +628,7 @@ static void test_report_build_fake_study(void **state) {
     char *html = read_text(dir, "report.html");
     html_check_balanced(html);
     html_check_self_contained(html);
-    assert_int_equal(count_substr(html, "src=\"data:image/png;base64,"), 9);
+    assert_int_equal(count_substr(html, "src=\"data:image/png;base64,"), 11); // 9 per-run + 2 against lr
     assert_non_null(strstr(html, "diverged at epoch 4"));
     assert_non_null(strstr(md, "| lr=0.1 | 1 | diverged (epoch 4) | 4 / 30 |"));
     free(html);

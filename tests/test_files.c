@@ -185,8 +185,9 @@ static const char HEADER[] = "epoch,lr,train_loss,train_acc,train_f1,test_loss,t
 // Two runs of six epochs with a confusion matrix: every figure kind is drawn.
 static void small_study_write(const char *dir) {
     write_file(dir, "study.json",
-               "{\"config\": {\"epochs\": 6}, \"runs\": [{\"name\": \"lr-0.1\", \"lr\": 0.1},"
-               " {\"name\": \"lr-0.01\", \"lr\": 0.01}]}");
+               "{\"axes\": [{\"key\": \"lr\", \"values\": [0.1, 0.01]}], \"runs\": ["
+               "{\"folder\": \"lr-0.1\", \"condition\": \"lr-0.1\", \"seed\": 1, \"config\": {\"lr\": 0.1, \"epochs\": 6}},"
+               " {\"folder\": \"lr-0.01\", \"condition\": \"lr-0.01\", \"seed\": 1, \"config\": {\"lr\": 0.01, \"epochs\": 6}}]}");
     static const char *const names[2] = {"lr-0.1", "lr-0.01"};
     for (int r = 0; r < 2; r++) {
         char csv[2048], rel[64];
@@ -387,7 +388,7 @@ static void test_figures_fsize_limit(void **state) {
     // Without the limit the same study reports in full.
     lr_err e = {{0}};
     if (report_build(dir, &e) != 0) fail_msg("report_build: %s", e.msg);
-    assert_int_equal(check_figures_whole(figs), 18);
+    assert_int_equal(check_figures_whole(figs), 22); // 9 per-run figures and 2 against lr, PNG + SVG
     test_rmtree(dir);
 }
 

@@ -688,7 +688,8 @@ static void test_weights_archive_refuse_special_files(void **state) {
 static void write_study(const char *dir) {
     char path[2048];
     join(path, sizeof path, dir, "study.json");
-    const char *json = "{\"config\": {\"epochs\": 1}, \"runs\": [{\"name\": \"r\", \"lr\": 0.1}]}";
+    const char *json = "{\"axes\": [], \"runs\": [{\"folder\": \"r\", \"condition\": \"r\", \"seed\": 1, "
+                       "\"config\": {\"lr\": 0.1, \"epochs\": 1}}]}";
     test_write_file(path, json, strlen(json));
     join(path, sizeof path, dir, "r");
     assert_int_equal(mkdir(path, 0755), 0);

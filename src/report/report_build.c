@@ -84,7 +84,6 @@ int report_build(const char *study_dir, lr_err *e) {
     int rc = -1;
     report_figure figs[REPORT_MAX_FIGURES];
     char fig_dir[4400];
-    if (conditions_files_write(s.dir, cp.conds, cp.n_conds, e) != 0) goto done;
     fs_join(fig_dir, sizeof fig_dir, s.dir, "figures");
     if (fs_mkdirs(fig_dir, e) != 0) goto done;
     int n_figs = conditions_plot(cp.conds, cp.n_conds, fig_dir, figs, REPORT_MAX_FIGURES, cp.plot_note,
@@ -107,6 +106,7 @@ int report_build(const char *study_dir, lr_err *e) {
         n_figs += n_run;
     }
     if (stale_figures_remove(fig_dir, figs, n_figs, e) != 0) goto done;
+    if (conditions_files_write(s.dir, cp.conds, cp.n_conds, e) != 0) goto done;
     rc = report_write_docs(&s, &a, &cp, figs, n_figs, e);
 done:
     conditions_lines_free(cp.sentences, cp.n_sentences);

@@ -390,7 +390,7 @@ static void test_figures_fsize_limit(void **state) {
     // Without the limit the same study reports in full.
     lr_err e = {{0}};
     if (report_build(dir, &e) != 0) fail_msg("report_build: %s", e.msg);
-    assert_int_equal(check_figures_whole(figs), 18);
+    assert_int_equal(check_figures_whole(figs), 22); // 9 per-run figures and 2 against lr, PNG + SVG
     test_rmtree(dir);
 }
 

@@ -5,7 +5,7 @@
 
 #include "report.h"
 
-enum { REPORT_MAX_FIGURES = 16 };
+enum { REPORT_MAX_FIGURES = 40 };
 
 // One drawn figure: STUDY/figures/NAME.png and NAME.svg.
 typedef struct {
@@ -29,9 +29,5 @@ int plot_render(const char *fig_dir, const char *name, void (*draw)(const void *
 // Fails with a message naming the Debian package when PLplot lacks its cairo
 // drivers (PLplot itself would exit the process).
 int plot_drivers_check(lr_err *e);
-
-// Writes STUDY/report.md and STUDY/report.html (PNGs embedded as data: URIs).
-int report_write_docs(const report_study *s, const report_analysis *a,
-                      const report_figure *figs, int n_figs, lr_err *e);
 
 #endif

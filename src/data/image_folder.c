@@ -173,8 +173,29 @@ typedef struct {
     int w, h, c;
 } shape;
 
+// stb_image 2.27 (Debian's libstb-dev) trusts a JPEG Huffman table's symbol
+// count (up to 16 x 255) and overflows its 256-entry arrays when it is larger
+// (fixed in stb 2.28). Every DHT segment, wherever it appears, is checked first.
+static int jpeg_huffman_ok(const uint8_t *buf, size_t len) {
+    if (len < 2 || buf[0] != 0xFF || buf[1] != 0xD8) return 1; // not a JPEG
+    for (size_t i = 2; i + 4 <= len; i++) {
+        if (buf[i] != 0xFF || buf[i + 1] != 0xC4) continue;
+        size_t seg = ((size_t)buf[i + 2] << 8 | buf[i + 3]), q = i + 4;
+        size_t end = seg >= 2 && i + 2 + seg <= len ? i + 2 + seg : len;
+        while (q + 17 <= end) {
+            size_t n = 0;
+            for (int k = 1; k <= 16; k++) n += buf[q + k];
+            if (n > 256) return 0;
+            q += 17 + n;
+        }
+    }
+    return 1;
+}
+
 static int probe(const char *path, const uint8_t *buf, size_t len, shape *s, lr_err *e) {
     int comp;
+    if (!jpeg_huffman_ok(buf, len))
+        return lr_fail(e, "%s: corrupt JPEG: a Huffman table holds more than 256 symbols", path);
     if (len > INT32_MAX || !stbi_info_from_memory(buf, (int)len, &s->w, &s->h, &comp))
         return lr_fail(e, "%s: cannot read image: %s; expected a PNG or JPEG file", path,
                        stbi_failure_reason());

@@ -453,6 +453,19 @@ static void test_folder_jpeg_huffman_overflow(void **state) {
     snprintf(path, sizeof path, "%s/train/cat/j.jpg", dir);
     test_write_file(path, bad, sizeof bad);
     expect_load_error("folder", dir, "cat/j.jpg", "Huffman table holds more than 256 symbols");
+    // The same table read past the end of a DHT segment whose length leaves
+    // one byte after its first table: stb reads a second table there.
+    memcpy(bad, ORANGE_JPEG, sizeof bad);
+    uint8_t longer[sizeof ORANGE_JPEG + 17];
+    size_t seg_end = at + 2 + 0x14; // FF C4, then 0x14 bytes: length, 17-byte table, 1 symbol
+    memcpy(longer, bad, seg_end);
+    longer[at + 3] = 0x15;
+    longer[seg_end] = 0x11;         // the second table: class 1, id 1, every count 255
+    memset(longer + seg_end + 1, 0xFF, 16);
+    memcpy(longer + seg_end + 17, bad + seg_end, sizeof bad - seg_end);
+    test_write_file(path, longer, sizeof longer);
+    expect_load_error("folder", dir, "cat/j.jpg", "Huffman table holds more than 256 symbols");
+
     // Counts that add up to exactly 256 are within the tables: not refused
     // as such (the file is still corrupt further on, and stb says so).
     for (int k = 0; k < 16; k++) bad[at + 5 + k] = k == 0 ? 1 : 17; // 1 + 15 * 17 = 256

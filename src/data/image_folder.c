@@ -180,13 +180,15 @@ static int jpeg_huffman_ok(const uint8_t *buf, size_t len) {
     if (len < 2 || buf[0] != 0xFF || buf[1] != 0xD8) return 1; // not a JPEG
     for (size_t i = 2; i + 4 <= len; i++) {
         if (buf[i] != 0xFF || buf[i + 1] != 0xC4) continue;
-        size_t seg = ((size_t)buf[i + 2] << 8 | buf[i + 3]), q = i + 4;
-        size_t end = seg >= 2 && i + 2 + seg <= len ? i + 2 + seg : len;
-        while (q + 17 <= end) {
-            size_t n = 0;
-            for (int k = 1; k <= 16; k++) n += buf[q + k];
+        // As stb reads it: tables while the segment length lasts, bytes past
+        // the end of the file reading as 0.
+        long left = ((long)buf[i + 2] << 8 | buf[i + 3]) - 2;
+        for (size_t q = i + 4; left > 0 && q < len;) {
+            long n = 0;
+            for (size_t k = q + 1; k <= q + 16 && k < len; k++) n += buf[k];
             if (n > 256) return 0;
-            q += 17 + n;
+            left -= 17 + n;
+            q += 17 + (size_t)n;
         }
     }
     return 1;

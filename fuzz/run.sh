@@ -9,6 +9,9 @@ build=${1:-build-fuzz}
 seconds=${2:-60}
 here=$(cd "$(dirname "$0")" && pwd)
 failed=()
+# Any UBSan report stops the harness like a crash, but for the reviewed
+# exceptions of ubsan.supp (each with its reason).
+export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1:suppressions=$here/ubsan.supp"
 for bin in "$build"/fuzz/fuzz_*; do
     [[ -x "$bin" && ! "$bin" == *.d ]] || continue
     name=${bin##*/fuzz_}

@@ -481,6 +481,34 @@ static void test_folder_jpeg_huffman_overflow(void **state) {
     test_rmtree(dir);
 }
 
+// Found by fuzz/fuzz_image_folder: a PNG chunk whose length runs past the end
+// of the file made stb_image allocate that length (2 GB from a 317-byte
+// file) before finding the data missing. It is refused by name first.
+static void test_folder_png_chunk_past_end(void **state) {
+    (void)state;
+    char dir[1024], path[2048];
+    test_mkdtemp(dir, sizeof dir);
+    make_folder(dir, 3);
+    snprintf(path, sizeof path, "%s/train/cat/c.png", dir);
+    uint8_t png[4096];
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    size_t len = fread(png, 1, sizeof png, f);
+    fclose(f);
+    // The first chunk after IHDR (8 + 25 bytes in): its length becomes 2^31 - 1.
+    size_t at = 8 + 25;
+    assert_true(len > at + 12 && len < sizeof png);
+    uint8_t bad[4096];
+    memcpy(bad, png, len);
+    bad[at] = 0x7F, bad[at + 1] = bad[at + 2] = bad[at + 3] = 0xFF;
+    test_write_file(path, bad, len);
+    expect_load_error("folder", dir, "cat/c.png", "a chunk is longer than the rest of the file");
+    // A file cut inside a chunk is refused the same way.
+    test_write_file(path, png, at + 10);
+    expect_load_error("folder", dir, "cat/c.png", "a chunk is longer than the rest of the file");
+    test_rmtree(dir);
+}
+
 static void test_folder_errors(void **state) {
     (void)state;
     char dir[1024], path[2048], tr[1100];
@@ -535,6 +563,7 @@ int main(void) {
         cmocka_unit_test(test_mnist_errors),
         cmocka_unit_test(test_folder_png_rgb),
         cmocka_unit_test(test_folder_jpeg_huffman_overflow),
+        cmocka_unit_test(test_folder_png_chunk_past_end),
         cmocka_unit_test(test_folder_grey_alpha_and_jpeg),
         cmocka_unit_test(test_folder_errors),
     };

@@ -49,7 +49,7 @@ def image(fmt, size, mode):
 
 
 def main():
-    shutil.rmtree(ROOT, ignore_errors=True)
+    # Overwrites its own seeds; the inputs of past crashes, kept by hand, stay.
     # model descriptions: first byte picks the input shape
     specs = ["conv:4:3,relu,maxpool:2,conv:8:3,relu,maxpool:2,linear:32,relu,linear",
              "conv:4:3,maxpool:2,relu,conv:6:3,maxpool:2,linear",
@@ -102,7 +102,7 @@ def main():
         subprocess.run(["build/lrscope", "run", "--data", data, "--out", out, "--epochs", "2",
                         "--eval-interval", "2", "--lrs", "0.1,0.01", "--quiet", "--no-report",
                         "--model", "conv:2:5,relu,maxpool:4,linear"], check=True)
-        run = os.path.join(out, "lr-0.1")
+        run = os.path.join(out, "runs", "lr=0.1", "seed-1")
         rd = lambda p: open(p, "rb").read()
         metrics = rd(os.path.join(run, "metrics.csv"))
         put("metrics", "real", metrics)
@@ -114,6 +114,25 @@ def main():
         put("weights", "small", rd(os.path.join(run, "weights.lrsw")))
     finally:
         shutil.rmtree(tmp)
+
+    # study files (YAML)
+    put("study_file", "readme", b"""name: lr-vs-momentum
+dataset: cifar10
+epochs: 30
+seeds: 5                 # or a list: [1, 2, 7]
+base:
+  batch_size: 128
+  momentum: 0.9
+  schedule: step
+  step_size: 5
+  gamma: 0.5
+grid:
+  lr: {logspace: [1.0e-4, 1.0, 9]}
+  momentum: [0.0, 0.9]
+""")
+    put("study_file", "small", b"epochs: 2\nseeds: [1, 2, 7]\ngrid:\n  lr: [0.1, 0.01]\n"
+        b"  weight_decay: {linspace: [0, 0.001, 3]}\n")
+    put("study_file", "flow", b"{name: x, lr: 0.05, base: {momentum: 0.0}}\n")
     total = sum(os.path.getsize(os.path.join(dp, f)) for dp, _, fs in os.walk(ROOT) for f in fs)
     print(f"wrote {ROOT}: {total} bytes")
 

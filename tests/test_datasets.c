@@ -252,6 +252,26 @@ static void test_fashion_mnist_names(void **state) {
     test_rmtree(dir);
 }
 
+// Found by fuzz/fuzz_mnist (corpus/mnist/oom-idx-header): a 123-byte raw IDX
+// file announcing 67,108,866 images of 4x8 made the loader allocate 2.1 GB
+// before reading. The header's count is refused before any allocation.
+static void test_mnist_fuzz_huge_count(void **state) {
+    (void)state;
+    char dir[1024], path[2048];
+    test_mkdtemp(dir, sizeof dir);
+    uint8_t images[16 + 32] = {0, 0, 8, 3, 0x04, 0, 0, 0x02, 0, 0, 0, 4, 0, 0, 0, 8};
+    uint8_t labels[8 + 1] = {0, 0, 8, 1, 0x04, 0, 0, 0x02, 3};
+    const char *split[2] = {"train", "t10k"};
+    for (int k = 0; k < 2; k++) {
+        snprintf(path, sizeof path, "%s/%s-images-idx3-ubyte", dir, split[k]);
+        test_write_file(path, images, sizeof images);
+        snprintf(path, sizeof path, "%s/%s-labels-idx1-ubyte", dir, split[k]);
+        test_write_file(path, labels, sizeof labels);
+    }
+    expect_load_error("mnist", dir, "train-images-idx3-ubyte", "header says 67108866 images");
+    test_rmtree(dir);
+}
+
 static void test_mnist_errors(void **state) {
     (void)state;
     char dir[1024];
@@ -564,6 +584,7 @@ int main(void) {
         cmocka_unit_test(test_folder_png_rgb),
         cmocka_unit_test(test_folder_jpeg_huffman_overflow),
         cmocka_unit_test(test_folder_png_chunk_past_end),
+        cmocka_unit_test(test_mnist_fuzz_huge_count),
         cmocka_unit_test(test_folder_grey_alpha_and_jpeg),
         cmocka_unit_test(test_folder_errors),
     };

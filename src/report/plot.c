@@ -11,8 +11,6 @@
 #include <math.h>
 #include <plplot.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "../util/fsutil.h"
 
@@ -31,7 +29,9 @@ static int run_colour(int i) { return COL_RUN0 + i % N_PALETTE; }
 static int run_style(int i) { return 1 + (i / N_PALETTE) % 8; }
 
 void plot_run_label(const report_run *r, char *out, size_t cap) {
-    snprintf(out, cap, "lr %g", r->lr);
+    size_t n = strnlen(r->label, cap - 1); // long labels are cut: a legend has room for so much
+    memcpy(out, r->label, n);
+    out[n] = '\0';
 }
 
 // The metric columns a curve figure can show.
@@ -454,38 +454,29 @@ static int drivers_check(lr_err *e) {
 }
 
 // Draws one figure into fig_dir/name.png and .svg. PLplot opens the file by
-// name itself, so the atomic write is done by hand: draw to name.ext.tmp.PID,
-// check it, rename over the final name.
+// name itself and cannot report a failed write, so each file goes through
+// fsutil's checked path for such files: drawn to a temporary name, checked
+// to be a whole PNG or SVG, then renamed over the final name.
 static int figure_render(const char *fig_dir, const char *name, void (*draw)(const void *),
                          const void *arg, lr_err *e) {
     static const char *const devs[2] = {"pngcairo", "svgcairo"};
     static const char *const exts[2] = {"png", "svg"};
+    static const fs_check_fn checks[2] = {fs_check_png, fs_check_svg};
     for (int k = 0; k < 2; k++) {
-        char final_path[4400], tmp[4500], file[96];
+        char final_path[4400], file[96];
         snprintf(file, sizeof file, "%s.%s", name, exts[k]);
         fs_join(final_path, sizeof final_path, fig_dir, file);
-        snprintf(tmp, sizeof tmp, "%s.tmp.%ld", final_path, (long)getpid());
-        FILE *probe = fopen(tmp, "wb"); // PLplot would exit() on an unwritable path
-        if (!probe) return lr_fail(e, "%s: cannot write: %s", tmp, strerror(errno));
-        fclose(probe);
+        fs_atomic_file af;
+        if (fs_begin_named(&af, final_path, e) != 0) return -1; // PLplot would exit() on an unwritable path
         plsdev(devs[k]);
-        plsfnam(tmp);
+        plsfnam(af.tmp);
         plspage(0, 0, PAGE_W, PAGE_H, 0, 0);
         palette_set();
         plinit();
         pladv(0);
         draw(arg);
         plend1();
-        struct stat st;
-        if (stat(tmp, &st) != 0 || st.st_size == 0) {
-            remove(tmp);
-            return lr_fail(e, "%s: PLplot (%s) wrote nothing", final_path, devs[k]);
-        }
-        if (rename(tmp, final_path) != 0) {
-            int saved = errno;
-            remove(tmp);
-            return lr_fail(e, "%s: cannot rename into place: %s", final_path, strerror(saved));
-        }
+        if (fs_commit_named(&af, checks[k], e) != 0) return -1;
     }
     return 0;
 }
@@ -542,7 +533,7 @@ int plot_figures(const report_study *s, const report_analysis *a, const char *fi
     }
     if (a->confusion_run >= 0) {
         char title[200];
-        snprintf(title, sizeof title, "Test confusion matrix of %s (final epoch)",
+        snprintf(title, sizeof title, "Test confusion matrix of %.150s (final epoch)",
                  s->runs[a->confusion_run].name);
         fig_ctx c = {.s = s, .a = a, .title = title};
         if (figure_render(fig_dir, "confusion", confusion_draw, &c, e) != 0) return -1;
@@ -559,3 +550,12 @@ int plot_figures(const report_study *s, const report_analysis *a, const char *fi
     }
     return n;
 }
+
+// The figure helpers for the other figure files (plot_conditions.c), so every
+// figure goes through the same checked write.
+int plot_render(const char *fig_dir, const char *name, void (*draw)(const void *), const void *arg,
+                lr_err *e) {
+    return figure_render(fig_dir, name, draw, arg, e);
+}
+
+int plot_drivers_check(lr_err *e) { return drivers_check(e); }

@@ -1,14 +1,29 @@
 // config.h: one run = one complete configuration: every knob of the
-// training, the seed included. A study is a list of these.
+// training, the seed included, plus where the run sits in its study (its
+// condition and folder). A study is a list of these. The knobs themselves
+// (names, types, ranges, defaults, help) are described once, in knobs.c:
+// add a field here and a row there.
 #ifndef LRSCOPE_CONFIG_H
 #define LRSCOPE_CONFIG_H
 
 #include "../util/common.h"
 
+enum { CONFIG_LIST_MAX = 32 };
+
+// A list of whole numbers (e.g. MultiStepLR milestones), a knob of type KNOB_INT_LIST.
 typedef struct {
-    char name[64];         // the run's folder inside the study, e.g. "lr-0.1"
+    int n;
+    int v[CONFIG_LIST_MAX];
+} int_list;
+
+typedef struct {
+    // Where the run sits in its study (not knobs).
+    char condition[256];   // the condition's name, e.g. "lr=0.01,momentum=0.9"
+    char name[320];        // the run's folder inside the study, "runs/<condition>/seed-<k>"
+
+    // Knobs (knobs.c describes each one).
     char dataset[32];      // dataset_find() name
-    char data_dir[4096];   // folder holding the data set's files
+    char data_dir[4096];   // folder holding the data set's files; "" = data/<the data set's folder>
     char model[512];       // model description (model.h)
     double lr;             // base learning rate
     double momentum;       // SGD momentum (PyTorch form)
@@ -22,11 +37,11 @@ typedef struct {
     uint64_t seed;
     int threads;           // compute threads for this run (results do not depend on it)
     char isa[16];          // "auto", "scalar", "avx2", "avx512"
-    int prefetch;          // transform images on a loader thread: 1 on, 0 off (the compute
-                           // threads do it), -1 auto (on when a core is spare)
+    char prefetch[8];      // transform images on a loader thread: "on", "off" (the compute
+                           // threads do it), "auto" (on when a core is spare)
 } run_config;
 
-// The seed study's settings (without name, data_dir and lr).
+// Every knob at its default (the seed study's settings); name and condition empty.
 void config_defaults(run_config *c);
 
 #endif

@@ -3,6 +3,7 @@
 // answers are known, and the files written: PNGs (signature, size, decoded
 // pixels), SVGs, report.md and a self-contained report.html.
 #include "test_util.h"
+#include "study_fixture.h"
 
 #include <ctype.h>
 #include <sys/stat.h>
@@ -693,13 +694,14 @@ static void test_cmd_report(void **state) {
 
 // ---- studies where no run qualifies for a pick (issue 8, point 2) ----
 
-// A one-line run.json for a 10-class study: status, seconds and a confusion
-// matrix (so that the study knows its class count and chance level).
-static void edge_run_json(const char *dir, const char *name, const char *status, int diverged,
+// A one-line run.json at dir/folder for a 10-class study: status, seconds
+// and a confusion matrix (so that the study knows its class count and
+// chance level).
+static void edge_run_json(const char *dir, const char *folder, const char *status, int diverged,
                           int epochs, double seconds) {
-    char buf[2048], rel[200];
-    int n = snprintf(buf, sizeof buf, "{\"name\": \"%s\", \"status\": \"%s\", \"diverged_epoch\": ",
-                     name, status);
+    char buf[2048];
+    int n = snprintf(buf, sizeof buf, "{\"folder\": \"%s\", \"status\": \"%s\", \"diverged_epoch\": ",
+                     folder, status);
     if (diverged) n += snprintf(buf + n, sizeof buf - n, "%d", diverged);
     else n += snprintf(buf + n, sizeof buf - n, "null");
     n += snprintf(buf + n, sizeof buf - n, ", \"epochs_done\": %d, \"seconds\": %g,"
@@ -711,8 +713,7 @@ static void edge_run_json(const char *dir, const char *name, const char *status,
         n += snprintf(buf + n, sizeof buf - n, "]");
     }
     snprintf(buf + n, sizeof buf - n, "]}");
-    snprintf(rel, sizeof rel, "%s/run.json", name);
-    write_text(dir, rel, buf);
+    study_fixture_put(dir, folder, "run.json", buf);
 }
 
 // Fails when text holds "nan" or "inf" as a number would print them (not
@@ -759,18 +760,20 @@ static void test_edge_all_at_chance(void **state) {
     (void)state;
     char dir[512];
     test_mkdtemp(dir, sizeof dir);
-    write_text(dir, "study.json",
-               "{\"config\": {\"epochs\": 3}, \"runs\": [{\"name\": \"lr-1e-06\", \"lr\": 1e-6},"
-               " {\"name\": \"lr-1e-07\", \"lr\": 1e-7}]}");
+    study_fixture f;
+    study_fixture_write(&f, dir, "1e-6,1e-7", 3, 0);
+    assert_int_equal(f.n, 2);
+    assert_string_equal(f.folder[0], "runs/lr=1e-06/seed-1");
+    assert_string_equal(f.folder[1], "runs/lr=1e-07/seed-1");
     char buf[1024];
     snprintf(buf, sizeof buf, "%s1,1e-06,2.303,0.12,0.02,2.303,0.10,0.02,1\n"
              "2,1e-06,2.302,0.13,0.02,2.303,0.10,0.02,1\n3,1e-06,2.302,0.14,0.02,2.302,0.11,0.02,1\n", HEADER);
-    write_text(dir, "lr-1e-06/metrics.csv", buf);
+    study_fixture_put(dir, f.folder[0], "metrics.csv", buf);
     snprintf(buf, sizeof buf, "%s1,1e-07,2.303,0.10,0.02,2.303,0.10,0.02,1\n"
              "2,1e-07,2.303,0.11,0.02,2.303,0.09,0.02,1\n3,1e-07,2.303,0.12,0.02,2.303,0.10,0.02,1\n", HEADER);
-    write_text(dir, "lr-1e-07/metrics.csv", buf);
-    edge_run_json(dir, "lr-1e-06", "finished", 0, 3, 3.0);
-    edge_run_json(dir, "lr-1e-07", "finished", 0, 3, 3.0);
+    study_fixture_put(dir, f.folder[1], "metrics.csv", buf);
+    edge_run_json(dir, f.folder[0], "finished", 0, 3, 3.0);
+    edge_run_json(dir, f.folder[1], "finished", 0, 3, 3.0);
 
     report_study s;
     lr_err e = {{0}};
@@ -785,8 +788,8 @@ static void test_edge_all_at_chance(void **state) {
     report_study_free(&s);
 
     char *md = edge_report(dir);
-    assert_has(md, "lr-1e-06 never learned");
-    assert_has(md, "lr-1e-07 never learned");
+    assert_has(md, "lr=1e-06 never learned");
+    assert_has(md, "lr=1e-07 never learned");
     assert_has(md, "Train minus test accuracy at the last evaluation");
     assert_has(md, "As no run learned beyond chance, these gaps say nothing about over-fitting");
     assert_lacks(md, "widest gap");
@@ -802,19 +805,20 @@ static void test_edge_no_run_started(void **state) {
     (void)state;
     char dir[512];
     test_mkdtemp(dir, sizeof dir);
-    write_text(dir, "study.json",
-               "{\"config\": {\"epochs\": 3}, \"runs\": [{\"name\": \"lr-0.1\", \"lr\": 0.1},"
-               " {\"name\": \"lr-0.01\", \"lr\": 0.01}]}");
+    study_fixture f;
+    study_fixture_write(&f, dir, "0.1,0.01", 3, 0);
+    assert_int_equal(f.n, 2);
     char *md = edge_report(dir);
     assert_has(md, "No run has a test evaluation yet");
-    assert_has(md, "lr-0.1 has no metrics.csv");
-    assert_has(md, "lr-0.01 has no metrics.csv");
+    assert_has(md, "lr=0.1 has no metrics.csv");
+    assert_has(md, "lr=0.01 has no metrics.csv");
     assert_has(md, "nothing to draw");
     assert_lacks(md, "fastest");
     assert_lacks(md, "figures/");
     free(md);
     // and a study that lists no runs at all
-    write_text(dir, "study.json", "{\"config\": {}, \"runs\": []}");
+    study_fixture_write(&f, dir, NULL, 0, 0);
+    assert_int_equal(f.n, 0);
     md = edge_report(dir);
     assert_has(md, "study.json lists no runs");
     free(md);
@@ -826,19 +830,19 @@ static void test_edge_all_diverged(void **state) {
     (void)state;
     char dir[512];
     test_mkdtemp(dir, sizeof dir);
-    write_text(dir, "study.json",
-               "{\"config\": {\"epochs\": 5}, \"runs\": [{\"name\": \"lr-10\", \"lr\": 10},"
-               " {\"name\": \"lr-100\", \"lr\": 100}]}");
+    study_fixture f;
+    study_fixture_write(&f, dir, "10,100", 5, 0);
+    assert_int_equal(f.n, 2);
     char buf[1024];
     snprintf(buf, sizeof buf, "%s1,10,2.5,0.2,0.1,2.4,0.30,0.2,1\n2,10,nan,,,nan,,,1\n", HEADER);
-    write_text(dir, "lr-10/metrics.csv", buf);
+    study_fixture_put(dir, f.folder[0], "metrics.csv", buf);
     snprintf(buf, sizeof buf, "%s1,100,nan,,,nan,,,1\n", HEADER);
-    write_text(dir, "lr-100/metrics.csv", buf);
-    edge_run_json(dir, "lr-10", "diverged", 2, 2, 2.0);
-    edge_run_json(dir, "lr-100", "diverged", 1, 1, 1.0);
+    study_fixture_put(dir, f.folder[1], "metrics.csv", buf);
+    edge_run_json(dir, f.folder[0], "diverged", 2, 2, 2.0);
+    edge_run_json(dir, f.folder[1], "diverged", 1, 1, 1.0);
     char *md = edge_report(dir);
-    assert_has(md, "lr-10 diverged at epoch 2");
-    assert_has(md, "lr-100 diverged at epoch 1, before any finite epoch");
+    assert_has(md, "lr=10 diverged at epoch 2");
+    assert_has(md, "lr=100 diverged at epoch 1, before any finite epoch");
     assert_lacks(md, "No run diverged");
     assert_lacks(md, "over-fitting");
     assert_lacks(md, "got there first");
@@ -851,19 +855,19 @@ static void test_edge_one_epoch(void **state) {
     (void)state;
     char dir[512];
     test_mkdtemp(dir, sizeof dir);
-    write_text(dir, "study.json",
-               "{\"config\": {\"epochs\": 1}, \"runs\": [{\"name\": \"lr-0.1\", \"lr\": 0.1},"
-               " {\"name\": \"lr-0.01\", \"lr\": 0.01}]}");
+    study_fixture f;
+    study_fixture_write(&f, dir, "0.1,0.01", 1, 0);
+    assert_int_equal(f.n, 2);
     char buf[1024];
     snprintf(buf, sizeof buf, "%s1,0.1,2.0,0.45,0.4,1.9,0.40,0.38,2\n", HEADER);
-    write_text(dir, "lr-0.1/metrics.csv", buf);
+    study_fixture_put(dir, f.folder[0], "metrics.csv", buf);
     snprintf(buf, sizeof buf, "%s1,0.01,2.1,0.30,0.3,2.0,0.33,0.30,2\n", HEADER);
-    write_text(dir, "lr-0.01/metrics.csv", buf);
-    edge_run_json(dir, "lr-0.1", "finished", 0, 1, 2.0);
-    edge_run_json(dir, "lr-0.01", "finished", 0, 1, 2.0);
+    study_fixture_put(dir, f.folder[1], "metrics.csv", buf);
+    edge_run_json(dir, f.folder[0], "finished", 0, 1, 2.0);
+    edge_run_json(dir, f.folder[1], "finished", 0, 1, 2.0);
     char *md = edge_report(dir);
     assert_has(md, "The best final test accuracy is 40.0%");
-    assert_has(md, "lr-0.1 shows the widest gap");
+    assert_has(md, "lr=0.1 shows the widest gap");
     assert_lacks(md, "Standard deviation");
     free(md);
     test_rmtree(dir);
@@ -875,19 +879,19 @@ static void test_edge_no_test_evaluation(void **state) {
     (void)state;
     char dir[512];
     test_mkdtemp(dir, sizeof dir);
-    write_text(dir, "study.json",
-               "{\"config\": {\"epochs\": 10, \"eval_interval\": 20}, \"runs\": [{\"name\": \"lr-0.1\", \"lr\": 0.1},"
-               " {\"name\": \"lr-0.01\", \"lr\": 0.01}]}");
+    study_fixture f;
+    study_fixture_write(&f, dir, "0.1,0.01", 10, 20);
+    assert_int_equal(f.n, 2);
     char buf[1024];
     snprintf(buf, sizeof buf, "%s1,0.1,2.0,0.35,0.3,,,,0\n2,0.1,1.8,0.45,0.4,,,,0\n", HEADER);
-    write_text(dir, "lr-0.1/metrics.csv", buf);
+    study_fixture_put(dir, f.folder[0], "metrics.csv", buf);
     snprintf(buf, sizeof buf, "%s1,0.01,2.1,0.30,0.3,,,,1\n2,0.01,2.0,0.33,0.3,,,,1\n", HEADER);
-    write_text(dir, "lr-0.01/metrics.csv", buf);
-    edge_run_json(dir, "lr-0.1", "interrupted", 0, 2, 0.0);
-    edge_run_json(dir, "lr-0.01", "interrupted", 0, 2, 2.0);
+    study_fixture_put(dir, f.folder[1], "metrics.csv", buf);
+    edge_run_json(dir, f.folder[0], "interrupted", 0, 2, 0.0);
+    edge_run_json(dir, f.folder[1], "interrupted", 0, 2, 2.0);
     char *md = edge_report(dir);
     assert_has(md, "No run has a test evaluation yet");
-    assert_has(md, "The fastest run was lr-0.1 at 0.0 s");
+    assert_has(md, "The fastest run was lr=0.1 at 0.0 s");
     assert_lacks(md, "over-fitting");
     assert_lacks(md, "figures/test_acc.png");
     assert_has(md, "figures/train_acc.png");
@@ -900,17 +904,18 @@ static void test_edge_single_run_sparse(void **state) {
     (void)state;
     char dir[512];
     test_mkdtemp(dir, sizeof dir);
-    write_text(dir, "study.json",
-               "{\"config\": {\"epochs\": 3, \"eval_interval\": 7}, \"runs\": [{\"name\": \"lr-0.05\", \"lr\": 0.05}]}");
+    study_fixture f;
+    study_fixture_write(&f, dir, "0.05", 3, 7);
+    assert_int_equal(f.n, 1);
     char buf[1024];
     snprintf(buf, sizeof buf, "%s1,0.05,2.0,0.30,0.3,,,,1\n2,0.05,1.8,0.40,0.4,,,,1\n"
              "3,0.05,1.6,0.50,0.5,1.7,0.45,0.44,1\n", HEADER);
-    write_text(dir, "lr-0.05/metrics.csv", buf);
-    edge_run_json(dir, "lr-0.05", "finished", 0, 3, 3.0);
+    study_fixture_put(dir, f.folder[0], "metrics.csv", buf);
+    edge_run_json(dir, f.folder[0], "finished", 0, 3, 3.0);
     char *md = edge_report(dir);
-    assert_has(md, "Only lr-0.05 has a test evaluation: its final test accuracy is 45.0% (epoch 3)");
-    assert_has(md, "Only lr-0.05 has a recorded time");
-    assert_has(md, "lr-0.05 shows the widest gap (5.0 points)");
+    assert_has(md, "Only lr=0.05 has a test evaluation: its final test accuracy is 45.0% (epoch 3)");
+    assert_has(md, "Only lr=0.05 has a recorded time");
+    assert_has(md, "lr=0.05 shows the widest gap (5.0 points)");
     assert_has(md, "figures/test_acc.png");
     free(md);
     test_rmtree(dir);

@@ -26,7 +26,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t n) {
     char text[2048];
     model_describe(&m, text, sizeof text);
     // Forward and backward only for models small enough to keep fuzzing fast.
-    if (m.max_act_floats > (1u << 20) || m.n_params > (1u << 20) || m.flops_forward > 4e6) return 0;
+    if (m.max_act_floats > (1u << 16) || m.n_params > (1u << 16) || m.flops_forward > 2e5) return 0;
     float *params = lr_aligned_alloc((m.n_params + 1) * sizeof(float));
     float *grads = lr_aligned_alloc((m.n_params + 1) * sizeof(float));
     float *x = lr_aligned_alloc(m.act_floats[0] * sizeof(float));

@@ -2,7 +2,9 @@
 # missing (scripts/install-deps.sh), builds and runs the tests; `make run`
 # installs, builds and runs the seed study; `make bench` measures speed.
 # `make DEBUG=1 test` builds with AddressSanitizer/UBSan; `WERROR=1` turns
-# warnings into errors (CI does).
+# warnings into errors (CI does). `make fuzz` builds the libFuzzer harnesses
+# of fuzz/ with clang into build-fuzz/ and runs each for FUZZ_SECONDS (60);
+# `make fuzz-ci` runs each for 20 s and fails on any crash.
 
 CC      ?= cc
 BUILD   ?= build
@@ -17,6 +19,16 @@ LDLIBS  := -lm -pthread
 ifeq ($(DEBUG),1)
   BUILD   := build-debug
   CFLAGS  += -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer
+  LDFLAGS += -fsanitize=address,undefined
+else ifeq ($(FUZZ),1)
+  # The library and the harnesses built with clang, libFuzzer's coverage and
+  # ASan + UBSan: used by `make fuzz`.
+  CC      := clang
+  BUILD   := build-fuzz
+  # UBSan stays recoverable so that fuzz/ubsan.supp applies; fuzz/run.sh sets
+  # halt_on_error=1, so every other report is a crash.
+  CFLAGS  += -O1 -g -fsanitize=fuzzer-no-link,address,undefined \
+             -fno-omit-frame-pointer -Wno-unknown-warning-option
   LDFLAGS += -fsanitize=address,undefined
 else
   CFLAGS  += -O3 -g
@@ -64,7 +76,11 @@ TEST_SRC := $(wildcard tests/test_*.c)
 TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 BENCH_SRC := $(wildcard bench/*.c)
 
-.PHONY: all deps test check run bench clean install uninstall docs
+FUZZ_SRC := $(wildcard fuzz/fuzz_*.c)
+FUZZ_BIN := $(FUZZ_SRC:fuzz/%.c=$(BUILD)/fuzz/%)
+FUZZ_SECONDS ?= 60
+
+.PHONY: all deps test check run bench clean install uninstall docs fuzz fuzz-ci fuzz-build
 all: $(BUILD)/lrscope docs
 
 # Manual pages and shell completion, generated from the tables that drive
@@ -161,6 +177,10 @@ $(BUILD)/bench/%: bench/%.c $(BUILD)/liblrscope.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $< $(BUILD)/liblrscope.a $(LDFLAGS) $(LDLIBS) -o $@
 
+$(BUILD)/fuzz/%: fuzz/%.c $(wildcard fuzz/*.h) $(BUILD)/liblrscope.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -fsanitize=fuzzer $< $(BUILD)/liblrscope.a $(LDFLAGS) $(LDLIBS) -o $@
+
 test: deps
 	@$(MAKE) --no-print-directory check
 
@@ -179,6 +199,19 @@ run: deps
 bench: deps
 	@$(MAKE) --no-print-directory $(BUILD)/lrscope $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 	@bench/run.sh $(BUILD)
+
+# Fuzzing: install clang and its libFuzzer runtime when missing, then build
+# with FUZZ=1 in a second make (as `test` does) and run every harness.
+fuzz-build:
+	@$(MAKE) --no-print-directory FUZZ=1 $(FUZZ_SRC:fuzz/%.c=build-fuzz/fuzz/%)
+fuzz:
+	@scripts/install-deps.sh --with-fuzz
+	@$(MAKE) --no-print-directory fuzz-build
+	@fuzz/run.sh build-fuzz $(FUZZ_SECONDS)
+fuzz-ci:
+	@scripts/install-deps.sh --with-fuzz
+	@$(MAKE) --no-print-directory fuzz-build
+	@fuzz/run.sh build-fuzz 20
 
 clean:
 	rm -rf build build-debug build-fuzz

@@ -2,7 +2,8 @@
 # install-deps.sh: installs the Debian packages lrscope needs to build, test
 # and draw its figures, and only those that are missing. Idempotent and quick
 # when everything is there. `--with-torch` adds python3-torch/torchvision
-# and python3-scipy/mpmath, used only to regenerate reference data and for side-by-side benchmarks.
+# and python3-scipy/mpmath, used only to regenerate reference data and for side-by-side benchmarks;
+# `--with-fuzz` adds clang and its libFuzzer runtime, for `make fuzz`.
 set -euo pipefail
 
 packages=(gcc make pkg-config libc6-dev
@@ -10,9 +11,13 @@ packages=(gcc make pkg-config libc6-dev
           libplplot-dev plplot-driver-cairo
           libcurl4-openssl-dev libarchive-dev libstb-dev libyaml-dev
           libgsl-dev mandoc man-db zsh)
-if [[ "${1:-}" == "--with-torch" ]]; then
-    packages+=(python3-torch python3-torchvision python3-scipy python3-mpmath)
-fi
+for arg in "$@"; do
+    case "$arg" in
+        --with-torch) packages+=(python3-torch python3-torchvision python3-scipy python3-mpmath) ;;
+        --with-fuzz) packages+=(clang libclang-rt-14-dev) ;;
+        *) echo "install-deps: unknown option $arg (expected --with-torch or --with-fuzz)" >&2; exit 2 ;;
+    esac
+done
 
 missing=()
 for p in "${packages[@]}"; do

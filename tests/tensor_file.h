@@ -21,13 +21,16 @@ typedef struct {
     ref_tensor t[128];
 } ref_file;
 
+static inline void ref_file_free(ref_file *rf);
+
 static inline int ref_file_load(ref_file *rf, const char *path) {
     memset(rf, 0, sizeof *rf);
     FILE *f = fopen(path, "rb");
     if (!f) return -1;
     uint32_t len;
     while (fread(&len, 4, 1, f) == 1) {
-        if (rf->count == 128 || len >= 64) break;
+        // A file this reader cannot hold whole is an error, never a silent cut.
+        if (rf->count == 128 || len >= 64) goto bad;
         ref_tensor *t = &rf->t[rf->count];
         uint32_t nd;
         if (fread(t->name, 1, len, f) != len || fread(&nd, 4, 1, f) != 1 || nd > 8) break;
@@ -47,6 +50,7 @@ static inline int ref_file_load(ref_file *rf, const char *path) {
     return rf->count > 0 ? 0 : -1;
 bad:
     fclose(f);
+    ref_file_free(rf);
     return -1;
 }
 

@@ -1519,6 +1519,184 @@ static void test_report_two_axes_heatmap(void **state) {
     free(csv);
 }
 
+// ================================================================ issue 8, point 6
+// Writer meets reader: a real study with the report on, and --jobs 2 end to
+// end. (Kept in one block; helpers above are reused, not changed.)
+
+// The study both tests below run: the generated data, 2 rates, 2 epochs.
+static void run_small_study(cli_state *st, const char *out_name, const char *extra) {
+    char *err;
+    int rc = run_lrscope(st, &err, NULL, "run --data '%s' --out '%s/%s' --epochs 2 --lrs 0.05,0.01 --quiet %s",
+                         st->data, st->root, out_name, extra);
+    if (rc != 0) fail_msg("lrscope run --out %s %s exited %d: %s", out_name, extra, rc, err);
+    free(err);
+}
+
+// The results-table row of report.md for a run: the line that starts "| NAME |".
+static char *report_row(char *report, const char *name, char *row, size_t cap) {
+    char start[128];
+    snprintf(start, sizeof start, "| %s |", name);
+    for (char *p = report; p && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL) {
+        if (strncmp(p, start, strlen(start)) != 0) continue;
+        size_t len = strcspn(p, "\n");
+        // the results table's row (condition | seed | status ...), not the Conditions table's
+        char *status = strstr(p, " | finished |");
+        if (!status || (size_t)(status - p) > len) continue;
+        if (len >= cap) len = cap - 1;
+        memcpy(row, p, len);
+        row[len] = '\0';
+        return row;
+    }
+    fail_msg("report.md has no results row for %s:\n%s", name, report);
+    return NULL;
+}
+
+static void test_report_on_end_to_end(void **state) {
+    cli_state *st = *state;
+    run_small_study(st, "rep", "--threads 1");
+    char dir[4200], path[4400];
+    snprintf(dir, sizeof dir, "%s/rep", st->root);
+    join(path, sizeof path, dir, "report.md");
+    char *report = slurp_must(path, NULL);
+    join(path, sizeof path, dir, "report.html");
+    char *html = slurp_must(path, NULL);
+    join(path, sizeof path, dir, "figures/test_acc.png");
+    assert_true(exists(path));
+
+    // Both runs, with summary.csv's numbers as the report prints them
+    // (summary.csv: condition, lr, seed, status, final acc, final F1, best acc, best epoch, ...).
+    for (int r = 1; r <= 2; r++) {
+        char line[1024], *f[16], row[1024], want[96];
+        read_summary_row(dir, r, line, sizeof line, f);
+        const char *name = f[0];
+        assert_string_equal(name, r == 1 ? "lr=0.05" : "lr=0.01");
+        assert_string_equal(f[1], r == 1 ? "0.05" : "0.01");
+        assert_string_equal(f[3], "finished");
+        report_row(report, name, row, sizeof row);
+        snprintf(want, sizeof want, "| %s | %s | finished |", name, f[2]);
+        assert_contains(row, want, "the results row");
+        snprintf(want, sizeof want, "| %.1f%% |", 100 * parse_num(f[4], "final_test_acc"));
+        assert_contains(row, want, "the results row (final test acc)");
+        snprintf(want, sizeof want, "| %.3f |", parse_num(f[5], "final_test_f1"));
+        assert_contains(row, want, "the results row (final test F1)");
+        snprintf(want, sizeof want, "| %.1f%% |", 100 * parse_num(f[6], "best_test_acc"));
+        assert_contains(row, want, "the results row (best test acc)");
+        snprintf(want, sizeof want, "| %s |", f[7]);
+        assert_contains(row, want, "the results row (best epoch)");
+        assert_contains(row, "| 2 / 2 |", "the results row (epochs)");
+        assert_contains(html, name, "report.html");
+    }
+
+    // `lrscope report DIR` rebuilds the same report from the files alone.
+    join(path, sizeof path, dir, "report.md");
+    assert_int_equal(remove(path), 0);
+    join(path, sizeof path, dir, "report.html");
+    assert_int_equal(remove(path), 0);
+    join(path, sizeof path, dir, "figures/test_acc.png");
+    assert_int_equal(remove(path), 0);
+    char *err;
+    int rc = run_lrscope(st, &err, NULL, "report '%s'", dir);
+    if (rc != 0) fail_msg("lrscope report exited %d: %s", rc, err);
+    free(err);
+    assert_true(exists(path));
+    join(path, sizeof path, dir, "report.md");
+    char *again = slurp_must(path, NULL);
+    assert_string_equal(again, report);
+    free(again);
+    free(report);
+    free(html);
+}
+
+// Removes the timing fields of a run.json, and config.threads, which --jobs
+// sets by design (threads per run); everything else must match.
+static json_t *load_run_json_untimed(const char *path) {
+    json_t *j = load_json(path);
+    const char *timing[] = {"seconds", "train_images_per_s", "eval_images_per_s"};
+    for (size_t i = 0; i < sizeof timing / sizeof *timing; i++)
+        if (json_object_del(j, timing[i]) != 0) fail_msg("%s: no \"%s\"", path, timing[i]);
+    json_t *cfg = json_object_get(j, "config");
+    if (!cfg || json_object_del(cfg, "threads") != 0) fail_msg("%s: no config.threads", path);
+    return j;
+}
+
+// Drops field `col` of every CSV line (in place).
+static void drop_csv_column(char *text, int col) {
+    char *lines[64];
+    int n = split_lines(text, lines, 64);
+    char *w = text;
+    for (int i = 0; i < n; i++) {
+        char *fields[16];
+        int nf = split_csv(lines[i], fields, 16);
+        if (col >= nf) fail_msg("line %d has %d fields, no field %d", i + 1, nf, col);
+        for (int k = 0; k < nf; k++) {
+            if (k == col) continue;
+            size_t l = strlen(fields[k]);
+            memmove(w, fields[k], l);
+            w += l;
+            *w++ = k == nf - 1 || (k == nf - 2 && col == nf - 1) ? '\n' : ',';
+        }
+    }
+    *w = '\0';
+}
+
+static void compare_untimed(const char *a_dir, const char *b_dir, const char *rel, int seconds_col) {
+    char a[4600], b[4600];
+    snprintf(a, sizeof a, "%s/%s", a_dir, rel);
+    snprintf(b, sizeof b, "%s/%s", b_dir, rel);
+    char *ta = slurp_must(a, NULL), *tb = slurp_must(b, NULL);
+    drop_csv_column(ta, seconds_col);
+    drop_csv_column(tb, seconds_col);
+    if (strcmp(ta, tb) != 0) fail_msg("%s differs between --jobs 1 and --jobs 2:\n%s\n---\n%s", rel, ta, tb);
+    free(ta);
+    free(tb);
+}
+
+static void test_jobs_deterministic(void **state) {
+    cli_state *st = *state;
+    // Threads left to auto: one run at a time on both cores, then two side by side.
+    run_small_study(st, "jobs1", "--no-report --jobs 1");
+    run_small_study(st, "jobs2", "--no-report --jobs 2");
+    char d1[4200], d2[4200], a[4600], b[4600];
+    snprintf(d1, sizeof d1, "%s/jobs1", st->root);
+    snprintf(d2, sizeof d2, "%s/jobs2", st->root);
+
+    // study.json: the same bytes but for the creation time.
+    snprintf(a, sizeof a, "%s/study.json", d1);
+    snprintf(b, sizeof b, "%s/study.json", d2);
+    json_t *sa = load_json(a), *sb = load_json(b);
+    assert_int_equal(json_object_del(sa, "created"), 0);
+    assert_int_equal(json_object_del(sb, "created"), 0);
+    if (!json_equal(sa, sb)) fail_msg("study.json differs between --jobs 1 and --jobs 2");
+    json_decref(sa);
+    json_decref(sb);
+
+    compare_untimed(d1, d2, "summary.csv", 8); // seconds
+    const char *names[2] = {"runs/lr=0.05/seed-1", "runs/lr=0.01/seed-1"};
+    for (int r = 0; r < 2; r++) {
+        char rel[96];
+        snprintf(rel, sizeof rel, "%s/metrics.csv", names[r]);
+        compare_untimed(d1, d2, rel, 8); // seconds
+        snprintf(a, sizeof a, "%s/%s/weights.lrsw", d1, names[r]);
+        snprintf(b, sizeof b, "%s/%s/weights.lrsw", d2, names[r]);
+        size_t la, lb;
+        char *wa = slurp_must(a, &la), *wb = slurp_must(b, &lb);
+        assert_int_equal(la, lb);
+        if (memcmp(wa, wb, la) != 0) fail_msg("%s: weights differ between --jobs 1 and 2", names[r]);
+        free(wa);
+        free(wb);
+        snprintf(a, sizeof a, "%s/%s/run.json", d1, names[r]);
+        snprintf(b, sizeof b, "%s/%s/run.json", d2, names[r]);
+        json_t *ja = load_run_json_untimed(a), *jb = load_run_json_untimed(b);
+        if (!json_equal(ja, jb)) fail_msg("%s: run.json differs between --jobs 1 and 2", names[r]);
+        json_decref(ja);
+        json_decref(jb);
+    }
+    // Nothing else was written in either folder.
+    char cmd[9400];
+    snprintf(cmd, sizeof cmd, "test \"$(cd '%s' && find . | sort)\" = \"$(cd '%s' && find . | sort)\"", d1, d2);
+    assert_int_equal(system(cmd), 0);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_run_writes_study),
@@ -1551,6 +1729,9 @@ int main(void) {
         cmocka_unit_test(test_report_one_seed_hint),
         cmocka_unit_test(test_report_twelve_conditions),
         cmocka_unit_test(test_report_two_axes_heatmap),
+        // issue 8, point 6
+        cmocka_unit_test(test_report_on_end_to_end),
+        cmocka_unit_test(test_jobs_deterministic),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

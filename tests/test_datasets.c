@@ -252,6 +252,26 @@ static void test_fashion_mnist_names(void **state) {
     test_rmtree(dir);
 }
 
+// Found by fuzz/fuzz_mnist (corpus/mnist/oom-idx-header): a 123-byte raw IDX
+// file announcing 67,108,866 images of 4x8 made the loader allocate 2.1 GB
+// before reading. The header's count is refused before any allocation.
+static void test_mnist_fuzz_huge_count(void **state) {
+    (void)state;
+    char dir[1024], path[2048];
+    test_mkdtemp(dir, sizeof dir);
+    uint8_t images[16 + 32] = {0, 0, 8, 3, 0x04, 0, 0, 0x02, 0, 0, 0, 4, 0, 0, 0, 8};
+    uint8_t labels[8 + 1] = {0, 0, 8, 1, 0x04, 0, 0, 0x02, 3};
+    const char *split[2] = {"train", "t10k"};
+    for (int k = 0; k < 2; k++) {
+        snprintf(path, sizeof path, "%s/%s-images-idx3-ubyte", dir, split[k]);
+        test_write_file(path, images, sizeof images);
+        snprintf(path, sizeof path, "%s/%s-labels-idx1-ubyte", dir, split[k]);
+        test_write_file(path, labels, sizeof labels);
+    }
+    expect_load_error("mnist", dir, "train-images-idx3-ubyte", "header says 67108866 images");
+    test_rmtree(dir);
+}
+
 static void test_mnist_errors(void **state) {
     (void)state;
     char dir[1024];
@@ -434,6 +454,81 @@ static void test_folder_grey_alpha_and_jpeg(void **state) {
     test_rmtree(dir);
 }
 
+// Found by fuzz/fuzz_image_folder: a JPEG Huffman table (DHT) whose 16
+// counts add up to more than 256 symbols overflowed stb_image 2.27's tables
+// (UBSan: index 257 out of bounds for 'stbi_uc[257]'). It is refused by name.
+static void test_folder_jpeg_huffman_overflow(void **state) {
+    (void)state;
+    char dir[1024], path[2048];
+    test_mkdtemp(dir, sizeof dir);
+    make_folder(dir, 3);
+    uint8_t bad[sizeof ORANGE_JPEG];
+    memcpy(bad, ORANGE_JPEG, sizeof bad);
+    // The last DHT segment (FF C4 00 14 11 ...): every count 255, 4080 symbols.
+    size_t at = 0;
+    for (size_t i = 0; i + 1 < sizeof bad; i++)
+        if (bad[i] == 0xFF && bad[i + 1] == 0xC4) at = i;
+    assert_true(at > 0 && bad[at + 4] == 0x11);
+    for (int k = 0; k < 16; k++) bad[at + 5 + k] = 0xFF;
+    snprintf(path, sizeof path, "%s/train/cat/j.jpg", dir);
+    test_write_file(path, bad, sizeof bad);
+    expect_load_error("folder", dir, "cat/j.jpg", "Huffman table holds more than 256 symbols");
+    // The same table read past the end of a DHT segment whose length leaves
+    // one byte after its first table: stb reads a second table there.
+    memcpy(bad, ORANGE_JPEG, sizeof bad);
+    uint8_t longer[sizeof ORANGE_JPEG + 17];
+    size_t seg_end = at + 2 + 0x14; // FF C4, then 0x14 bytes: length, 17-byte table, 1 symbol
+    memcpy(longer, bad, seg_end);
+    longer[at + 3] = 0x15;
+    longer[seg_end] = 0x11;         // the second table: class 1, id 1, every count 255
+    memset(longer + seg_end + 1, 0xFF, 16);
+    memcpy(longer + seg_end + 17, bad + seg_end, sizeof bad - seg_end);
+    test_write_file(path, longer, sizeof longer);
+    expect_load_error("folder", dir, "cat/j.jpg", "Huffman table holds more than 256 symbols");
+
+    // Counts that add up to exactly 256 are within the tables: not refused
+    // as such (the file is still corrupt further on, and stb says so).
+    for (int k = 0; k < 16; k++) bad[at + 5 + k] = k == 0 ? 1 : 17; // 1 + 15 * 17 = 256
+    test_write_file(path, bad, sizeof bad);
+    dataset tr, te;
+    lr_err e;
+    if (dataset_load(dataset_find("folder"), dir, &tr, &te, &e) == 0) {
+        dataset_free(&tr);
+        dataset_free(&te);
+    } else if (strstr(e.msg, "Huffman table holds")) {
+        fail_msg("a table of 256 symbols was refused: %s", e.msg);
+    }
+    test_rmtree(dir);
+}
+
+// Found by fuzz/fuzz_image_folder: a PNG chunk whose length runs past the end
+// of the file made stb_image allocate that length (2 GB from a 317-byte
+// file) before finding the data missing. It is refused by name first.
+static void test_folder_png_chunk_past_end(void **state) {
+    (void)state;
+    char dir[1024], path[2048];
+    test_mkdtemp(dir, sizeof dir);
+    make_folder(dir, 3);
+    snprintf(path, sizeof path, "%s/train/cat/c.png", dir);
+    uint8_t png[4096];
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    size_t len = fread(png, 1, sizeof png, f);
+    fclose(f);
+    // The first chunk after IHDR (8 + 25 bytes in): its length becomes 2^31 - 1.
+    size_t at = 8 + 25;
+    assert_true(len > at + 12 && len < sizeof png);
+    uint8_t bad[4096];
+    memcpy(bad, png, len);
+    bad[at] = 0x7F, bad[at + 1] = bad[at + 2] = bad[at + 3] = 0xFF;
+    test_write_file(path, bad, len);
+    expect_load_error("folder", dir, "cat/c.png", "a chunk is longer than the rest of the file");
+    // A file cut inside a chunk is refused the same way.
+    test_write_file(path, png, at + 10);
+    expect_load_error("folder", dir, "cat/c.png", "a chunk is longer than the rest of the file");
+    test_rmtree(dir);
+}
+
 static void test_folder_errors(void **state) {
     (void)state;
     char dir[1024], path[2048], tr[1100];
@@ -487,6 +582,9 @@ int main(void) {
         cmocka_unit_test(test_fashion_mnist_names),
         cmocka_unit_test(test_mnist_errors),
         cmocka_unit_test(test_folder_png_rgb),
+        cmocka_unit_test(test_folder_jpeg_huffman_overflow),
+        cmocka_unit_test(test_folder_png_chunk_past_end),
+        cmocka_unit_test(test_mnist_fuzz_huge_count),
         cmocka_unit_test(test_folder_grey_alpha_and_jpeg),
         cmocka_unit_test(test_folder_errors),
     };

@@ -16,6 +16,17 @@ What it records, for the seed ConvNet and a batch of 20 images (one full
   - torchvision's training transform (RandomCrop(32, padding=4) with a fixed
     crop, optional horizontal flip, ToTensor, Normalize) on three images.
 
+Then, for several small models on 3x12x12 inputs (MODELS below, in lrscope's
+model language, so that every fused and unfused kernel path of
+src/model/model.c runs at the model level), sharing three batches of 20
+images (s.x0..s.x2, s.y0..s.y2):
+  - mK.spec: the description, one character code per float,
+  - mK.init, mK.grad, mK.final: all parameters flattened in lrscope's order
+    (layer by layer, weight then bias): initial, gradient of batch 0's mean
+    loss, and after three SGD(momentum 0.9, weight_decay 5e-4) steps with
+    StepLR(step_size=2, gamma=0.5) from lr 0.1,
+  - mK.logits0, mK.loss0.
+
 File format (little-endian), one record per tensor until end of file:
     u32 name length, name bytes, u32 ndim, u32 dims[ndim], f32 data[prod(dims)]
 """
@@ -44,6 +55,88 @@ class ConvNet(nn.Module):
         x = torch.max_pool2d(torch.relu(self.conv2(x)), 2, 2)
         x = torch.flatten(x, 1)
         return self.fc2(torch.relu(self.fc1(x)))
+
+
+# Which paths each model exercises (forward fusion: conv followed by relu;
+# backward fusion: maxpool preceded by an in-place relu):
+MODELS = [
+    # conv+relu fused (first layer, and with an input gradient), maxpool+relu
+    # backward fused, relu backward alone before a conv and a linear,
+    # linear -> relu -> linear
+    "conv:4:3,relu,maxpool:2,conv:6:3,relu,linear:16,relu,linear",
+    # conv alone, maxpool backward alone (after a conv), relu forward alone
+    # (after a maxpool), relu backward alone before a conv, conv -> maxpool ->
+    # linear without relu
+    "conv:4:3,maxpool:2,relu,conv:6:3,maxpool:2,linear",
+    # maxpool+relu backward fused where the relu ran alone, maxpool -> linear,
+    # linear -> relu -> linear, linear -> linear without relu
+    "conv:4:3,maxpool:2,relu,maxpool:2,linear:16,relu,linear:12,linear",
+    # conv -> conv without relu, then with it, conv -> linear without relu
+    "conv:4:3,conv:6:3,relu,conv:4:3,linear",
+    # linear only: the first layer is a linear one (no input gradient)
+    "linear:8,relu,linear",
+]
+SMALL = (3, 12, 12)
+
+
+def build(spec, in_shape, classes):
+    """nn.Sequential for a model description, with PyTorch's default init."""
+    c, h, w = in_shape
+    layers, flat = [], False
+    toks = spec.split(",")
+    for i, tok in enumerate(toks):
+        f = tok.split(":")
+        if f[0] == "conv":
+            layers.append(nn.Conv2d(c, int(f[1]), int(f[2])))
+            c, h, w = int(f[1]), h - int(f[2]) + 1, w - int(f[2]) + 1
+        elif f[0] == "relu":
+            layers.append(nn.ReLU())
+        elif f[0] == "maxpool":
+            layers.append(nn.MaxPool2d(int(f[1]), int(f[1])))
+            h, w = h // int(f[1]), w // int(f[1])
+        elif f[0] == "linear":
+            if not flat:
+                layers.append(nn.Flatten(1))
+                flat = True
+            out = int(f[1]) if len(f) > 1 else classes
+            layers.append(nn.Linear(c * h * w, out))
+            c, h, w = out, 1, 1
+        else:
+            raise ValueError(tok)
+    return nn.Sequential(*layers)
+
+
+def flat(ts):
+    return torch.cat([t.detach().reshape(-1) for t in ts])
+
+
+def write_models(f):
+    g = torch.Generator().manual_seed(2)
+    xs = [torch.randn(20, *SMALL, generator=g) for _ in range(3)]
+    ys = [torch.randint(0, 10, (20,), generator=g) for _ in range(3)]
+    for i in range(3):
+        write(f, f"s.x{i}", xs[i])
+        write(f, f"s.y{i}", ys[i])
+    loss_fn = nn.CrossEntropyLoss()
+    for k, spec in enumerate(MODELS):
+        torch.manual_seed(100 + k)
+        model = build(spec, SMALL, 10)
+        write(f, f"m{k}.spec", torch.tensor([float(ord(ch)) for ch in spec]))
+        write(f, f"m{k}.init", flat(model.parameters()))
+        logits = model(xs[0])
+        loss = loss_fn(logits, ys[0])
+        loss.backward()
+        write(f, f"m{k}.logits0", logits)
+        write(f, f"m{k}.loss0", loss.reshape(1))
+        write(f, f"m{k}.grad", flat(p.grad for p in model.parameters()))
+        opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9, weight_decay=5e-4)
+        sched = torch.optim.lr_scheduler.StepLR(opt, step_size=2, gamma=0.5)
+        for i in range(3):
+            opt.zero_grad()
+            loss_fn(model(xs[i]), ys[i]).backward()
+            opt.step()
+            sched.step()
+        write(f, f"m{k}.final", flat(model.parameters()))
 
 
 def write(f, name, t):
@@ -104,6 +197,7 @@ def main():
             write(f, f"aug{k}.image", img.permute(2, 0, 1))  # (C, H, W) bytes
             write(f, f"aug{k}.draw", torch.tensor([top, left, flip]))
             write(f, f"aug{k}.out", t)
+        write_models(f)
     print("wrote", out, "parameters:", ", ".join(names))
 
 

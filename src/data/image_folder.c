@@ -186,8 +186,48 @@ typedef struct {
     int w, h, c;
 } shape;
 
+// stb_image 2.27 (Debian's libstb-dev) trusts a JPEG Huffman table's symbol
+// count (up to 16 x 255) and overflows its 256-entry arrays when it is larger
+// (fixed in stb 2.28). Every DHT segment, wherever it appears, is checked first.
+static int jpeg_huffman_ok(const uint8_t *buf, size_t len) {
+    if (len < 2 || buf[0] != 0xFF || buf[1] != 0xD8) return 1; // not a JPEG
+    for (size_t i = 2; i + 4 <= len; i++) {
+        if (buf[i] != 0xFF || buf[i + 1] != 0xC4) continue;
+        // As stb reads it: tables while the segment length lasts, bytes past
+        // the end of the file reading as 0.
+        long left = ((long)buf[i + 2] << 8 | buf[i + 3]) - 2;
+        for (size_t q = i + 4; left > 0 && q < len;) {
+            long n = 0;
+            for (size_t k = q + 1; k <= q + 16 && k < len; k++) n += buf[k];
+            if (n > 256) return 0;
+            left -= 17 + n;
+            q += 17 + (size_t)n;
+        }
+    }
+    return 1;
+}
+
+// stb_image grows its PNG data buffer to a chunk's declared length before
+// reading it, so a few hundred bytes can ask for 2 GB. No chunk of a valid
+// PNG runs past the end of the file: checked first, up to IEND.
+static int png_chunks_ok(const uint8_t *buf, size_t len) {
+    static const uint8_t SIG[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1A, '\n'};
+    if (len < 8 || memcmp(buf, SIG, 8) != 0) return 1; // not a PNG
+    for (size_t pos = 8; pos + 8 <= len;) {
+        size_t n = (size_t)buf[pos] << 24 | (size_t)buf[pos + 1] << 16 | (size_t)buf[pos + 2] << 8 | buf[pos + 3];
+        if (n > len - pos - 8) return 0; // data (and CRC) past the end
+        if (memcmp(buf + pos + 4, "IEND", 4) == 0) break;
+        pos += 12 + n;
+    }
+    return 1;
+}
+
 static int probe(const char *path, const uint8_t *buf, size_t len, shape *s, lr_err *e) {
     int comp;
+    if (!png_chunks_ok(buf, len))
+        return lr_fail(e, "%s: corrupt PNG: a chunk is longer than the rest of the file", path);
+    if (!jpeg_huffman_ok(buf, len))
+        return lr_fail(e, "%s: corrupt JPEG: a Huffman table holds more than 256 symbols", path);
     if (len > INT32_MAX || !stbi_info_from_memory(buf, (int)len, &s->w, &s->h, &comp))
         return lr_fail(e, "%s: cannot read image: %s; expected a PNG or JPEG file", path,
                        lr_reason(stbi_failure_reason()));

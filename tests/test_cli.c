@@ -527,7 +527,7 @@ static void test_bad_flags(void **state) {
     expect_bad_input(st, "--isa", "%s --isa bogus", data);
     expect_bad_input(st, "--bogus-flag", "%s --bogus-flag", data);
     expect_bad_input(st, "--batch-size", "%s --batch-size 0", data);
-    expect_bad_input(st, "--schedule", "%s --schedule cosine", data);
+    expect_bad_input(st, "--schedule", "%s --schedule cosin", data);
     expect_bad_input(st, "--momentum", "%s --momentum abc", data);
     // two rates that would share a run folder
     expect_bad_input(st, "lr-0.1", "%s --lrs 0.1,0.10000001", data);

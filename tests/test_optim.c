@@ -734,6 +734,7 @@ static void test_each_optimiser_and_schedule_learns(void **state) {
             fail_msg("%s did not learn: train loss %.3f -> %.3f, test acc %.3f", cases[i].what, l0, l4,
                      r.epochs[4].test_acc);
         // metrics.csv's rate is the rate of each epoch's first step
+        assert_int_equal(r.steps_per_epoch, 12);
         if (strcmp(c.schedule, "plateau") != 0) {
             double lrs[60];
             assert_int_equal(schedule_replay(&c, 12, NULL, lrs, 60, &e), 0);

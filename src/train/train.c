@@ -158,8 +158,9 @@ int train_run(const run_config *cfg, const dataset *train, const dataset *test,
     if (cfg->epochs < 1 || cfg->batch_size < 1 || cfg->eval_interval < 1)
         return lr_fail(e, "epochs, batch size and eval interval must be at least 1");
     // The schedule and the optimiser state: plain values, saved whole by a resume.
+    r->steps_per_epoch = (train->n + cfg->batch_size - 1) / cfg->batch_size; // the loader's batches
     schedule sched;
-    if (schedule_init(&sched, cfg, (train->n + cfg->batch_size - 1) / cfg->batch_size, e) != 0) return -1;
+    if (schedule_init(&sched, cfg, r->steps_per_epoch, e) != 0) return -1;
     optim_state opt;
     if (optim_init(&opt, cfg, r->model.n_params, e) != 0) return -1;
     const model_desc *m = &r->model;
@@ -190,6 +191,7 @@ int train_run(const run_config *cfg, const dataset *train, const dataset *test,
     loader *train_ld = loader_create(train, info, cfg->batch_size, 1, cfg->seed, prefill);
     loader *test_ld = loader_create(test, info, eval_batch, 0, cfg->seed, prefill);
     loader_set_isa(train_ld, cfg->isa);
+    LR_ASSERT(loader_num_batches(train_ld) == r->steps_per_epoch); // the schedule's clock
     loader_set_isa(test_ld, cfg->isa);
     float **xbuf = lr_calloc((size_t)T, sizeof *xbuf);
     for (int t = 0; t < T; t++) xbuf[t] = lr_aligned_alloc((size_t)train->c * train->h * train->w * LANES * sizeof(float));

@@ -20,7 +20,7 @@ const char *run_status_name(run_status s);
 
 typedef struct {
     int epoch;            // from 1
-    double lr;
+    double lr;            // the rate of the epoch's first optimiser step (schedule.h)
     double train_loss, train_acc, train_f1;
     int has_test;         // 0 in epochs without evaluation
     double test_loss, test_acc, test_f1;
@@ -42,6 +42,7 @@ typedef struct {
     float *params;        // (model.n_params) trained weights, owned
     const char *isa;      // kernels used
     int threads;
+    int steps_per_epoch;  // optimiser steps (batches) per epoch: what schedule_replay needs
 } run_result;
 
 typedef struct {

@@ -6,7 +6,7 @@
 
 CC      ?= cc
 BUILD   ?= build
-PKGS    := jansson zlib plplot libcurl libarchive
+PKGS    := jansson zlib plplot libcurl libarchive yaml-0.1 gsl
 WARN    := -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes -Wmissing-prototypes
 CFLAGS  := -std=c11 $(WARN) -pthread -D_GNU_SOURCE
 LDLIBS  := -lm -pthread
@@ -29,6 +29,8 @@ DEB_plplot     := libplplot-dev plplot-driver-cairo
 DEB_libcurl    := libcurl4-openssl-dev
 DEB_libarchive := libarchive-dev
 DEB_cmocka     := libcmocka-dev
+DEB_yaml-0.1   := libyaml-dev
+DEB_gsl        := libgsl-dev
 # Checked only when this make itself compiles: `make test`, `make run` and
 # `make bench` first install what is missing (deps), then build in a second
 # make that does the check, so a brand-new machine gets through.

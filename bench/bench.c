@@ -161,7 +161,7 @@ int main(int argc, char **argv) {
                 config_defaults(&c);
                 c.epochs = i == 0 ? 1 : epochs;
                 c.threads = t;
-                c.prefetch = pf;
+                snprintf(c.prefetch, sizeof c.prefetch, "%s", pf ? "on" : "off");
                 snprintf(c.isa, sizeof c.isa, "%s", isas[i]);
                 run_result r;
                 if (train_run(&c, &train, &test, info, NULL, &r, &e) != 0) {

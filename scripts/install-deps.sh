@@ -1,16 +1,17 @@
 #!/usr/bin/env bash
 # install-deps.sh: installs the Debian packages lrscope needs to build, test
 # and draw its figures, and only those that are missing. Idempotent and quick
-# when everything is there. `--with-torch` adds python3-torch/torchvision,
-# used only to regenerate reference data and for side-by-side benchmarks.
+# when everything is there. `--with-torch` adds python3-torch/torchvision
+# and python3-scipy/mpmath, used only to regenerate reference data and for side-by-side benchmarks.
 set -euo pipefail
 
 packages=(gcc make pkg-config libc6-dev
           libcmocka-dev libjansson-dev zlib1g-dev
           libplplot-dev plplot-driver-cairo
-          libcurl4-openssl-dev libarchive-dev libstb-dev)
+          libcurl4-openssl-dev libarchive-dev libstb-dev libyaml-dev
+          libgsl-dev)
 if [[ "${1:-}" == "--with-torch" ]]; then
-    packages+=(python3-torch python3-torchvision)
+    packages+=(python3-torch python3-torchvision python3-scipy python3-mpmath)
 fi
 
 missing=()

@@ -1,12 +1,16 @@
 // test_cli.c: lrscope end to end through the built binary (build/lrscope, or
 // $LRSCOPE_BIN), on a small generated CIFAR-10-layout folder: the files a
 // study writes, determinism across thread counts, bad input (exit 2, nothing
-// created), divergence (exit 1) and the help texts.
+// created), divergence (exit 1), signals and a lost terminal, and the help texts.
 #include "test_util.h"
 #include <signal.h>
 
+#include "../src/report/report.h"
+#include "../src/report/study_conditions.h"
+#include "../src/study/run_files.h"
 #include "../src/study/weights.h"
 
+#include <fcntl.h>
 #include <jansson.h>
 #include <stdarg.h>
 #include <sys/stat.h>
@@ -155,8 +159,9 @@ static double parse_num(const char *s, const char *what) {
 }
 
 static const char *METRICS_HEADER = "epoch,lr,train_loss,train_acc,train_f1,test_loss,test_acc,test_f1,seconds";
-static const char *SUMMARY_HEADER = "lr,status,final_test_acc,final_test_f1,best_test_acc,best_epoch,"
-                                    "seconds,epochs_done,diverged_epoch,final_train_loss,final_test_loss,run";
+// summary.csv of a study whose one axis is lr: the condition, the axis, then the shared columns.
+static const char *SUMMARY_HEADER = "condition,lr," SUMMARY_COLUMNS;
+enum { SUMMARY_FIELDS = 14 };
 
 static json_t *load_json(const char *path) {
     json_error_t je;
@@ -268,14 +273,25 @@ static void test_run_writes_study(void **state) {
     json_t *runs = json_object_get(study, "runs");
     assert_true(json_is_array(runs));
     assert_int_equal(json_array_size(runs), 2);
-    assert_string_equal(json_string_value(json_object_get(json_array_get(runs, 0), "name")), "lr-0.05");
-    assert_string_equal(json_string_value(json_object_get(json_array_get(runs, 1), "name")), "lr-0.01");
+    for (int r = 0; r < 2; r++) {
+        json_t *run = json_array_get(runs, (size_t)r);
+        const char *folder = json_string_value(json_object_get(run, RUN_KEY_FOLDER));
+        const char *cond = json_string_value(json_object_get(run, RUN_KEY_CONDITION));
+        assert_non_null(folder);
+        assert_non_null(cond);
+        assert_string_equal(folder, r == 0 ? "runs/lr=0.05/seed-1" : "runs/lr=0.01/seed-1");
+        assert_string_equal(cond, r == 0 ? "lr=0.05" : "lr=0.01");
+        assert_int_equal(json_integer_value(json_object_get(run, RUN_KEY_SEED)), 1);
+        json_t *cfg = json_object_get(run, RUN_KEY_CONFIG);
+        assert_true(json_number_value(json_object_get(cfg, "lr")) == (r == 0 ? 0.05 : 0.01));
+        assert_int_equal(json_integer_value(json_object_get(cfg, "epochs")), 3);
+    }
     json_decref(study);
 
     // per-run metrics
     double acc[2], f1[2], best[2];
     int best_ep[2];
-    const char *names[2] = {"lr-0.05", "lr-0.01"};
+    const char *names[2] = {"runs/lr=0.05/seed-1", "runs/lr=0.01/seed-1"};
     const double lrs[2] = {0.05, 0.01};
     for (int r = 0; r < 2; r++) {
         char run_dir[4600];
@@ -292,19 +308,22 @@ static void test_run_writes_study(void **state) {
     assert_string_equal(lines[0], SUMMARY_HEADER);
     for (int r = 0; r < 2; r++) {
         char *f[16];
-        if (split_csv(lines[r + 1], f, 16) != 12) fail_msg("summary row %d: expected 12 fields", r + 1);
-        assert_true(fabs(parse_num(f[0], "lr") - lrs[r]) < 1e-12);
-        assert_string_equal(f[1], "finished");
-        assert_true(fabs(parse_num(f[2], "final_test_acc") - acc[r]) < 1e-9);
-        assert_true(fabs(parse_num(f[3], "final_test_f1") - f1[r]) < 1e-9);
-        assert_true(fabs(parse_num(f[4], "best_test_acc") - best[r]) < 1e-9);
-        assert_int_equal((int)parse_num(f[5], "best_epoch"), best_ep[r]);
-        assert_true(parse_num(f[6], "seconds") >= 0);
-        assert_int_equal((int)parse_num(f[7], "epochs_done"), 3);
-        assert_string_equal(f[8], ""); // not diverged
-        assert_true(isfinite(parse_num(f[9], "final_train_loss")));
-        assert_true(isfinite(parse_num(f[10], "final_test_loss")));
-        assert_string_equal(f[11], names[r]);
+        if (split_csv(lines[r + 1], f, 16) != SUMMARY_FIELDS)
+            fail_msg("summary row %d: expected %d fields", r + 1, SUMMARY_FIELDS);
+        assert_string_equal(f[0], r == 0 ? "lr=0.05" : "lr=0.01");
+        assert_true(fabs(parse_num(f[1], "lr") - lrs[r]) < 1e-12);
+        assert_int_equal((int)parse_num(f[2], "seed"), 1);
+        assert_string_equal(f[3], "finished");
+        assert_true(fabs(parse_num(f[4], "final_test_acc") - acc[r]) < 1e-9);
+        assert_true(fabs(parse_num(f[5], "final_test_f1") - f1[r]) < 1e-9);
+        assert_true(fabs(parse_num(f[6], "best_test_acc") - best[r]) < 1e-9);
+        assert_int_equal((int)parse_num(f[7], "best_epoch"), best_ep[r]);
+        assert_true(parse_num(f[8], "seconds") >= 0);
+        assert_int_equal((int)parse_num(f[9], "epochs_done"), 3);
+        assert_string_equal(f[10], ""); // not diverged
+        assert_true(isfinite(parse_num(f[11], "final_train_loss")));
+        assert_true(isfinite(parse_num(f[12], "final_test_loss")));
+        assert_string_equal(f[13], names[r]);
     }
     free(text);
 }
@@ -313,8 +332,8 @@ static void test_run_json(void **state) {
     cli_state *st = *state;
     ensure_main_run(st);
     char path[4600], mpath[4600];
-    snprintf(path, sizeof path, "%s/out1/lr-0.05/run.json", st->root);
-    snprintf(mpath, sizeof mpath, "%s/out1/lr-0.05", st->root);
+    snprintf(path, sizeof path, "%s/out1/runs/lr=0.05/seed-1/run.json", st->root);
+    snprintf(mpath, sizeof mpath, "%s/out1/runs/lr=0.05/seed-1", st->root);
     double acc, f1, best;
     int best_ep;
     check_metrics_csv(mpath, 3, 0.05, &acc, &f1, &best, &best_ep);
@@ -366,7 +385,7 @@ static void test_weights_file(void **state) {
     cli_state *st = *state;
     ensure_main_run(st);
     char path[4600], copy[4600];
-    snprintf(path, sizeof path, "%s/out1/lr-0.05/weights.lrsw", st->root);
+    snprintf(path, sizeof path, "%s/out1/runs/lr=0.05/seed-1/weights.lrsw", st->root);
     model_desc m;
     float *params = NULL;
     lr_err e;
@@ -425,7 +444,7 @@ static void test_threads_deterministic(void **state) {
                          "--threads 2", st->data, st->root);
     if (rc != 0) fail_msg("lrscope run --threads 2 exited %d: %s", rc, err);
     free(err);
-    const char *names[2] = {"lr-0.05", "lr-0.01"};
+    const char *names[2] = {"runs/lr=0.05/seed-1", "runs/lr=0.01/seed-1"};
     for (int r = 0; r < 2; r++) {
         char a[4600], b[4600];
         size_t la, lb;
@@ -456,7 +475,7 @@ static void test_eval_interval(void **state) {
     if (rc != 0) fail_msg("lrscope run exited %d: %s", rc, err);
     free(err);
     char path[4600];
-    snprintf(path, sizeof path, "%s/out-eval/lr-0.05/metrics.csv", st->root);
+    snprintf(path, sizeof path, "%s/out-eval/runs/lr=0.05/seed-1/metrics.csv", st->root);
     char *text = slurp_must(path, NULL);
     char *lines[8];
     assert_int_equal(split_lines(text, lines, 8), 4);
@@ -484,10 +503,10 @@ static void test_eval_interval(void **state) {
     text = slurp_must(path, NULL);
     assert_true(split_lines(text, lines, 8) == 2);
     char *f[16];
-    assert_int_equal(split_csv(lines[1], f, 16), 12);
-    assert_string_equal(f[1], "finished");
-    parse_num(f[2], "final_test_acc");
-    int best_epoch = (int)parse_num(f[5], "best_epoch");
+    assert_int_equal(split_csv(lines[1], f, 16), SUMMARY_FIELDS);
+    assert_string_equal(f[3], "finished");
+    parse_num(f[4], "final_test_acc");
+    int best_epoch = (int)parse_num(f[7], "best_epoch");
     assert_true(best_epoch == 2 || best_epoch == 3);
     free(text);
 }
@@ -530,7 +549,7 @@ static void test_bad_flags(void **state) {
     expect_bad_input(st, "--schedule", "%s --schedule cosin", data);
     expect_bad_input(st, "--momentum", "%s --momentum abc", data);
     // two rates that would share a run folder
-    expect_bad_input(st, "lr-0.1", "%s --lrs 0.1,0.10000001", data);
+    expect_bad_input(st, "runs/lr=0.1", "%s --lrs 0.1,0.10000001", data);
     // a model too large to index or to fit, refused before anything is written
     expect_bad_input(st, "too large", "%s --model conv:1000000:1,linear", data);
     expect_bad_input(st, "GB", "%s --model linear:60000,linear --batch-size 4096", data);
@@ -575,7 +594,7 @@ static void test_bad_out_not_empty(void **state) {
     char p[4600];
     snprintf(p, sizeof p, "%s/study.json", full);
     assert_false(exists(p));
-    snprintf(p, sizeof p, "%s/lr-0.05", full);
+    snprintf(p, sizeof p, "%s/runs", full);
     assert_false(exists(p));
     // an --out that cannot be created (its parent is a file): refused before training
     char blocked[4700];
@@ -631,7 +650,7 @@ static void read_summary_row(const char *study_dir, int row, char *buf, size_t c
     if (row >= n) fail_msg("%s: no row %d", path, row);
     snprintf(buf, cap, "%s", lines[row]);
     free(text);
-    assert_int_equal(split_csv(buf, f, 16), 12);
+    assert_int_equal(split_csv(buf, f, 16), SUMMARY_FIELDS);
 }
 
 static void test_divergence(void **state) {
@@ -645,12 +664,12 @@ static void test_divergence(void **state) {
     char dir[4400], buf[4096], *f[16], path[4600];
     snprintf(dir, sizeof dir, "%s/out-div", st->root);
     read_summary_row(dir, 1, buf, sizeof buf, f);
-    assert_string_equal(f[1], "diverged");
-    int div_epoch = (int)parse_num(f[8], "diverged_epoch");
+    assert_string_equal(f[3], "diverged");
+    int div_epoch = (int)parse_num(f[10], "diverged_epoch");
     assert_true(div_epoch >= 1 && div_epoch <= 3);
-    assert_int_equal((int)parse_num(f[7], "epochs_done"), div_epoch); // stops at the diverged epoch
-    assert_string_equal(f[11], "lr-10000");
-    snprintf(path, sizeof path, "%s/lr-10000/run.json", dir);
+    assert_int_equal((int)parse_num(f[9], "epochs_done"), div_epoch); // stops at the diverged epoch
+    assert_string_equal(f[13], "runs/lr=10000/seed-1");
+    snprintf(path, sizeof path, "%s/runs/lr=10000/seed-1/run.json", dir);
     json_t *root = load_json(path);
     assert_string_equal(json_string_value(json_object_get(root, "status")), "diverged");
     json_t *de = json_object_get(root, "diverged_epoch");
@@ -658,7 +677,7 @@ static void test_divergence(void **state) {
     assert_int_equal(json_integer_value(de), div_epoch);
     json_decref(root);
     // metrics.csv holds the epochs done, the diverged one included
-    snprintf(path, sizeof path, "%s/lr-10000/metrics.csv", dir);
+    snprintf(path, sizeof path, "%s/runs/lr=10000/seed-1/metrics.csv", dir);
     char *text = slurp_must(path, NULL);
     char *lines[8];
     assert_int_equal(split_lines(text, lines, 8), div_epoch + 1);
@@ -677,23 +696,23 @@ static void test_divergence_does_not_stop_other_runs(void **state) {
     char dir[4400], buf[4096], *f[16];
     snprintf(dir, sizeof dir, "%s/out-mixed", st->root);
     read_summary_row(dir, 1, buf, sizeof buf, f);
-    assert_string_equal(f[1], "diverged");
+    assert_string_equal(f[3], "diverged");
     read_summary_row(dir, 2, buf, sizeof buf, f);
-    assert_string_equal(f[1], "finished");
-    assert_int_equal((int)parse_num(f[7], "epochs_done"), 3);
-    assert_string_equal(f[8], "");
-    assert_string_equal(f[11], "lr-0.05");
+    assert_string_equal(f[3], "finished");
+    assert_int_equal((int)parse_num(f[9], "epochs_done"), 3);
+    assert_string_equal(f[10], "");
+    assert_string_equal(f[13], "runs/lr=0.05/seed-1");
     // runs are independent: the fine run is bit-identical to the same run alone
     char a[4600], b[4600];
     size_t la, lb;
-    snprintf(a, sizeof a, "%s/lr-0.05/weights.lrsw", dir);
-    snprintf(b, sizeof b, "%s/out1/lr-0.05/weights.lrsw", st->root);
+    snprintf(a, sizeof a, "%s/runs/lr=0.05/seed-1/weights.lrsw", dir);
+    snprintf(b, sizeof b, "%s/out1/runs/lr=0.05/seed-1/weights.lrsw", st->root);
     char *wa = slurp_must(a, &la), *wb = slurp_must(b, &lb);
     assert_int_equal(la, lb);
     assert_memory_equal(wa, wb, la);
     free(wa);
     free(wb);
-    snprintf(a, sizeof a, "%s/lr-0.05/run.json", dir);
+    snprintf(a, sizeof a, "%s/runs/lr=0.05/seed-1/run.json", dir);
     json_t *root = load_json(a);
     assert_string_equal(json_string_value(json_object_get(root, "status")), "finished");
     json_decref(root);
@@ -729,7 +748,7 @@ static void test_interrupt(void **state) {
     cli_state *st = *state;
     char out[4400], metrics[4600];
     snprintf(out, sizeof out, "%s/out-int", st->root);
-    snprintf(metrics, sizeof metrics, "%s/lr-0.05/metrics.csv", out);
+    snprintf(metrics, sizeof metrics, "%s/runs/lr=0.05/seed-1/metrics.csv", out);
     pid_t pid = fork();
     assert_true(pid >= 0);
     if (pid == 0) {
@@ -755,7 +774,7 @@ static void test_interrupt(void **state) {
     assert_true(WIFEXITED(status));
     assert_int_equal(WEXITSTATUS(status), 1);
     char path[4600];
-    snprintf(path, sizeof path, "%s/lr-0.05/run.json", out);
+    snprintf(path, sizeof path, "%s/runs/lr=0.05/seed-1/run.json", out);
     json_t *root = load_json(path);
     assert_string_equal(json_string_value(json_object_get(root, "status")), "interrupted");
     int done = (int)json_integer_value(json_object_get(root, "epochs_done"));
@@ -768,11 +787,616 @@ static void test_interrupt(void **state) {
     assert_int_equal(n, done + 1); // the header and every finished epoch
     char buf[4096], *f[16];
     read_summary_row(out, 1, buf, sizeof buf, f);
-    assert_string_equal(f[1], "interrupted");
-    snprintf(path, sizeof path, "%s/lr-0.01", out);
+    assert_string_equal(f[3], "interrupted");
+    snprintf(path, sizeof path, "%s/runs/lr=0.01", out);
     assert_int_not_equal(access(path, F_OK), 0); // the second run never started
-    snprintf(path, sizeof path, "%s/lr-0.05/weights.lrsw", out);
+    snprintf(path, sizeof path, "%s/runs/lr=0.05/seed-1/weights.lrsw", out);
     assert_int_equal(access(path, F_OK), 0);     // the interrupted run's weights are kept
+}
+
+// ---------------------------------------------------------------- the terminal
+
+// Where the child's stdout / stderr go.
+typedef enum { TO_NULL, TO_CLOSED_PIPE, TO_FULL } sink;
+
+static void redirect(int fd, sink to) {
+    int target = -1;
+    if (to == TO_CLOSED_PIPE) {
+        int p[2];
+        if (pipe(p) != 0) _exit(126);
+        close(p[0]); // nobody will ever read: writes get EPIPE (or SIGPIPE)
+        target = p[1];
+    } else {
+        target = open(to == TO_FULL ? "/dev/full" : "/dev/null", O_WRONLY);
+    }
+    if (target < 0 || dup2(target, fd) < 0) _exit(126);
+    close(target);
+}
+
+// Starts `lrscope run --data DATA --out OUT ARGS...` with stdout and stderr
+// sent as asked, as a shell would start it (SIGPIPE at its default).
+static pid_t spawn_run(const cli_state *st, const char *out, sink out_to, sink err_to,
+                       const char *const *args) {
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        signal(SIGPIPE, SIG_DFL);
+        redirect(1, out_to);
+        redirect(2, err_to);
+        const char *argv[32] = {"lrscope", "run", "--data", st->data, "--out", out};
+        int n = 6;
+        for (; *args && n < 31; args++) argv[n++] = *args;
+        argv[n] = NULL;
+        execv(st->bin, (char *const *)argv);
+        _exit(127);
+    }
+    return pid;
+}
+
+static void wait_exit(pid_t pid, int want, const char *what) {
+    int status;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    if (WIFSIGNALED(status))
+        fail_msg("%s: lrscope was killed by signal %d (%s)", what, WTERMSIG(status), strsignal(WTERMSIG(status)));
+    assert_true(WIFEXITED(status));
+    if (WEXITSTATUS(status) != want) fail_msg("%s: exit status %d, expected %d", what, WEXITSTATUS(status), want);
+}
+
+// Every file of a study whose runs all finished, report included.
+static void check_whole_study(const char *out, const char *const *runs, int n_runs, int epochs) {
+    char path[4600];
+    static const char *const top[] = {"study.json", "summary.csv", "report.md", "report.html",
+                                      "figures/test_acc.png", "figures/test_acc.svg"};
+    for (size_t i = 0; i < sizeof top / sizeof top[0]; i++) {
+        snprintf(path, sizeof path, "%s/%s", out, top[i]);
+        if (!exists(path)) fail_msg("%s: missing", path);
+    }
+    for (int r = 0; r < n_runs; r++) {
+        char buf[4096], *f[16];
+        read_summary_row(out, r + 1, buf, sizeof buf, f);
+        assert_string_equal(f[3], "finished");
+        assert_int_equal(atoi(f[9]), epochs);
+        snprintf(path, sizeof path, "%s/%s/run.json", out, runs[r]);
+        json_t *root = load_json(path);
+        assert_string_equal(json_string_value(json_object_get(root, "status")), "finished");
+        json_decref(root);
+        snprintf(path, sizeof path, "%s/%s/weights.lrsw", out, runs[r]);
+        if (!exists(path)) fail_msg("%s: missing", path);
+    }
+    char *md;
+    snprintf(path, sizeof path, "%s/report.md", out);
+    md = slurp_must(path, NULL);
+    assert_contains(md, "| lr=0.05 | 1 | finished |", "report.md");
+    free(md);
+}
+
+// `lrscope run ... | head -1`: stdout a pipe nobody reads. The study must
+// finish with every file and its report, exit 0 (it was killed by SIGPIPE
+// before the report). Then stderr closed too, and the progress lines with it.
+static void test_closed_pipe(void **state) {
+    cli_state *st = *state;
+    static const char *const runs[] = {"runs/lr=0.05/seed-1", "runs/lr=0.01/seed-1"};
+    static const char *const args[] = {"--epochs", "2", "--lrs", "0.05,0.01", "--threads", "1", NULL};
+    static const sink errs[2] = {TO_NULL, TO_CLOSED_PIPE};
+    for (int k = 0; k < 2; k++) {
+        char out[4400];
+        snprintf(out, sizeof out, "%s/out-pipe%d", st->root, k);
+        pid_t pid = spawn_run(st, out, TO_CLOSED_PIPE, errs[k], args);
+        wait_exit(pid, 0, k ? "stdout and stderr closed pipes" : "stdout a closed pipe");
+        check_whole_study(out, runs, 2, 2);
+    }
+}
+
+// stdout and stderr on a full disk (/dev/full): every result file is written.
+static void test_console_full(void **state) {
+    cli_state *st = *state;
+    static const char *const runs[] = {"runs/lr=0.05/seed-1"};
+    static const char *const args[] = {"--epochs", "2", "--lrs", "0.05", "--threads", "1", NULL};
+    char out[4400];
+    snprintf(out, sizeof out, "%s/out-full", st->root);
+    pid_t pid = spawn_run(st, out, TO_FULL, TO_FULL, args);
+    wait_exit(pid, 0, "stdout and stderr on /dev/full");
+    check_whole_study(out, runs, 1, 2);
+}
+
+// SIGHUP (a closed terminal, sent twice: by the terminal and then by the
+// shell) and SIGTERM end the study as Ctrl-C does: the current run is
+// interrupted with its epochs kept, summary.csv and the report are written,
+// exit 1. SIGHUP is also tried with the terminal gone: output to a closed pipe.
+static void stop_mid_run(cli_state *st, int sig, sink to, const char *tag) {
+    char out[4400], metrics[4600];
+    snprintf(out, sizeof out, "%s/out-%s", st->root, tag);
+    snprintf(metrics, sizeof metrics, "%s/runs/lr=0.05/seed-1/metrics.csv", out);
+    static const char *const args[] = {"--epochs", "100000", "--lrs", "0.05,0.01", "--threads", "1", NULL};
+    pid_t pid = spawn_run(st, out, to, to, args);
+    int rows = 0;
+    for (int i = 0; i < 400 && rows < 3; i++) { // at most ~20 s until two epochs are on disk
+        usleep(50 * 1000);
+        int status;
+        if (waitpid(pid, &status, WNOHANG) == pid)
+            fail_msg("%s: lrscope ended before the signal (%s %d)", tag,
+                     WIFSIGNALED(status) ? "killed by signal" : "exit status",
+                     WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
+        FILE *f = fopen(metrics, "r");
+        if (!f) continue;
+        rows = 0;
+        for (int c; (c = fgetc(f)) != EOF;) rows += c == '\n';
+        fclose(f);
+    }
+    kill(pid, sig);
+    if (sig == SIGHUP) {
+        usleep(20 * 1000);
+        kill(pid, SIGHUP);
+    }
+    if (rows < 3) {
+        kill(pid, SIGKILL);
+        waitpid(pid, NULL, 0);
+        fail_msg("%s: the run wrote no epochs within 20 s", tag);
+    }
+    wait_exit(pid, 1, tag);
+    char path[4600];
+    snprintf(path, sizeof path, "%s/runs/lr=0.05/seed-1/run.json", out);
+    json_t *root = load_json(path);
+    assert_string_equal(json_string_value(json_object_get(root, "status")), "interrupted");
+    int done = (int)json_integer_value(json_object_get(root, "epochs_done"));
+    assert_true(done >= 2 && done < 100000);
+    json_decref(root);
+    char *text = slurp_must(metrics, NULL);
+    int n = 0;
+    for (char *c = text; *c; c++) n += *c == '\n';
+    free(text);
+    assert_int_equal(n, done + 1);
+    char buf[4096], *f[16];
+    read_summary_row(out, 1, buf, sizeof buf, f);
+    assert_string_equal(f[3], "interrupted");
+    assert_int_equal(atoi(f[9]), done);
+    snprintf(path, sizeof path, "%s/runs/lr=0.01", out);
+    assert_int_not_equal(access(path, F_OK), 0); // the next run never started
+    static const char *const kept[] = {"runs/lr=0.05/seed-1/weights.lrsw", "report.md", "report.html",
+                                       "figures/test_acc.png"};
+    for (size_t i = 0; i < sizeof kept / sizeof kept[0]; i++) {
+        snprintf(path, sizeof path, "%s/%s", out, kept[i]);
+        if (!exists(path)) fail_msg("%s: %s missing", tag, path);
+    }
+    snprintf(path, sizeof path, "%s/report.md", out);
+    text = slurp_must(path, NULL);
+    assert_contains(text, "| lr=0.05 | 1 | interrupted |", "report.md");
+    free(text);
+}
+
+static void test_sighup(void **state) {
+    stop_mid_run(*state, SIGHUP, TO_NULL, "sighup");
+    stop_mid_run(*state, SIGHUP, TO_CLOSED_PIPE, "sighup-terminal-gone");
+}
+static void test_sigterm(void **state) { stop_mid_run(*state, SIGTERM, TO_NULL, "sigterm"); }
+
+// ================================================================ bounded input (issue 8)
+// Input from outside through the binary: paths of any length, empty flag
+// values and special files all end in exit 2 with a message naming them,
+// never an assertion, a hang or a created study.
+
+static void assert_bad_input_rc(int rc, char *err, const char *needle, const char *what) {
+    if (rc != 2) fail_msg("%s: exit %d, expected 2; stderr: %s", what, rc, err);
+    if (!strstr(err, needle)) fail_msg("%s: stderr lacks \"%s\": %s", what, needle, err);
+    if (strstr(err, "assertion")) fail_msg("%s: an assertion instead of a message: %s", what, err);
+    free(err);
+}
+
+static void test_inputs_long_paths(void **state) {
+    cli_state *st = *state;
+    char *err;
+    // 5,000 characters: longer than any path buffer
+    char huge[5001];
+    memset(huge, 'x', 5000);
+    huge[0] = '/';
+    huge[5000] = '\0';
+    int rc = run_lrscope(st, &err, NULL, "run --data '%s' --out '%s' --epochs 1 --quiet", st->data, huge);
+    assert_bad_input_rc(rc, err, "--out", "--out of 5000 characters");
+    rc = run_lrscope(st, &err, NULL, "run --data '%s' --out '%s/o' --epochs 1 --quiet", huge, st->root);
+    assert_bad_input_rc(rc, err, "--data", "--data of 5000 characters");
+    rc = run_lrscope(st, &err, NULL, "report '%s'", huge);
+    assert_bad_input_rc(rc, err, "/xxxxxxxx", "report of a 5000-character folder");
+    // Short enough for the flag, too long for the names written inside it:
+    // refused before training, with nothing created.
+    char out[4200];
+    int n = snprintf(out, sizeof out, "%s/", st->root);
+    memset(out + n, 'o', 4050 - (size_t)n);
+    out[4050] = '\0';
+    rc = run_lrscope(st, &err, NULL, "run --data '%s' --out '%s' --epochs 1 --quiet --no-report",
+                     st->data, out);
+    assert_bad_input_rc(rc, err, "Choose a shorter folder", "--out of 4050 characters");
+    assert_false(exists(out));
+    char data[4200];
+    n = snprintf(data, sizeof data, "%s/", st->root);
+    memset(data + n, 'd', 4060 - (size_t)n);
+    data[4060] = '\0';
+    rc = run_lrscope(st, &err, NULL, "run --data '%s' --out '%s/o2' --epochs 1 --quiet", data, st->root);
+    assert_bad_input_rc(rc, err, "--data", "--data of 4060 characters");
+}
+
+static void test_inputs_empty_values(void **state) {
+    cli_state *st = *state;
+    const char *flags[] = {"--data", "--out", "--model", "--dataset", "--isa"};
+    for (int i = 0; i < 5; i++) {
+        char *err, what[64];
+        snprintf(what, sizeof what, "run %s ''", flags[i]);
+        int rc = run_lrscope(st, &err, NULL, "run --data '%s' --out '%s/empty-%d' --epochs 1 --quiet %s ''",
+                             st->data, st->root, i, flags[i]);
+        if (rc == 2 && !strstr(err, flags[i])) fail_msg("%s: message does not name the flag: %s", what, err);
+        assert_bad_input_rc(rc, err, "empty", what);
+    }
+    char *err;
+    int rc = run_lrscope(st, &err, NULL, "fetch ''");
+    assert_bad_input_rc(rc, err, "empty", "fetch ''");
+    rc = run_lrscope(st, &err, NULL, "fetch cifar10 --dir ''");
+    assert_bad_input_rc(rc, err, "--dir is empty", "fetch --dir ''");
+    rc = run_lrscope(st, &err, NULL, "report ''");
+    assert_bad_input_rc(rc, err, "empty", "report ''");
+}
+
+static void test_inputs_special_files(void **state) {
+    cli_state *st = *state;
+    alarm(120); // a FIFO read would hang the binary: fail instead
+    char dir[4400], path[4600], *err;
+    // a FIFO where a batch file belongs
+    snprintf(dir, sizeof dir, "%s/data-fifo", st->root);
+    write_dataset(dir);
+    snprintf(path, sizeof path, "%s/data_batch_4.bin", dir);
+    assert_int_equal(remove(path), 0);
+    assert_int_equal(mkfifo(path, 0644), 0);
+    int rc = run_lrscope(st, &err, NULL, "run --data '%s' --out '%s/o-fifo' --epochs 1 --quiet", dir, st->root);
+    assert_bad_input_rc(rc, err, "data_batch_4.bin: is a FIFO", "run with a FIFO batch file");
+    // --data itself a FIFO
+    snprintf(path, sizeof path, "%s/data-is-fifo", st->root);
+    assert_int_equal(mkfifo(path, 0644), 0);
+    rc = run_lrscope(st, &err, NULL, "run --data '%s' --out '%s/o-fifo2' --epochs 1 --quiet", path, st->root);
+    assert_bad_input_rc(rc, err, "data-is-fifo: is a FIFO", "run with --data a FIFO");
+    // a study whose metrics.csv is a FIFO
+    snprintf(dir, sizeof dir, "%s/study-fifo", st->root);
+    rc = run_lrscope(st, &err, NULL, "run --data '%s' --out '%s' --epochs 1 --lrs 0.05 --quiet --no-report",
+                     st->data, dir);
+    if (rc != 0) fail_msg("the study to break failed (%d): %s", rc, err);
+    free(err);
+    snprintf(path, sizeof path, "%s/runs/lr=0.05/seed-1/metrics.csv", dir);
+    assert_int_equal(remove(path), 0);
+    assert_int_equal(mkfifo(path, 0644), 0);
+    rc = run_lrscope(st, &err, NULL, "report '%s'", dir);
+    assert_bad_input_rc(rc, err, "metrics.csv: is a FIFO", "report with a FIFO metrics.csv");
+    // fetch from /dev/zero
+    rc = run_lrscope(st, &err, NULL, "fetch cifar10 --quiet --dir '%s/fetched' --url file:///dev/zero "
+                     "--md5 00000000000000000000000000000000", st->root);
+    assert_bad_input_rc(rc, err, "is a character device", "fetch --url file:///dev/zero");
+    alarm(0);
+}
+
+// ---------------------------------------------------------------- knobs, grids, seeds
+
+// Every knob of the table set from its flag, off its default where the test
+// data allows, shows up in run.json (and study.json) with that value.
+static void test_every_knob_flag_in_run_json(void **state) {
+    cli_state *st = *state;
+    char args[8192], out[4400];
+    size_t len = 0;
+    snprintf(out, sizeof out, "%s/out-knobs", st->root);
+    run_config want;
+    config_defaults(&want);
+    for (int i = 0; i < N_KNOBS; i++) {
+        const knob *k = &KNOBS[i];
+        char v[4200], flag[64];
+        knob_flag(k, flag, sizeof flag);
+        if (!strcmp(k->name, "dataset")) snprintf(v, sizeof v, "cifar10");            // the data on disk
+        else if (!strcmp(k->name, "data")) snprintf(v, sizeof v, "%s", st->data);
+        else if (!strcmp(k->name, "model")) snprintf(v, sizeof v, "conv:4:3,relu,linear");
+        else if (!strcmp(k->name, "epochs")) snprintf(v, sizeof v, "2");
+        else if (!strcmp(k->name, "isa")) snprintf(v, sizeof v, "scalar");              // on every CPU
+        else if (!strcmp(k->name, "threads")) snprintf(v, sizeof v, "1");
+        // issue 10: knobs that exclude each other stay at their defaults
+        else if (!strcmp(k->name, "dampening")) snprintf(v, sizeof v, "0");     // nesterov is on
+        else if (!strcmp(k->name, "warmup_epochs")) snprintf(v, sizeof v, "0"); // warmup_steps is set
+        else if (k->type == KNOB_DOUBLE) snprintf(v, sizeof v, "%.17g", k->lo + (k->hi - k->lo) * 0.375 > 1
+                                                  ? 0.0375 : k->lo + (k->hi - k->lo) * 0.375);
+        else if (k->type == KNOB_INT || k->type == KNOB_UINT64) snprintf(v, sizeof v, "%.0f", k->lo + 2);
+        else if (k->type == KNOB_BOOL) snprintf(v, sizeof v, "%s", strcmp(k->def, "true") ? "true" : "false");
+        else if (k->type == KNOB_ENUM) snprintf(v, sizeof v, "%.*s", (int)strcspn(strrchr(k->values, '|') + 1, "|"),
+                                                strrchr(k->values, '|') + 1); // the last value
+        else if (k->type == KNOB_INT_LIST) snprintf(v, sizeof v, "%.0f,%.0f", k->lo + 1, k->lo + 2);
+        else snprintf(v, sizeof v, "x");
+        lr_err e;
+        if (knob_parse(k, v, &want, flag, &e) != 0) fail_msg("test value: %s", e.msg);
+        // a bool flag alone means true, so its value goes after '='
+        len += (size_t)snprintf(args + len, sizeof args - len, k->type == KNOB_BOOL ? " %s='%s'" : " %s '%s'", flag, v);
+        assert_true(len < sizeof args);
+    }
+    char *err;
+    int rc = run_lrscope(st, &err, NULL, "run%s --out '%s' --quiet --no-report", args, out);
+    if (rc != 0 && rc != 1) fail_msg("lrscope run%s: exit %d: %s", args, rc, err);
+    free(err);
+    char cond[128], path[4800];
+    snprintf(cond, sizeof cond, "lr=%g", want.lr); // --lr alone: a study of that one rate
+    snprintf(path, sizeof path, "%s/runs/%s/seed-%llu/run.json", out, cond, (unsigned long long)want.seed);
+    json_t *root = load_json(path);
+    assert_string_equal(json_string_value(json_object_get(root, RUN_KEY_CONDITION)), cond);
+    assert_int_equal(json_integer_value(json_object_get(root, RUN_KEY_SEED)), want.seed);
+    run_config got;
+    config_defaults(&got);
+    lr_err e;
+    json_t *cfg = json_object_get(root, RUN_KEY_CONFIG);
+    assert_int_equal((int)json_object_size(cfg), N_KNOBS);
+    if (knobs_from_json(cfg, &got, "run.json", &e) != 0) fail_msg("%s", e.msg);
+    for (int i = 0; i < N_KNOBS; i++)
+        if (!knob_equal(&KNOBS[i], &got, &want)) fail_msg("run.json: %s differs from its flag", KNOBS[i].name);
+    json_decref(root);
+    // study.json records the same, and the report reads it back through the table
+    report_study s;
+    if (report_study_read(out, &s, &e) != 0) fail_msg("%s", e.msg);
+    assert_int_equal(s.n_runs, 1);
+    for (int i = 0; i < N_KNOBS; i++)
+        if (!knob_equal(&KNOBS[i], &s.runs[0].config, &want)) fail_msg("study.json: %s differs", KNOBS[i].name);
+    report_study_free(&s);
+}
+
+static void expect_bad_file(cli_state *st, const char *yaml, const char *needle) {
+    char path[4400];
+    snprintf(path, sizeof path, "%s/bad-study.yaml", st->root);
+    test_write_file(path, yaml, strlen(yaml));
+    char file_arg[8800];
+    snprintf(file_arg, sizeof file_arg, "'%s' --data '%s'", path, st->data);
+    expect_bad_input(st, needle, "%s", file_arg);
+    expect_bad_input(st, "bad-study.yaml", "%s", file_arg); // names the file
+}
+
+static void test_study_file_and_flags(void **state) {
+    cli_state *st = *state;
+    char path[4400], out[4400];
+    snprintf(path, sizeof path, "%s/study.yaml", st->root);
+    const char *yaml = "name: two-axes\nepochs: 5\nseeds: [3]\nbase:\n  momentum: 0.5\n  batch_size: 64\n"
+                       "grid:\n  lr: [0.05, 0.01]\n  weight_decay: [0, 0.001]\n";
+    test_write_file(path, yaml, strlen(yaml));
+    snprintf(out, sizeof out, "%s/out-yaml", st->root);
+    char *err;
+    // flags override the file's settings: --epochs 1 over epochs: 5, --seeds 2 over seeds: [3]
+    int rc = run_lrscope(st, &err, NULL, "run '%s' --data '%s' --out '%s' --epochs 1 --seeds 2 --quiet --no-report "
+                         "--threads 1", path, st->data, out);
+    if (rc != 0) fail_msg("exit %d: %s", rc, err);
+    free(err);
+    report_study s;
+    lr_err e;
+    if (report_study_read(out, &s, &e) != 0) fail_msg("%s", e.msg);
+    assert_string_equal(s.name, "two-axes");
+    assert_int_equal(s.n_axes, 2);
+    assert_string_equal(s.axes[0]->name, "lr");
+    assert_string_equal(s.axes[1]->name, "weight_decay");
+    assert_int_equal(s.n_runs, 8);
+    assert_string_equal(s.runs[0].name, "runs/lr=0.05,weight_decay=0/seed-1");
+    assert_string_equal(s.runs[3].name, "runs/lr=0.05,weight_decay=0.001/seed-2");
+    assert_string_equal(s.runs[7].name, "runs/lr=0.01,weight_decay=0.001/seed-2");
+    for (int i = 0; i < 8; i++) {
+        assert_int_equal(s.runs[i].config.epochs, 1);
+        assert_true(s.runs[i].config.momentum == 0.5);
+        assert_int_equal(s.runs[i].config.batch_size, 64);
+        assert_int_equal(s.runs[i].n_epochs, 1);
+    }
+    report_study_free(&s);
+    // a knob the grid varies cannot also be set by its flag
+    expect_bad_input(st, "--grid weight_decay=", "'%s' --data '%s' --weight-decay 0.1", path, st->data);
+    // bad files: nothing runs, nothing is written, the message names file, line and key
+    expect_bad_file(st, "grid:\n  lr: [0.1]\n  momentun: [0, 0.9]\n", ":3: grid: \"momentun\": unknown key; "
+                                                                      "did you mean \"momentum\"?");
+    expect_bad_file(st, "base:\n  gamma: 20\n", ":2: gamma 20: expected a number in [0, 10]");
+    expect_bad_file(st, "grid: {}\n", "empty grid");
+    expect_bad_file(st, "grid:\n  lr: [0.1, 0.1]\n", "listed twice");
+    expect_bad_file(st, "runs: 3\n", "unknown section");
+    // flags: suggestions and checks
+    char data[4400];
+    snprintf(data, sizeof data, "--data '%s'", st->data);
+    expect_bad_input(st, "did you mean --momentum?", "%s --momentun 0.5", data);
+    expect_bad_input(st, "did you mean --grid?", "%s --grdi lr=0.1", data);
+    expect_bad_input(st, "did you mean momentum?", "%s --grid momentun=0,0.9", data);
+    expect_bad_input(st, "--grid", "%s --grid momentum=", data);
+    expect_bad_input(st, "--seeds", "%s --seeds 0", data);
+    expect_bad_input(st, "--seeds", "%s --seeds ''", data);
+    expect_bad_input(st, "--momentum: empty value", "%s --momentum ''", data);
+    expect_bad_input(st, "--out: empty value", "%s --out ''", data);
+    expect_bad_input(st, "--jobs", "%s --jobs x", data);
+    expect_bad_input(st, "either --seed N", "%s --seed 3 --seeds 2", data);
+    expect_bad_input(st, "either --seed N", "%s --grid seed=1,2 --seed 3", data);
+    expect_bad_input(st, "no-such-study.yaml", "'%s/no-such-study.yaml' %s", st->root, data);
+}
+
+// Drops the seconds column of a metrics.csv (the only one that may differ).
+static char *metrics_without_seconds(const char *path) {
+    char *m = slurp_must(path, NULL);
+    strip_last_field(m);
+    return m;
+}
+
+// 2 conditions x 2 seeds, 2 epochs, the report on: every file the study
+// writes reads back (study.json, metrics.csv, run.json, summary.csv through
+// the report's reader, the conditions for the statistics, report.md), and
+// --jobs 2 gives the same bits as --jobs 1.
+static void test_study_round_trip_and_jobs(void **state) {
+    cli_state *st = *state;
+    char a[4400], b[4400];
+    snprintf(a, sizeof a, "%s/out-rt1", st->root);
+    snprintf(b, sizeof b, "%s/out-rt2", st->root);
+    char *err;
+    int rc = run_lrscope(st, &err, NULL, "run --data '%s' --out '%s' --epochs 2 --grid lr=0.05,0.01 --seeds 2 "
+                         "--jobs 1 --threads 1 --quiet", st->data, a);
+    if (rc != 0) fail_msg("--jobs 1: exit %d: %s", rc, err);
+    free(err);
+    rc = run_lrscope(st, &err, NULL, "run --data '%s' --out '%s' --epochs 2 --grid lr=0.05,0.01 --seeds 2 "
+                     "--jobs 2 --threads 1 --quiet --no-report", st->data, b);
+    if (rc != 0) fail_msg("--jobs 2: exit %d: %s", rc, err);
+    free(err);
+
+    report_study s;
+    lr_err e;
+    if (report_study_read(a, &s, &e) != 0) fail_msg("%s", e.msg);
+    assert_int_equal(s.n_runs, 4);
+    assert_int_equal(s.n_axes, 1);
+    const char *cond[4] = {"lr=0.05", "lr=0.05", "lr=0.01", "lr=0.01"};
+    for (int i = 0; i < 4; i++) {
+        const report_run *r = &s.runs[i];
+        char want[128];
+        snprintf(want, sizeof want, "runs/%s/seed-%d", cond[i], i % 2 + 1);
+        assert_string_equal(r->name, want);
+        assert_string_equal(r->condition, cond[i]);
+        assert_int_equal(r->seed, (uint64_t)(i % 2 + 1));
+        assert_true(r->config.lr == (i < 2 ? 0.05 : 0.01));
+        assert_int_equal(r->config.seed, r->seed);
+        assert_true(r->has_metrics && r->has_run_json);
+        assert_string_equal(r->status, "finished");
+        assert_int_equal(r->status_inferred, 0);
+        assert_int_equal(r->n_epochs, 2);
+        assert_int_equal(r->planned_epochs, 2);
+        assert_int_equal(r->n_classes, 10);
+        // metrics.csv as the reader saw it, against the file
+        char dir[4800];
+        snprintf(dir, sizeof dir, "%s/%s", a, r->name);
+        double acc, f1, best;
+        int best_ep;
+        check_metrics_csv(dir, 2, r->config.lr, &acc, &f1, &best, &best_ep);
+        assert_true(r->epochs[1].test_acc == acc && r->epochs[1].test_f1 == f1);
+        // identical bits with --jobs 2
+        char pa[4800], pb[4800];
+        size_t la, lb;
+        snprintf(pa, sizeof pa, "%s/%s/weights.lrsw", a, r->name);
+        snprintf(pb, sizeof pb, "%s/%s/weights.lrsw", b, r->name);
+        char *wa = slurp_must(pa, &la), *wb = slurp_must(pb, &lb);
+        assert_int_equal(la, lb);
+        if (memcmp(wa, wb, la) != 0) fail_msg("%s: weights differ between --jobs 1 and 2", r->name);
+        free(wa);
+        free(wb);
+        snprintf(pa, sizeof pa, "%s/%s/metrics.csv", a, r->name);
+        snprintf(pb, sizeof pb, "%s/%s/metrics.csv", b, r->name);
+        char *ma = metrics_without_seconds(pa), *mb = metrics_without_seconds(pb);
+        assert_string_equal(ma, mb);
+        free(ma);
+        free(mb);
+    }
+    // the two seeds differ (their own draws), the two rates too
+    assert_false(s.runs[0].epochs[1].train_loss == s.runs[1].epochs[1].train_loss);
+    assert_false(s.runs[0].epochs[1].train_loss == s.runs[2].epochs[1].train_loss);
+
+    // summary.csv: one row per run, in study order, agreeing with the reader
+    char path[4600];
+    snprintf(path, sizeof path, "%s/summary.csv", a);
+    char *text = slurp_must(path, NULL), *lines[8];
+    assert_int_equal(split_lines(text, lines, 8), 5);
+    assert_string_equal(lines[0], SUMMARY_HEADER);
+    for (int i = 0; i < 4; i++) {
+        char *f[16];
+        assert_int_equal(split_csv(lines[i + 1], f, 16), SUMMARY_FIELDS);
+        assert_string_equal(f[0], s.runs[i].condition);
+        assert_true(parse_num(f[1], "lr") == s.runs[i].config.lr);
+        assert_int_equal((int)parse_num(f[2], "seed"), (int)s.runs[i].seed);
+        assert_string_equal(f[3], "finished");
+        assert_true(fabs(parse_num(f[4], "final_test_acc") - s.runs[i].epochs[1].test_acc) < 1e-6);
+        assert_string_equal(f[13], s.runs[i].name);
+    }
+    free(text);
+
+    // the conditions handed to the statistics
+    report_condition *conds;
+    int nc;
+    report_conditions_from_study(&s, &conds, &nc);
+    assert_int_equal(nc, 2);
+    for (int c = 0; c < 2; c++) {
+        assert_string_equal(conds[c].name, c ? "lr=0.01" : "lr=0.05");
+        assert_int_equal(conds[c].n_axes, 1);
+        assert_string_equal(conds[c].axis_key[0], "lr");
+        assert_true(conds[c].axis_num[0] == (c ? 0.01 : 0.05));
+        assert_string_equal(conds[c].axis_text[0], c ? "0.01" : "0.05");
+        assert_int_equal(conds[c].n_runs, 2);
+        assert_int_equal(conds[c].n_epochs, 2);
+        for (int k = 0; k < 2; k++) {
+            const report_run *r = &s.runs[2 * c + k];
+            assert_int_equal(conds[c].seeds[k], r->seed);
+            assert_true(conds[c].final_test_acc[k] == r->epochs[1].test_acc);
+            assert_true(conds[c].final_test_f1[k] == r->epochs[1].test_f1);
+            assert_true(conds[c].final_test_loss[k] == r->epochs[1].test_loss);
+            assert_true(conds[c].seconds[k] == r->seconds);
+            double best = r->epochs[0].test_acc > r->epochs[1].test_acc ? r->epochs[0].test_acc : r->epochs[1].test_acc;
+            assert_true(conds[c].best_test_acc[k] == best);
+            for (int ep = 0; ep < 2; ep++) {
+                const double *cv = conds[c].curves + (size_t)k * REPORT_N_CURVES * 2;
+                assert_true(cv[0 * 2 + ep] == r->epochs[ep].train_loss);
+                assert_true(cv[1 * 2 + ep] == r->epochs[ep].train_acc);
+                assert_true(cv[2 * 2 + ep] == r->epochs[ep].train_f1);
+                assert_true(cv[3 * 2 + ep] == r->epochs[ep].test_loss);
+                assert_true(cv[4 * 2 + ep] == r->epochs[ep].test_acc);
+                assert_true(cv[5 * 2 + ep] == r->epochs[ep].test_f1);
+            }
+        }
+    }
+    report_conditions_free(conds, nc);
+    report_study_free(&s);
+
+    // the report: configuration from the knobs, the axis and the seeds, runs by condition
+    snprintf(path, sizeof path, "%s/report.md", a);
+    char *md = slurp_must(path, NULL);
+    assert_contains(md, "| momentum | 0.9 |", "report.md");
+    assert_contains(md, "| epochs | 2 |", "report.md");
+    assert_contains(md, "| lr (axis) | 0.05; 0.01 |", "report.md");
+    assert_contains(md, "| seeds | 1; 2 |", "report.md");
+    assert_contains(md, "| lr=0.01 | 2 | finished | 2 / 2 |", "report.md");
+    assert_contains(md, "lr=0.05 seed 1", "report.md"); // sentences name condition and seed
+    free(md);
+    snprintf(path, sizeof path, "%s/report.html", a);
+    assert_true(exists(path));
+}
+
+// ---------------------------------------------------------------- issue 10: optimiser and schedule knobs
+
+// A bad optimiser or schedule knob, alone or in combination with the run's
+// shape (200 training images), is refused with exit 2 naming the knob, before
+// any training and without a study folder (expect_bad_input checks both).
+static void test_optim_knobs_refused_before_training(void **state) {
+    cli_state *st = *state;
+    char data[4400];
+    snprintf(data, sizeof data, "--data '%s'", st->data);
+    expect_bad_input(st, "did you mean \"cosine\"", "%s --schedule cosin", data);
+    expect_bad_input(st, "--optimizer", "%s --optimizer adamm", data);
+    expect_bad_input(st, "did you mean \"adam\"", "%s --optimizer adamm", data);
+    expect_bad_input(st, "--gamma", "%s --gamma -0.5", data);
+    expect_bad_input(st, "gamma 0 is out of range", "%s --schedule exponential --gamma 0", data);
+    expect_bad_input(st, "--pct-start", "%s --schedule onecycle --pct-start 1.5", data);
+    expect_bad_input(st, "pct_start 1 is out of range", "%s --schedule onecycle --pct-start 1", data);
+    expect_bad_input(st, "pct_start 0 is out of range", "%s --schedule onecycle --pct-start 0", data);
+    expect_bad_input(st, "t_max 0 is out of range", "%s --schedule cosine --t-max 0", data);
+    expect_bad_input(st, "milestones must be increasing: 3 comes after 5", "%s --schedule multistep --milestones 5,3",
+                     data);
+    expect_bad_input(st, "milestones", "%s --schedule multistep", data); // it needs at least one
+    expect_bad_input(st, "nesterov needs momentum > 0", "%s --nesterov --momentum 0", data);
+    // one-cycle: 1 epoch x 1 batch of 200 images leaves no rising phase
+    expect_bad_input(st, "one-cycle run of 1 steps (1 epochs x 1 batches) is shorter than its schedule",
+                     "%s --schedule onecycle --batch-size 200", data);
+    // warm-up as long as the run: 1 epoch of 2 batches (128 + 72 images)
+    expect_bad_input(st, "a warm-up of 2 steps (warmup_epochs 1) leaves nothing of the run's 2 steps",
+                     "%s --warmup-epochs 1", data);
+    expect_bad_input(st, "warmup_steps 5", "%s --warmup-steps 5", data);
+    // in a study of several conditions, the message says which one; a later
+    // condition's fault still stops the whole study before its first run
+    expect_bad_input(st, "condition batch_size=200", "%s --schedule onecycle --grid batch_size=64,200", data);
+    // from a study file
+    char path[4400], arg[8900];
+    snprintf(path, sizeof path, "%s/bad-onecycle.yaml", st->root);
+    const char *yaml = "base:\n  schedule: onecycle\n  pct_start: 1\ngrid:\n  lr: [0.1]\n";
+    test_write_file(path, yaml, strlen(yaml));
+    snprintf(arg, sizeof arg, "'%s' %s", path, data);
+    expect_bad_input(st, "pct_start 1 is out of range", "%s", arg);
+}
+
+// run.json records the steps per epoch (the schedule figure's clock):
+// 200 images in batches of 128 are 2 steps.
+static void test_run_json_steps_per_epoch(void **state) {
+    cli_state *st = *state;
+    ensure_main_run(st);
+    char path[4600];
+    snprintf(path, sizeof path, "%s/out1/runs/lr=0.05/seed-1/run.json", st->root);
+    json_t *root = load_json(path);
+    assert_int_equal(json_integer_value(json_object_get(root, RUN_KEY_STEPS_PER_EPOCH)), 2);
+    json_decref(root);
 }
 
 int main(void) {
@@ -790,7 +1414,20 @@ int main(void) {
         cmocka_unit_test(test_divergence),
         cmocka_unit_test(test_divergence_does_not_stop_other_runs),
         cmocka_unit_test(test_interrupt),
+        cmocka_unit_test(test_closed_pipe),
+        cmocka_unit_test(test_console_full),
+        cmocka_unit_test(test_sighup),
+        cmocka_unit_test(test_sigterm),
         cmocka_unit_test(test_help),
+        // bounded input (issue 8)
+        cmocka_unit_test(test_inputs_long_paths),
+        cmocka_unit_test(test_inputs_empty_values),
+        cmocka_unit_test(test_inputs_special_files),
+        cmocka_unit_test(test_every_knob_flag_in_run_json),
+        cmocka_unit_test(test_study_file_and_flags),
+        cmocka_unit_test(test_study_round_trip_and_jobs),
+        cmocka_unit_test(test_optim_knobs_refused_before_training),
+        cmocka_unit_test(test_run_json_steps_per_epoch),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

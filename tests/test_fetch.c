@@ -46,6 +46,8 @@ typedef struct {
     long long cut_after;   // bytes of body sent before closing ...
     int cut_requests;      // ... for this many more requests
     int ignore_range;      // answer 200 with the whole file even to Range
+    long long announce;    // > 0: the Content-Length a 200 answer claims, whatever it sends
+    int no_length;         // send a 200 answer with no Content-Length (ends at close)
     int requests;
     char ranges[MAX_LOGGED][64]; // Range header of each request, "" if none
     char paths[MAX_LOGGED][128];
@@ -94,6 +96,8 @@ static void serve_one(http_server *s, int c) {
     for (int i = 0; i < s->n_files; i++)
         if (strcmp(s->files[i].path, path) == 0) f = &s->files[i];
     int ignore = s->ignore_range;
+    long long announce = s->announce;
+    int no_length = s->no_length;
     long long cut = -1;
     if (s->cut_requests > 0) {
         s->cut_requests--;
@@ -121,7 +125,11 @@ static void serve_one(http_server *s, int c) {
     }
     if (!partial) from = 0;
     size_t body = f->len - (size_t)from;
-    int h = partial
+    int h = !partial && (announce > 0 || no_length)
+        ? (no_length ? snprintf(head, sizeof head, "HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n")
+                     : snprintf(head, sizeof head, "HTTP/1.1 200 OK\r\nContent-Length: %lld\r\n"
+                                "Connection: close\r\n\r\n", announce))
+        : partial
         ? snprintf(head, sizeof head, "HTTP/1.1 206 Partial Content\r\nContent-Length: %zu\r\n"
                    "Content-Range: bytes %lld-%zu/%zu\r\nConnection: close\r\n\r\n",
                    body, from, f->len - 1, f->len)
@@ -211,6 +219,14 @@ static void server_cut(http_server *s, long long cut_after, int cut_requests, in
     s->cut_after = cut_after;
     s->cut_requests = cut_requests;
     s->ignore_range = ignore_range;
+    pthread_mutex_unlock(&s->mu);
+}
+
+// Answers lie about (announce > 0) or omit (no_length) the Content-Length.
+static void server_lie(http_server *s, long long announce, int no_length) {
+    pthread_mutex_lock(&s->mu);
+    s->announce = announce;
+    s->no_length = no_length;
     pthread_mutex_unlock(&s->mu);
 }
 
@@ -896,7 +912,7 @@ static void test_fetch_multi_file_source(void **state) {
     uint8_t *gz[4];
     size_t gz_len[4];
     char md5[4][MD5_HEX_LEN + 1], path[4][128];
-    fetch_source src = {"mnist", "mnist", {"http://127.0.0.1:1/unused/"}, {{0}}, 4, NULL, {0}};
+    fetch_source src = {"mnist", "mnist", {"http://127.0.0.1:1/unused/"}, {{0}}, 4, NULL, {0}, 0, 0};
     for (int k = 0; k < 4; k++) {
         gz[k] = gzip_bytes(raw[k], raw_len[k], &gz_len[k]);
         md5_hex_of(gz[k], gz_len[k], md5[k]);
@@ -937,6 +953,156 @@ static void test_fetch_multi_file_source(void **state) {
     assert_contains(e.msg, "checksum mismatch");
     assert_contains(e.msg, "f68b3c2dcbeaaa9fbdd348bbdeb94873");
     for (int k = 0; k < 4; k++) free(gz[k]);
+}
+
+// ---------------------------------------------------------------- bounded input (issue 8)
+
+// A single-file source "blob" whose official file is `size` bytes with MD5 md5.
+static fetch_source blob_source(const char *md5, long long size) {
+    fetch_source src = {"blob", "blob", {"http://127.0.0.1:1/unused/"}, {{"blob.bin", md5, size}},
+                        1, NULL, {"blob.bin"}, 0, 0};
+    return src;
+}
+
+static void test_fetch_refuses_huge_announced_download(void **state) {
+    fixture *f = *state;
+    uint8_t data[1000];
+    fill_bytes(data, sizeof data, 7);
+    char md5[MD5_HEX_LEN + 1], url[256], partial[2048];
+    md5_hex_of(data, sizeof data, md5);
+    server_add(f->srv, "/blob.bin", data, sizeof data);
+    url_of(f, "/blob.bin", url, sizeof url);
+    snprintf(partial, sizeof partial, "%s/.blob.download/blob.bin.partial", f->root);
+    fetch_options o = {url, NULL, 1};
+    lr_err e;
+    // Known size: the announced 5 GB is refused at once, nothing written.
+    fetch_source src = blob_source(md5, sizeof data);
+    server_lie(f->srv, 5000000000LL, 0);
+    assert_int_equal(fetch_from_source("blob", &src, f->root, &o, &e), -1);
+    assert_contains(e.msg, "announces 5000000000 bytes, more than the 1000");
+    assert_true(file_size(partial) <= 0);
+    // Unknown size: the hard cap.
+    src = blob_source(md5, 0);
+    server_lie(f->srv, 4LL << 30, 0);
+    assert_int_equal(fetch_from_source("blob", &src, f->root, &o, &e), -1);
+    assert_contains(e.msg, "announces 4294967296 bytes, more than the 1073741824");
+    // Sent without a length, more than the known size: stopped once past it.
+    uint8_t big[5000];
+    fill_bytes(big, sizeof big, 8);
+    server_clear(f->srv);
+    server_add(f->srv, "/blob.bin", big, sizeof big);
+    server_lie(f->srv, 0, 1);
+    src = blob_source(md5, sizeof data);
+    assert_int_equal(fetch_from_source("blob", &src, f->root, &o, &e), -1);
+    assert_contains(e.msg, "sent at least");
+    assert_contains(e.msg, "more than the 1000");
+    assert_true(file_size(partial) <= 1000);
+    // The honest server, same source: fetched.
+    server_clear(f->srv);
+    server_add(f->srv, "/blob.bin", data, sizeof data);
+    server_lie(f->srv, 0, 0);
+    if (fetch_from_source("blob", &src, f->root, &o, &e) != 0) fail_msg("%s", e.msg);
+    char done[2048];
+    snprintf(done, sizeof done, "%s/blob/blob.bin", f->root);
+    assert_file_is(done, data, sizeof data);
+}
+
+static void test_fetch_refuses_special_files(void **state) {
+    fixture *f = *state;
+    alarm(20); // a FIFO read would block: fail instead of hanging
+    char fifo[2048], dir[2048], url[2200];
+    snprintf(fifo, sizeof fifo, "%s/fifo.tar.gz", f->tmp);
+    assert_int_equal(mkfifo(fifo, 0644), 0);
+    snprintf(dir, sizeof dir, "%s/adir", f->tmp);
+    assert_int_equal(mkdir(dir, 0755), 0);
+    const char *paths[3] = {"/dev/zero", fifo, dir};
+    const char *kinds[3] = {"is a character device", "is a FIFO", "is a directory"};
+    for (int i = 0; i < 3; i++) {
+        snprintf(url, sizeof url, "file://%s", paths[i]);
+        fetch_options o = {url, "00000000000000000000000000000000", 1};
+        lr_err e;
+        assert_int_equal(fetch_dataset("cifar10", f->root, &o, &e), -1);
+        assert_contains(e.msg, kinds[i]);
+        assert_no_dataset(f);
+    }
+    // An "archive copied by hand" into the staging folder that is a FIFO.
+    char stage[2048], staged[2200];
+    snprintf(stage, sizeof stage, "%s/.cifar-10-batches-bin.download", f->root);
+    lr_err e;
+    assert_int_equal(fs_mkdirs(stage, &e), 0);
+    snprintf(staged, sizeof staged, "%s/cifar-10-binary.tar.gz", stage);
+    assert_int_equal(mkfifo(staged, 0644), 0);
+    fetch_options o = {"file:///nonexistent.tar.gz", NULL, 1};
+    assert_int_equal(fetch_dataset("cifar10", f->root, &o, &e), -1);
+    assert_contains(e.msg, "cifar-10-binary.tar.gz: is a FIFO");
+    // --dir itself a FIFO
+    assert_int_equal(fetch_dataset("cifar10", fifo, &o, &e), -1);
+    assert_contains(e.msg, "is a FIFO");
+    assert_int_equal(server_requests(f->srv), 0);
+    alarm(0);
+}
+
+static void test_fetch_refuses_bomb(void **state) {
+    fixture *f = *state;
+    enum { BOMB = 3 << 20 };
+    uint8_t *zeros = calloc(BOMB, 1);
+    assert_non_null(zeros);
+    tar_member m[2] = {{"bomb", AE_IFDIR, NULL, NULL, 0}, {"bomb/blob.bin", AE_IFREG, NULL, zeros, BOMB}};
+    size_t len;
+    uint8_t *targz = make_targz(m, 2, &len);
+    free(zeros);
+    assert_true(len < BOMB / 50); // small compressed, big expanded
+    char md5[MD5_HEX_LEN + 1], url[256];
+    md5_hex_of(targz, len, md5);
+    server_add(f->srv, "/bomb.tar.gz", targz, len);
+    url_of(f, "/bomb.tar.gz", url, sizeof url);
+    fetch_source src = {"bomb", "bomb", {"http://127.0.0.1:1/unused/"},
+                        {{"bomb.tar.gz", md5, (long long)len}}, 1, "bomb", {"blob.bin"},
+                        1 << 20, 0};
+    fetch_options o = {url, NULL, 1};
+    lr_err e;
+    assert_int_equal(fetch_from_source("bomb", &src, f->root, &o, &e), -1);
+    assert_contains(e.msg, "unpacks to more than 1048576 bytes");
+    assert_contains(e.msg, "the archive was deleted");
+    char dest[2048];
+    snprintf(dest, sizeof dest, "%s/bomb", f->root);
+    assert_false(fs_exists(dest));
+    assert_no_dataset_tmp(f);
+    // With room for it, the same archive is fine.
+    src.max_unpacked_bytes = 4 << 20;
+    if (fetch_from_source("bomb", &src, f->root, &o, &e) != 0) fail_msg("%s", e.msg);
+    free(targz);
+}
+
+static void test_cmd_fetch_empty_values(void **state) {
+    fixture *f = *state;
+    char *empty_name[] = {"fetch", "", "--dir", f->root, NULL};
+    assert_int_equal(cmd_fetch(4, empty_name), EXIT_BAD_INPUT);
+    char *empty_dir[] = {"fetch", "cifar10", "--dir", "", NULL};
+    assert_int_equal(cmd_fetch(4, empty_dir), EXIT_BAD_INPUT);
+    char *empty_dir_eq[] = {"fetch", "cifar10", "--dir=", NULL};
+    assert_int_equal(cmd_fetch(3, empty_dir_eq), EXIT_BAD_INPUT);
+    char *empty_url[] = {"fetch", "cifar10", "--dir", f->root, "--url", "", NULL};
+    assert_int_equal(cmd_fetch(6, empty_url), EXIT_BAD_INPUT);
+    char *empty_md5[] = {"fetch", "cifar10", "--dir", f->root, "--md5", "", NULL};
+    assert_int_equal(cmd_fetch(6, empty_md5), EXIT_BAD_INPUT);
+    // The library refuses them too, rather than falling back to defaults.
+    lr_err e;
+    assert_int_equal(fetch_dataset("", f->root, NULL, &e), -1);
+    assert_contains(e.msg, "empty");
+    assert_int_equal(fetch_dataset("cifar10", "", NULL, &e), -1);
+    assert_contains(e.msg, "--dir) is empty");
+    fetch_options o = {"", NULL, 1};
+    assert_int_equal(fetch_dataset("cifar10", f->root, &o, &e), -1);
+    assert_contains(e.msg, "--url is empty");
+    char long_dir[5001];
+    memset(long_dir, 'd', 5000);
+    long_dir[0] = '/';
+    long_dir[5000] = '\0';
+    assert_int_equal(fetch_dataset("cifar10", long_dir, NULL, &e), -1);
+    assert_contains(e.msg, "--dir /ddd");
+    assert_int_equal(server_requests(f->srv), 0);
+    assert_false(fs_exists("data/.cifar-10-batches-bin.download"));
 }
 
 static void test_cmd_fetch_arguments(void **state) {
@@ -991,6 +1157,10 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_fetch_existing_incomplete_folder, setup, teardown),
         cmocka_unit_test_setup_teardown(test_fetch_multi_file_source, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cmd_fetch_arguments, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_fetch_refuses_huge_announced_download, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_fetch_refuses_special_files, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_fetch_refuses_bomb, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_cmd_fetch_empty_values, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -6,6 +6,7 @@
 // each optimiser and of the schedules on small generated data, which must learn.
 #include "test_util.h"
 
+#include "../src/report/report_parts.h"
 #include "../src/train/optim.h"
 #include "../src/train/schedule.h"
 #include "../src/train/train.h"
@@ -101,8 +102,8 @@ static void set_step_30(run_config *c) { strcpy(c->schedule, "step"); c->step_si
 static void set_multistep(run_config *c) {
     strcpy(c->schedule, "multistep");
     int m[] = {30, 80, 81, 200};
-    memcpy(c->milestones, m, sizeof m);
-    c->n_milestones = 4;
+    memcpy(c->milestones.v, m, sizeof m);
+    c->milestones.n = 4;
     c->gamma = 0.3;
 }
 static void set_exponential(run_config *c) { strcpy(c->schedule, "exponential"); c->gamma = 0.98; }
@@ -574,9 +575,9 @@ static void bad_pct_zero(run_config *c) { c->pct_start = 0; }
 static void bad_t_max(run_config *c) { strcpy(c->schedule, "cosine"); c->t_max = 0; }
 static void bad_milestones(run_config *c) {
     strcpy(c->schedule, "multistep");
-    c->milestones[0] = 5;
-    c->milestones[1] = 3;
-    c->n_milestones = 2;
+    c->milestones.v[0] = 5;
+    c->milestones.v[1] = 3;
+    c->milestones.n = 2;
 }
 static void bad_no_milestones(run_config *c) { strcpy(c->schedule, "multistep"); }
 static void bad_onecycle_short(run_config *c) { strcpy(c->schedule, "onecycle"); c->epochs = 2; } // 2 x 1 steps
@@ -682,8 +683,8 @@ static void e2e_sgd_dampening(run_config *c) {
     c->dampening = 0.5;
     c->lr = 0.03;
     strcpy(c->schedule, "multistep");
-    c->milestones[0] = 3;
-    c->n_milestones = 1;
+    c->milestones.v[0] = 3;
+    c->milestones.n = 1;
 }
 static void e2e_adam(run_config *c) { strcpy(c->optimizer, "adam"); c->lr = 1e-3; }
 static void e2e_adam_amsgrad_wd(run_config *c) { strcpy(c->optimizer, "adam"); c->lr = 1e-3; c->amsgrad = 1; c->weight_decay = 1e-4; }
@@ -799,6 +800,77 @@ static void test_plateau_in_training_counts_evaluations(void **state) {
     dataset_free(&te);
 }
 
+// ---------------------------------------------------------------- the schedule figure's series
+
+#define expect_near(a, b, tol)                                                                       \
+    do {                                                                                             \
+        double a_ = (a), b_ = (b);                                                                   \
+        if (!(fabs(a_ - b_) <= (tol))) fail_msg("%s = %.17g, expected %.17g", #a, a_, b_);            \
+    } while (0)
+
+// A report_run as study_read leaves it: config, steps_per_epoch from run.json,
+// and metrics.csv's per-epoch rates.
+static void figure_run(report_run *r, const char *sched_name, int epochs, int spe) {
+    memset(r, 0, sizeof *r);
+    config_defaults(&r->config);
+    strcpy(r->config.schedule, sched_name);
+    r->config.epochs = epochs;
+    r->config.lr = 0.1;
+    r->steps_per_epoch = spe;
+    r->n_epochs = epochs;
+    r->epochs = test_calloc((size_t)epochs, sizeof *r->epochs);
+    for (int k = 0; k < epochs; k++) {
+        r->epochs[k].epoch = k + 1;
+        r->epochs[k].lr = 0.1 / (1 << k); // plateau reads these
+    }
+}
+
+static void test_schedule_figure_is_per_step(void **state) {
+    (void)state;
+    report_run r;
+    double *x, *y;
+    // one-cycle: every step of the run, its shape within the epochs
+    figure_run(&r, "onecycle", 4, 7);
+    r.config.pct_start = 0.25; // the rise ends at step 0.25 * 28 - 1 = 6
+    long n = plot_lr_series(&r, &x, &y);
+    assert_int_equal(n, 4 * 7);
+    double want[4 * 7];
+    lr_err e;
+    assert_int_equal(schedule_replay(&r.config, 7, NULL, want, n, &e), 0);
+    double peak = 0;
+    for (long k = 0; k < n; k++) {
+        expect_near(y[k], want[k], 0);
+        if (k > 0) assert_true(x[k] > x[k - 1]);
+        peak = fmax(peak, y[k]);
+    }
+    expect_near(x[0], 0.5, 1e-12);          // epoch 1 spans 0.5 .. 1.5
+    expect_near(x[7], 1.5, 1e-12);          // epoch 2 starts at its left edge
+    expect_near(y[0], 0.1 / 25, 1e-15);     // max_lr (the run's lr) / div_factor
+    expect_near(peak, 0.1, 1e-12);          // reaches max_lr within the run, at step 6
+    expect_near(y[6], 0.1, 1e-12);
+    assert_true(y[n - 1] < 0.1 / 25 / 100);         // ends near max_lr / div / final_div
+    free(x);
+    free(y);
+    // a diverged run: the epochs before the divergence only
+    r.diverged_epoch = 3;
+    assert_int_equal(plot_lr_series(&r, &x, &y), 2 * 7);
+    free(x);
+    free(y);
+    // without steps_per_epoch (an older run.json): nothing, the figure falls back to epochs
+    r.diverged_epoch = 0;
+    r.steps_per_epoch = 0;
+    assert_int_equal(plot_lr_series(&r, &x, &y), 0);
+    test_free(r.epochs);
+    // plateau: metrics.csv's rate of each epoch, held for its steps
+    figure_run(&r, "plateau", 3, 5);
+    n = plot_lr_series(&r, &x, &y);
+    assert_int_equal(n, 15);
+    for (long k = 0; k < n; k++) expect_near(y[k], 0.1 / (1 << (k / 5)), 1e-15);
+    free(x);
+    free(y);
+    test_free(r.epochs);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_schedules_match_torch),
@@ -813,6 +885,7 @@ int main(void) {
         cmocka_unit_test(test_bad_knobs_are_refused),
         cmocka_unit_test(test_each_optimiser_and_schedule_learns),
         cmocka_unit_test(test_plateau_in_training_counts_evaluations),
+        cmocka_unit_test(test_schedule_figure_is_per_step),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

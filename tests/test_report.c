@@ -4,6 +4,7 @@
 // pixels), SVGs, report.md and a self-contained report.html.
 #include "test_util.h"
 
+#include <ctype.h>
 #include <sys/stat.h>
 #include <zlib.h>
 
@@ -16,11 +17,34 @@ static const char HEADER[] =
 static void write_text(const char *dir, const char *rel, const char *text) {
     char path[4400];
     snprintf(path, sizeof path, "%s/%s", dir, rel);
-    char *slash = strrchr(path, '/');
-    *slash = '\0';
-    mkdir(path, 0755); // the run folder; exists already for top-level files
-    *slash = '/';
+    for (char *p = path + strlen(dir) + 1; (p = strchr(p, '/')) != NULL; p++) {
+        *p = '\0';
+        mkdir(path, 0755); // runs/, runs/<condition>/, runs/<condition>/seed-1/
+        *p = '/';
+    }
     test_write_file(path, text, strlen(text));
+}
+
+// study.json of a study with one axis, lr, and one seed: run i is condition
+// conds[i] (e.g. "lr=0.1") in runs/<conds[i]>/seed-1, with base learning
+// rate lrs[i]; `config` is more of each run's knobs as JSON ("" for none).
+static void lr_study_write(const char *dir, int n, const double *lrs, const char *const *conds,
+                           const char *config) {
+    char *buf = malloc(65536);
+    assert_non_null(buf);
+    size_t len = (size_t)snprintf(buf, 65536, "{\"lrscope_version\": \"0.1.0\", \"created\": "
+                                  "\"2026-11-28T11:00:00Z\", \"name\": \"\", \"axes\": [{\"key\": \"lr\", "
+                                  "\"values\": [");
+    for (int i = 0; i < n; i++) len += (size_t)snprintf(buf + len, 65536 - len, "%s%.17g", i ? ", " : "", lrs[i]);
+    len += (size_t)snprintf(buf + len, 65536 - len, "]}], \"seeds\": [1],\n \"runs\": [");
+    for (int i = 0; i < n; i++)
+        len += (size_t)snprintf(buf + len, 65536 - len,
+                                "%s{\"folder\": \"runs/%s/seed-1\", \"condition\": \"%s\", \"seed\": 1, "
+                                "\"config\": {\"lr\": %.17g%s%s}}", i ? ",\n  " : "", conds[i], conds[i], lrs[i],
+                                config[0] ? ", " : "", config);
+    snprintf(buf + len, 65536 - len, "]}\n");
+    write_text(dir, "study.json", buf);
+    free(buf);
 }
 
 static char *read_text(const char *dir, const char *rel) {
@@ -47,28 +71,26 @@ static int count_substr(const char *hay, const char *needle) {
 
 // ---- a hand-made study with known answers ----
 //
-// lr-0.1   diverges at epoch 3 (nan loss); its early epochs "converge" at
+// lr=0.1   diverges at epoch 3 (nan loss); its early epochs "converge" at
 //          epoch 1 but must not count.
-// lr-0.01  test acc .30 .50 .58 .60 .59: best final (.59), peak .60 at 4,
+// lr=0.01  test acc .30 .50 .58 .60 .59: best final (.59), peak .60 at 4,
 //          95% of best (.57) first at epoch 3; steady test loss.
-// lr-0.001 test acc .20 .62 .40 .50 .55: best peak (.62 at 2), converged at
+// lr=0.001 test acc .20 .62 .40 .50 .55: best peak (.62 at 2), converged at
 //          epoch 2 (the first among non-diverged); erratic test loss; no
 //          run.json, so its time (5 x 8 s) and status come from metrics.csv.
-// lr-1e-4  listed in study.json, never started (no folder).
+// lr=0.0001  listed in study.json, never started (no folder).
 static void known_study_write(const char *dir) {
-    write_text(dir, "study.json",
-               "{\"lrscope_version\": \"0.1.0\", \"created\": \"2026-11-28T11:00:00Z\",\n"
-               " \"config\": {\"model\": \"conv:4:3,relu\", \"epochs\": 6, \"momentum\": 0.9},\n"
-               " \"runs\": [{\"name\": \"lr-0.1\", \"lr\": 0.1}, {\"name\": \"lr-0.01\", \"lr\": 0.01},\n"
-               "          {\"name\": \"lr-0.001\", \"lr\": 0.001}, {\"name\": \"lr-1e-4\", \"lr\": 1e-4}]}\n");
+    static const double lrs[4] = {0.1, 0.01, 0.001, 1e-4};
+    static const char *const conds[4] = {"lr=0.1", "lr=0.01", "lr=0.001", "lr=0.0001"};
+    lr_study_write(dir, 4, lrs, conds, "\"model\": \"conv:4:3,relu\", \"epochs\": 6, \"momentum\": 0.9");
     char buf[4096];
     snprintf(buf, sizeof buf, "%s"
              "1,0.1,2.5,0.10,0.05,2.4,0.10,0.02,1.0\n"
              "2,0.1,7.5,0.10,0.05,9.0,0.10,0.02,1.0\n"
              "3,0.1,nan,,,nan,,,0.5\n", HEADER);
-    write_text(dir, "lr-0.1/metrics.csv", buf);
-    write_text(dir, "lr-0.1/run.json",
-               "{\"name\": \"lr-0.1\", \"status\": \"diverged\", \"diverged_epoch\": 3,"
+    write_text(dir, "runs/lr=0.1/seed-1/metrics.csv", buf);
+    write_text(dir, "runs/lr=0.1/seed-1/run.json",
+               "{\"folder\": \"runs/lr=0.1/seed-1\", \"status\": \"diverged\", \"diverged_epoch\": 3,"
                " \"epochs_done\": 3, \"seconds\": 3.0}");
     snprintf(buf, sizeof buf, "%s"
              "1,0.01,2.0,0.25,0.2,2.0,0.30,0.28,10\n"
@@ -76,9 +98,9 @@ static void known_study_write(const char *dir) {
              "3,0.01,1.3,0.60,0.6,1.2,0.58,0.57,10\n"
              "4,0.01,1.1,0.66,0.65,1.1,0.60,0.59,10\n"
              "5,0.01,0.9,0.70,0.7,1.15,0.59,0.58,10\n", HEADER);
-    write_text(dir, "lr-0.01/metrics.csv", buf);
-    write_text(dir, "lr-0.01/run.json",
-               "{\"name\": \"lr-0.01\", \"status\": \"finished\", \"diverged_epoch\": null,"
+    write_text(dir, "runs/lr=0.01/seed-1/metrics.csv", buf);
+    write_text(dir, "runs/lr=0.01/seed-1/run.json",
+               "{\"folder\": \"runs/lr=0.01/seed-1\", \"status\": \"finished\", \"diverged_epoch\": null,"
                " \"epochs_done\": 5, \"seconds\": 50.0, \"config\": {\"epochs\": 5},"
                " \"classes\": [\"cat\", \"dog\", \"ship\"],"
                " \"confusion_matrix\": [[50, 30, 20], [25, 70, 5], [1, 2, 97]]}");
@@ -88,7 +110,7 @@ static void known_study_write(const char *dir) {
              "3,0.001,1.9,0.40,0.4,1.8,0.40,0.38,8\n"
              "4,0.001,1.8,0.45,0.45,1.4,0.50,0.48,8\n"
              "5,0.001,1.7,0.50,0.5,1.3,0.55,0.52,8\n", HEADER);
-    write_text(dir, "lr-0.001/metrics.csv", buf);
+    write_text(dir, "runs/lr=0.001/seed-1/metrics.csv", buf);
 }
 
 // Sample standard deviation of the differences of v[0..n).
@@ -161,11 +183,11 @@ static void test_analysis_known_answers(void **state) {
         strcat(all, "\n");
     }
     assert_non_null(strstr(all, "best final test accuracy is 59.0%"));
-    assert_non_null(strstr(all, "lr-0.001 reached 62.0% at epoch 2"));
-    assert_non_null(strstr(all, "lr-0.001 got there first, at epoch 2"));
-    assert_non_null(strstr(all, "lr-0.1 diverged at epoch 3"));
+    assert_non_null(strstr(all, "lr=0.001 reached 62.0% at epoch 2"));
+    assert_non_null(strstr(all, "lr=0.001 got there first, at epoch 2"));
+    assert_non_null(strstr(all, "lr=0.1 diverged at epoch 3"));
     assert_non_null(strstr(all, "16.67 times as long"));
-    assert_non_null(strstr(all, "lr-1e-4 has no metrics.csv"));
+    assert_non_null(strstr(all, "lr=0.0001 has no metrics.csv"));
     report_lines_free(lines, n);
     report_analysis_free(&a);
     report_study_free(&s);
@@ -178,22 +200,22 @@ static void test_chance_level_run(void **state) {
     (void)state;
     char dir[512];
     test_mkdtemp(dir, sizeof dir);
-    write_text(dir, "study.json",
-               "{\"lrscope_version\": \"0.1.0\", \"config\": {\"epochs\": 3},\n"
-               " \"runs\": [{\"name\": \"lr-5\", \"lr\": 5}, {\"name\": \"lr-0.01\", \"lr\": 0.01}]}\n");
+    static const double lrs[2] = {5, 0.01};
+    static const char *const conds[2] = {"lr=5", "lr=0.01"};
+    lr_study_write(dir, 2, lrs, conds, "\"epochs\": 3");
     char buf[2048];
     snprintf(buf, sizeof buf, "%s"
              "1,5,2.31,0.10,0.02,2.303,0.10,0.018,1\n"
              "2,5,2.30,0.10,0.02,2.303,0.11,0.020,1\n"
              "3,5,2.30,0.10,0.02,2.303,0.10,0.018,1\n", HEADER);
-    write_text(dir, "lr-5/metrics.csv", buf);
+    write_text(dir, "runs/lr=5/seed-1/metrics.csv", buf);
     snprintf(buf, sizeof buf, "%s"
              "1,0.01,2.0,0.25,0.2,1.9,0.30,0.28,1\n"
              "2,0.01,1.7,0.40,0.4,1.6,0.45,0.44,1\n"
              "3,0.01,1.5,0.50,0.5,1.4,0.55,0.54,1\n", HEADER);
-    write_text(dir, "lr-0.01/metrics.csv", buf);
-    write_text(dir, "lr-0.01/run.json",
-               "{\"name\": \"lr-0.01\", \"status\": \"finished\", \"epochs_done\": 3, \"seconds\": 3.0,"
+    write_text(dir, "runs/lr=0.01/seed-1/metrics.csv", buf);
+    write_text(dir, "runs/lr=0.01/seed-1/run.json",
+               "{\"folder\": \"runs/lr=0.01/seed-1\", \"status\": \"finished\", \"epochs_done\": 3, \"seconds\": 3.0,"
                " \"classes\": [\"0\",\"1\",\"2\",\"3\",\"4\",\"5\",\"6\",\"7\",\"8\",\"9\"],"
                " \"confusion_matrix\": [[1,0,0,0,0,0,0,0,0,0],[0,1,0,0,0,0,0,0,0,0],[0,0,1,0,0,0,0,0,0,0],"
                "[0,0,0,1,0,0,0,0,0,0],[0,0,0,0,1,0,0,0,0,0],[0,0,0,0,0,1,0,0,0,0],[0,0,0,0,0,0,1,0,0,0],"
@@ -213,7 +235,7 @@ static void test_chance_level_run(void **state) {
     char **lines = NULL;
     int n = report_analysis_sentences(&s, &a, &lines);
     int named = 0;
-    for (int i = 0; i < n; i++) named += strstr(lines[i], "lr-5 never learned") != NULL;
+    for (int i = 0; i < n; i++) named += strstr(lines[i], "lr=5 never learned") != NULL;
     assert_int_equal(named, 1);
     report_lines_free(lines, n);
     report_analysis_free(&a);
@@ -281,9 +303,11 @@ static void test_damaged_metrics_rejected(void **state) {
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         char dir[512];
         test_mkdtemp(dir, sizeof dir);
-        write_text(dir, "study.json", "{\"runs\": [{\"name\": \"lr-0.1\", \"lr\": 0.1}]}");
-        write_text(dir, "lr-0.1/metrics.csv", cases[i].csv);
-        expect_build_error(dir, "lr-0.1/metrics.csv", cases[i].want);
+        static const double lr[1] = {0.1};
+        static const char *const cond[1] = {"lr=0.1"};
+        lr_study_write(dir, 1, lr, cond, "");
+        write_text(dir, "runs/lr=0.1/seed-1/metrics.csv", cases[i].csv);
+        expect_build_error(dir, "runs/lr=0.1/seed-1/metrics.csv", cases[i].want);
         test_rmtree(dir);
     }
 }
@@ -295,10 +319,26 @@ static void test_not_a_study_rejected(void **state) {
     expect_build_error(dir, "study.json", "not a study folder");
     write_text(dir, "study.json", "{\"runs\": [");
     expect_build_error(dir, "study.json", "line 1");
-    write_text(dir, "study.json", "{\"runs\": [{\"name\": \"../x\", \"lr\": 0.1}]}");
-    expect_build_error(dir, "study.json", "runs[0].name");
-    write_text(dir, "study.json", "{\"config\": {}}");
+    write_text(dir, "study.json", "{\"axes\": [], \"runs\": [{\"folder\": \"runs/../../x\", \"condition\": \"x\","
+                                  " \"seed\": 1, \"config\": {}}]}");
+    expect_build_error(dir, "study.json", "runs[0].folder");
+    write_text(dir, "study.json", "{\"axes\": []}");
     expect_build_error(dir, "study.json", "\"runs\" array");
+    write_text(dir, "study.json", "{\"runs\": []}");
+    expect_build_error(dir, "study.json", "\"axes\" array");
+    write_text(dir, "study.json", "{\"axes\": [{\"key\": \"lrate\", \"values\": [0.1]}], \"runs\": []}");
+    expect_build_error(dir, "study.json", "axes[0].key");
+    // Every run's configuration is read through the knob table: a key the
+    // table does not know (a renamed knob) is refused, with the closest name.
+    write_text(dir, "study.json", "{\"axes\": [], \"runs\": [{\"folder\": \"runs/x/seed-1\", \"condition\": "
+                                  "\"x\", \"seed\": 1, \"config\": {\"momentun\": 0.9}}]}");
+    expect_build_error(dir, "runs[0].config", "did you mean \"momentum\"");
+    write_text(dir, "study.json", "{\"axes\": [], \"runs\": [{\"folder\": \"runs/x/seed-1\", \"condition\": "
+                                  "\"x\", \"seed\": 1, \"config\": {\"momentum\": 3}}]}");
+    expect_build_error(dir, "momentum", "[0, 1]");
+    write_text(dir, "study.json", "{\"axes\": [], \"runs\": [{\"folder\": \"runs/x/seed-1\", \"condition\": "
+                                  "\"x\", \"seed\": 1, \"config\": {\"epochs\": \"ten\"}}]}");
+    expect_build_error(dir, "epochs", "whole number");
     expect_build_error("/nonexistent/lrscope-study", "/nonexistent/lrscope-study", "not a folder");
     test_rmtree(dir);
 }
@@ -308,22 +348,20 @@ static void test_not_a_study_rejected(void **state) {
 static const char *const CLASSES[10] = {"airplane", "automobile", "bird", "cat", "deer",
                                         "dog", "frog", "horse", "ship", "truck"};
 
-// lr-0.1 diverges at epoch 4 (nan losses); lr-0.01 and lr-0.001 run 30 epochs.
+// lr=0.1 diverges at epoch 4 (nan losses); lr=0.01 and lr=0.001 run 30 epochs.
 static void fake_study_write(const char *dir) {
-    write_text(dir, "study.json",
-               "{\"lrscope_version\": \"0.1.0\", \"created\": \"2026-11-28T11:00:00Z\",\n"
-               " \"config\": {\"dataset\": \"cifar10\", \"model\": \"conv:8:3,relu,maxpool:2,"
-               "linear:10\", \"momentum\": 0.9, \"batch_size\": 128, \"epochs\": 30,\n"
-               "   \"schedule\": \"step\", \"step_size\": 10, \"gamma\": 0.5, \"eval_interval\": 1,"
-               " \"seed\": 1},\n"
-               " \"runs\": [{\"name\": \"lr-0.1\", \"lr\": 0.1}, {\"name\": \"lr-0.01\", \"lr\": 0.01},"
-               " {\"name\": \"lr-0.001\", \"lr\": 0.001}]}\n");
+    static const char *const conds[3] = {"lr=0.1", "lr=0.01", "lr=0.001"};
+    static const double lrs3[3] = {0.1, 0.01, 0.001};
+    lr_study_write(dir, 3, lrs3, conds,
+                   "\"dataset\": \"cifar10\", \"model\": \"conv:8:3,relu,maxpool:2,linear:10\", \"momentum\": 0.9, "
+                   "\"batch_size\": 128, \"epochs\": 30, \"schedule\": \"step\", \"step_size\": 10, \"gamma\": 0.5, "
+                   "\"eval_interval\": 1, \"seed\": 1");
     static const double lrs[3] = {0.1, 0.01, 0.001};
     static const double ceiling[3] = {0.2, 0.66, 0.52}, speed[3] = {0.5, 0.25, 0.09};
     for (int r = 0; r < 3; r++) {
-        char *csv = malloc(16384), name[32], rel[64];
+        char *csv = malloc(16384), name[64], rel[128];
         assert_non_null(csv);
-        snprintf(name, sizeof name, "lr-%g", lrs[r]);
+        snprintf(name, sizeof name, "runs/lr=%g/seed-1", lrs[r]);
         strcpy(csv, HEADER);
         int epochs = r == 0 ? 4 : 30;
         double total = 0, final_acc = 0;
@@ -592,7 +630,7 @@ static void test_report_build_fake_study(void **state) {
     html_check_self_contained(html);
     assert_int_equal(count_substr(html, "src=\"data:image/png;base64,"), 9);
     assert_non_null(strstr(html, "diverged at epoch 4"));
-    assert_non_null(strstr(md, "| lr-0.1 | 0.1 | diverged (epoch 4) | 4 / 30 |"));
+    assert_non_null(strstr(md, "| lr=0.1 | 1 | diverged (epoch 4) | 4 / 30 |"));
     free(html);
     free(md);
     if (!keep) test_rmtree(dir);
@@ -603,24 +641,24 @@ static void test_partial_study(void **state) {
     (void)state;
     char dir[512];
     test_mkdtemp(dir, sizeof dir);
-    write_text(dir, "study.json",
-               "{\"config\": {\"epochs\": 10}, \"runs\": [{\"name\": \"a\", \"lr\": 0.5},"
-               " {\"name\": \"b\", \"lr\": 0.05}, {\"name\": \"c\", \"lr\": 0.005}]}");
+    static const double lrs[3] = {0.5, 0.05, 0.005};
+    static const char *const conds[3] = {"a", "b", "c"};
+    lr_study_write(dir, 3, lrs, conds, "\"epochs\": 10");
     char buf[1024];
     snprintf(buf, sizeof buf, "%s1,0.05,2.0,0.2,0.2,1.9,0.3,0.3,2\n2,0.05,1.8,0.3,0.3,1.7,0.35,0.3,2\n",
              HEADER);
-    write_text(dir, "b/metrics.csv", buf);
-    write_text(dir, "b/run.json", "{\"status\": \"interr");                   // cut short
-    write_text(dir, "c/metrics.csv", HEADER);                                 // header only
-    write_text(dir, "c/run.json", "{\"status\": \"running\", \"confusion_matrix\": [[1, 2]]}");
+    write_text(dir, "runs/b/seed-1/metrics.csv", buf);
+    write_text(dir, "runs/b/seed-1/run.json", "{\"status\": \"interr");                   // cut short
+    write_text(dir, "runs/c/seed-1/metrics.csv", HEADER);                                 // header only
+    write_text(dir, "runs/c/seed-1/run.json", "{\"status\": \"running\", \"confusion_matrix\": [[1, 2]]}");
     lr_err e = {{0}};
     if (report_build(dir, &e) != 0) fail_msg("%s", e.msg);
     char *md = read_text(dir, "report.md");
     assert_non_null(strstr(md, "a has no metrics.csv"));
     assert_non_null(strstr(md, "b recorded 2 of its 10 planned epochs"));
-    assert_non_null(strstr(md, "b/run.json: unreadable"));
-    assert_non_null(strstr(md, "c/run.json: \"confusion\\_matrix\" is not a 1x1"));
-    assert_non_null(strstr(md, "| c | 0.005 | running | 0 / 10 |"));
+    assert_non_null(strstr(md, "runs/b/seed-1/run.json: unreadable"));
+    assert_non_null(strstr(md, "runs/c/seed-1/run.json: \"confusion\\_matrix\" is not a 1x1"));
+    assert_non_null(strstr(md, "| c | 1 | running | 0 / 10 |"));
     assert_null(strstr(md, "figures/confusion.png"));
     assert_non_null(strstr(md, "figures/test_acc.png"));
     free(md);
@@ -630,7 +668,7 @@ static void test_partial_study(void **state) {
     // A figure left by an earlier report that can no longer be drawn goes.
     snprintf(path, sizeof path, "%s/figures/time.svg", dir);
     assert_true(access(path, F_OK) == 0);
-    write_text(dir, "b/metrics.csv", HEADER);
+    write_text(dir, "runs/b/seed-1/metrics.csv", HEADER);
     if (report_build(dir, &e) != 0) fail_msg("%s", e.msg);
     assert_false(access(path, F_OK) == 0);
     test_rmtree(dir);
@@ -653,6 +691,231 @@ static void test_cmd_report(void **state) {
     test_rmtree(dir);
 }
 
+// ---- studies where no run qualifies for a pick (issue 8, point 2) ----
+
+// A one-line run.json for a 10-class study: status, seconds and a confusion
+// matrix (so that the study knows its class count and chance level).
+static void edge_run_json(const char *dir, const char *name, const char *status, int diverged,
+                          int epochs, double seconds) {
+    char buf[2048], rel[200];
+    int n = snprintf(buf, sizeof buf, "{\"name\": \"%s\", \"status\": \"%s\", \"diverged_epoch\": ",
+                     name, status);
+    if (diverged) n += snprintf(buf + n, sizeof buf - n, "%d", diverged);
+    else n += snprintf(buf + n, sizeof buf - n, "null");
+    n += snprintf(buf + n, sizeof buf - n, ", \"epochs_done\": %d, \"seconds\": %g,"
+                  " \"classes\": [\"0\",\"1\",\"2\",\"3\",\"4\",\"5\",\"6\",\"7\",\"8\",\"9\"],"
+                  " \"confusion_matrix\": [", epochs, seconds);
+    for (int t = 0; t < 10; t++) {
+        n += snprintf(buf + n, sizeof buf - n, "%s[", t ? "," : "");
+        for (int p = 0; p < 10; p++) n += snprintf(buf + n, sizeof buf - n, "%s%d", p ? "," : "", p == 0 ? 5 : 0);
+        n += snprintf(buf + n, sizeof buf - n, "]");
+    }
+    snprintf(buf + n, sizeof buf - n, "]}");
+    snprintf(rel, sizeof rel, "%s/run.json", name);
+    write_text(dir, rel, buf);
+}
+
+// Fails when text holds "nan" or "inf" as a number would print them (not
+// inside a word), or a run index standing in for a name.
+static void assert_no_garbage(const char *text, const char *what) {
+    static const char *const bad[] = {"nan", "inf"};
+    for (size_t k = 0; k < 2; k++) {
+        size_t len = strlen(bad[k]);
+        for (const char *p = text; (p = strcasestr(p, bad[k])) != NULL; p += len) {
+            int before = p > text && isalpha((unsigned char)p[-1]);
+            int after = isalpha((unsigned char)p[len]);
+            if (!before && !after) fail_msg("%s prints \"%.*s\": ...%.80s", what, (int)len, p, p > text + 40 ? p - 40 : text);
+        }
+    }
+}
+
+// Builds the report of dir, checks report.md and report.html for garbage
+// numbers; returns report.md (caller frees).
+static char *edge_report(const char *dir) {
+    lr_err e = {{0}};
+    if (report_build(dir, &e) != 0) fail_msg("report_build: %s", e.msg);
+    char *md = read_text(dir, "report.md");
+    char *html = read_text(dir, "report.html");
+    assert_no_garbage(md, "report.md");
+    // report.html embeds PNGs in base64, which can spell anything: check its text only.
+    html_check_balanced(html);
+    char *img = strstr(html, "<h2 id=\"figures\">");
+    if (img) *img = '\0';
+    assert_no_garbage(html, "report.html");
+    free(html);
+    return md;
+}
+
+static void assert_has(const char *text, const char *needle) {
+    if (!strstr(text, needle)) fail_msg("report.md lacks \"%s\":\n%s", needle, text);
+}
+static void assert_lacks(const char *text, const char *needle) {
+    if (strstr(text, needle)) fail_msg("report.md says \"%s\":\n%s", needle, text);
+}
+
+// Every run stays at chance: the over-fitting sentence must not pick a
+// "widest" run (it read runs[-1] before the fix).
+static void test_edge_all_at_chance(void **state) {
+    (void)state;
+    char dir[512];
+    test_mkdtemp(dir, sizeof dir);
+    write_text(dir, "study.json",
+               "{\"config\": {\"epochs\": 3}, \"runs\": [{\"name\": \"lr-1e-06\", \"lr\": 1e-6},"
+               " {\"name\": \"lr-1e-07\", \"lr\": 1e-7}]}");
+    char buf[1024];
+    snprintf(buf, sizeof buf, "%s1,1e-06,2.303,0.12,0.02,2.303,0.10,0.02,1\n"
+             "2,1e-06,2.302,0.13,0.02,2.303,0.10,0.02,1\n3,1e-06,2.302,0.14,0.02,2.302,0.11,0.02,1\n", HEADER);
+    write_text(dir, "lr-1e-06/metrics.csv", buf);
+    snprintf(buf, sizeof buf, "%s1,1e-07,2.303,0.10,0.02,2.303,0.10,0.02,1\n"
+             "2,1e-07,2.303,0.11,0.02,2.303,0.09,0.02,1\n3,1e-07,2.303,0.12,0.02,2.303,0.10,0.02,1\n", HEADER);
+    write_text(dir, "lr-1e-07/metrics.csv", buf);
+    edge_run_json(dir, "lr-1e-06", "finished", 0, 3, 3.0);
+    edge_run_json(dir, "lr-1e-07", "finished", 0, 3, 3.0);
+
+    report_study s;
+    lr_err e = {{0}};
+    if (report_study_read(dir, &s, &e) != 0) fail_msg("%s", e.msg);
+    report_analysis a;
+    report_analyze(&s, &a);
+    assert_int_equal(a.n_at_chance, 2);
+    assert_int_equal(a.widest_gap, -1);
+    assert_int_equal(a.most_stable, -1);
+    assert_int_equal(a.first_converged, -1);
+    report_analysis_free(&a);
+    report_study_free(&s);
+
+    char *md = edge_report(dir);
+    assert_has(md, "lr-1e-06 never learned");
+    assert_has(md, "lr-1e-07 never learned");
+    assert_has(md, "Train minus test accuracy at the last evaluation");
+    assert_has(md, "As no run learned beyond chance, these gaps say nothing about over-fitting");
+    assert_lacks(md, "widest gap");
+    assert_lacks(md, "largest difference");
+    assert_lacks(md, "got there first");
+    assert_lacks(md, "steadiest");
+    free(md);
+    test_rmtree(dir);
+}
+
+// Runs listed in study.json, none started: no figures, no picks, each named.
+static void test_edge_no_run_started(void **state) {
+    (void)state;
+    char dir[512];
+    test_mkdtemp(dir, sizeof dir);
+    write_text(dir, "study.json",
+               "{\"config\": {\"epochs\": 3}, \"runs\": [{\"name\": \"lr-0.1\", \"lr\": 0.1},"
+               " {\"name\": \"lr-0.01\", \"lr\": 0.01}]}");
+    char *md = edge_report(dir);
+    assert_has(md, "No run has a test evaluation yet");
+    assert_has(md, "lr-0.1 has no metrics.csv");
+    assert_has(md, "lr-0.01 has no metrics.csv");
+    assert_has(md, "nothing to draw");
+    assert_lacks(md, "fastest");
+    assert_lacks(md, "figures/");
+    free(md);
+    // and a study that lists no runs at all
+    write_text(dir, "study.json", "{\"config\": {}, \"runs\": []}");
+    md = edge_report(dir);
+    assert_has(md, "study.json lists no runs");
+    free(md);
+    test_rmtree(dir);
+}
+
+// Every run diverged, one before any finite epoch.
+static void test_edge_all_diverged(void **state) {
+    (void)state;
+    char dir[512];
+    test_mkdtemp(dir, sizeof dir);
+    write_text(dir, "study.json",
+               "{\"config\": {\"epochs\": 5}, \"runs\": [{\"name\": \"lr-10\", \"lr\": 10},"
+               " {\"name\": \"lr-100\", \"lr\": 100}]}");
+    char buf[1024];
+    snprintf(buf, sizeof buf, "%s1,10,2.5,0.2,0.1,2.4,0.30,0.2,1\n2,10,nan,,,nan,,,1\n", HEADER);
+    write_text(dir, "lr-10/metrics.csv", buf);
+    snprintf(buf, sizeof buf, "%s1,100,nan,,,nan,,,1\n", HEADER);
+    write_text(dir, "lr-100/metrics.csv", buf);
+    edge_run_json(dir, "lr-10", "diverged", 2, 2, 2.0);
+    edge_run_json(dir, "lr-100", "diverged", 1, 1, 1.0);
+    char *md = edge_report(dir);
+    assert_has(md, "lr-10 diverged at epoch 2");
+    assert_has(md, "lr-100 diverged at epoch 1, before any finite epoch");
+    assert_lacks(md, "No run diverged");
+    assert_lacks(md, "over-fitting");
+    assert_lacks(md, "got there first");
+    free(md);
+    test_rmtree(dir);
+}
+
+// One epoch per run, test evaluated: no spread of loss changes, no steadiness pick.
+static void test_edge_one_epoch(void **state) {
+    (void)state;
+    char dir[512];
+    test_mkdtemp(dir, sizeof dir);
+    write_text(dir, "study.json",
+               "{\"config\": {\"epochs\": 1}, \"runs\": [{\"name\": \"lr-0.1\", \"lr\": 0.1},"
+               " {\"name\": \"lr-0.01\", \"lr\": 0.01}]}");
+    char buf[1024];
+    snprintf(buf, sizeof buf, "%s1,0.1,2.0,0.45,0.4,1.9,0.40,0.38,2\n", HEADER);
+    write_text(dir, "lr-0.1/metrics.csv", buf);
+    snprintf(buf, sizeof buf, "%s1,0.01,2.1,0.30,0.3,2.0,0.33,0.30,2\n", HEADER);
+    write_text(dir, "lr-0.01/metrics.csv", buf);
+    edge_run_json(dir, "lr-0.1", "finished", 0, 1, 2.0);
+    edge_run_json(dir, "lr-0.01", "finished", 0, 1, 2.0);
+    char *md = edge_report(dir);
+    assert_has(md, "The best final test accuracy is 40.0%");
+    assert_has(md, "lr-0.1 shows the widest gap");
+    assert_lacks(md, "Standard deviation");
+    free(md);
+    test_rmtree(dir);
+}
+
+// No test evaluation at all (test cells empty), as with an eval interval
+// that an interrupted run never reached; and a recorded time of 0 s.
+static void test_edge_no_test_evaluation(void **state) {
+    (void)state;
+    char dir[512];
+    test_mkdtemp(dir, sizeof dir);
+    write_text(dir, "study.json",
+               "{\"config\": {\"epochs\": 10, \"eval_interval\": 20}, \"runs\": [{\"name\": \"lr-0.1\", \"lr\": 0.1},"
+               " {\"name\": \"lr-0.01\", \"lr\": 0.01}]}");
+    char buf[1024];
+    snprintf(buf, sizeof buf, "%s1,0.1,2.0,0.35,0.3,,,,0\n2,0.1,1.8,0.45,0.4,,,,0\n", HEADER);
+    write_text(dir, "lr-0.1/metrics.csv", buf);
+    snprintf(buf, sizeof buf, "%s1,0.01,2.1,0.30,0.3,,,,1\n2,0.01,2.0,0.33,0.3,,,,1\n", HEADER);
+    write_text(dir, "lr-0.01/metrics.csv", buf);
+    edge_run_json(dir, "lr-0.1", "interrupted", 0, 2, 0.0);
+    edge_run_json(dir, "lr-0.01", "interrupted", 0, 2, 2.0);
+    char *md = edge_report(dir);
+    assert_has(md, "No run has a test evaluation yet");
+    assert_has(md, "The fastest run was lr-0.1 at 0.0 s");
+    assert_lacks(md, "over-fitting");
+    assert_lacks(md, "figures/test_acc.png");
+    assert_has(md, "figures/train_acc.png");
+    free(md);
+    test_rmtree(dir);
+}
+
+// A single run evaluated only after its last epoch (eval interval > epochs).
+static void test_edge_single_run_sparse(void **state) {
+    (void)state;
+    char dir[512];
+    test_mkdtemp(dir, sizeof dir);
+    write_text(dir, "study.json",
+               "{\"config\": {\"epochs\": 3, \"eval_interval\": 7}, \"runs\": [{\"name\": \"lr-0.05\", \"lr\": 0.05}]}");
+    char buf[1024];
+    snprintf(buf, sizeof buf, "%s1,0.05,2.0,0.30,0.3,,,,1\n2,0.05,1.8,0.40,0.4,,,,1\n"
+             "3,0.05,1.6,0.50,0.5,1.7,0.45,0.44,1\n", HEADER);
+    write_text(dir, "lr-0.05/metrics.csv", buf);
+    edge_run_json(dir, "lr-0.05", "finished", 0, 3, 3.0);
+    char *md = edge_report(dir);
+    assert_has(md, "Only lr-0.05 has a test evaluation: its final test accuracy is 45.0% (epoch 3)");
+    assert_has(md, "Only lr-0.05 has a recorded time");
+    assert_has(md, "lr-0.05 shows the widest gap (5.0 points)");
+    assert_has(md, "figures/test_acc.png");
+    free(md);
+    test_rmtree(dir);
+}
+
 // Under `make DEBUG=1`, fontconfig (loaded by PLplot's cairo drivers) keeps
 // its font cache until exit, which LeakSanitizer reports; it is not ours.
 const char *__lsan_default_suppressions(void);
@@ -668,6 +931,12 @@ int main(void) {
         cmocka_unit_test(test_report_build_fake_study),
         cmocka_unit_test(test_partial_study),
         cmocka_unit_test(test_cmd_report),
+        cmocka_unit_test(test_edge_all_at_chance),
+        cmocka_unit_test(test_edge_no_run_started),
+        cmocka_unit_test(test_edge_all_diverged),
+        cmocka_unit_test(test_edge_one_epoch),
+        cmocka_unit_test(test_edge_no_test_evaluation),
+        cmocka_unit_test(test_edge_single_run_sparse),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -46,11 +46,16 @@ static const char *option_value(int argc, char **argv, int *i, const char *opt, 
     return argv[++*i];
 }
 
+static int empty_value(const char *flag, const char *expected) {
+    fprintf(stderr, "lrscope fetch: %s is empty; expected %s\n", flag, expected);
+    return EXIT_BAD_INPUT;
+}
+
 int cmd_fetch(int argc, char **argv) {
     const char *name = NULL, *dir = "data";
     fetch_options opt = {NULL, NULL, 0};
     for (int i = 1; i < argc; i++) {
-        const char *arg = argv[i], *v;
+        const char *arg = argv[i], *v = NULL;
         int missing = 0;
         if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
             print_usage(stdout);
@@ -58,13 +63,20 @@ int cmd_fetch(int argc, char **argv) {
         } else if (strcmp(arg, "--quiet") == 0 || strcmp(arg, "-q") == 0) {
             opt.quiet = 1;
         } else if ((v = option_value(argc, argv, &i, "--dir", &missing)) != NULL) {
+            if (!v[0]) return empty_value("--dir", "a folder");
             dir = v;
         } else if ((v = option_value(argc, argv, &i, "--url", &missing)) != NULL) {
+            if (!v[0]) return empty_value("--url", "a URL (http://, https:// or file://)");
             opt.url = v;
         } else if ((v = option_value(argc, argv, &i, "--md5", &missing)) != NULL) {
+            if (!v[0]) return empty_value("--md5", "32 hexadecimal digits");
             opt.md5 = v;
         } else if (missing) {
             fprintf(stderr, "lrscope fetch: %s needs a value\n", arg);
+            return EXIT_BAD_INPUT;
+        } else if (!arg[0]) {
+            fprintf(stderr, "lrscope fetch: the data set name is empty; expected one of: %s\n",
+                    dataset_names());
             return EXIT_BAD_INPUT;
         } else if (arg[0] == '-') {
             fprintf(stderr, "lrscope fetch: unknown option %s; see `lrscope fetch --help`\n", arg);

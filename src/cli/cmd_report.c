@@ -25,6 +25,10 @@ int cmd_report(int argc, char **argv) {
             usage(stdout);
             return EXIT_OK;
         }
+        if (!argv[i][0]) {
+            fprintf(stderr, "lrscope: report: STUDY_DIR is empty; expected a study folder\n");
+            return EXIT_BAD_INPUT;
+        }
         if (argv[i][0] == '-' && argv[i][1] != '\0') {
             fprintf(stderr, "lrscope: report: unknown option '%s' (expected STUDY_DIR or --help)\n",
                     argv[i]);

@@ -1,22 +1,24 @@
-// cmd_run.c: `lrscope run`: parses the study's flags into one run_config per
-// learning rate and hands them to study_execute.
+// cmd_run.c: `lrscope run [STUDY.yaml]`: reads the study file and the flags
+// (knob flags come from the knob table) into a study design, expands it into
+// runs and hands them to study_execute.
 #include "commands.h"
 #include "../data/dataset.h"
 #include "../fetch/fetch.h"
 #include "../model/kernels.h"
 #include "../study/study.h"
+#include "../study/study_file.h"
+#include "../train/knobs.h"
 #include "../train/optim.h"
 #include "../train/train.h"
 #include "../util/fsutil.h"
 
 #include <errno.h>
-#include <getopt.h>
 #include <libgen.h>
 #include <math.h>
 #include <signal.h>
 #include <string.h>
 
-static volatile sig_atomic_t g_stop; // set by Ctrl-C; the only way a signal can talk to us
+static volatile sig_atomic_t g_stop; // set by Ctrl-C, SIGTERM or SIGHUP; the only way a signal can talk to us
 
 static void on_stop_signal(int sig) {
     (void)sig;
@@ -24,201 +26,188 @@ static void on_stop_signal(int sig) {
 }
 
 static void usage(FILE *out) {
-    run_config d;
-    config_defaults(&d);
     fprintf(out,
-            "usage: lrscope run [options]\n"
+            "usage: lrscope run [STUDY.yaml] [options]\n"
             "\n"
-            "Trains the model once per learning rate and records train/test loss,\n"
-            "accuracy and macro-F1 every epoch, then writes figures and a report.\n"
-            "Defaults reproduce the seed study: ConvNet on CIFAR-10, SGD momentum 0.9,\n"
-            "batch 128, StepLR(5, 0.5), 30 epochs, learning rates 0.1, 0.01, 0.001.\n"
+            "Trains the model once per condition of the grid and seed, records train/test\n"
+            "loss, accuracy and macro-F1 every epoch, then writes figures and a report.\n"
+            "Without a grid it is the seed study: ConvNet on CIFAR-10, SGD momentum 0.9,\n"
+            "batch 128, StepLR(5, 0.5), 30 epochs, learning rates 0.1, 0.01, 0.001, seed 1.\n"
+            "A study file (YAML: name, seeds, base:, grid:, see the README) sets the same\n"
+            "things; flags given with it override its settings.\n"
             "\n"
-            "  --data DIR          data set folder (default data/<data set folder>, e.g.\n"
-            "                      %s; fetched there when missing)\n"
-            "  --dataset NAME      %s (default %s)\n"
+            "Study:\n"
+            "  --grid KEY=V1,V2,...\n"
+            "                      an axis: the conditions are the product of the axes, in\n"
+            "                      order (repeatable); also KEY=logspace:A:B:N and\n"
+            "                      KEY=linspace:A:B:N. Every knob below can be an axis\n"
+            "                      unless marked [not an axis]\n"
+            "  --lrs LIST          shorthand for --grid lr=LIST (default 0.1,0.01,0.001)\n"
+            "  --seeds N|LIST      repeat every condition with seeds 1..N, or the seeds listed\n"
+            "                      (e.g. 1,2,7); default: --seed alone\n"
             "  --out DIR           study folder; must not hold files (default\n"
             "                      results/study-YYYYmmdd-HHMMSS)\n"
-            "  --lrs LIST          comma-separated learning rates (default 0.1,0.01,0.001)\n"
-            "  --epochs N          epochs per run (default %d)\n"
-            "  --batch-size N      images per step; the last partial batch is kept (default %d)\n"
-            "  --momentum X        SGD momentum, PyTorch form (default %g)\n"
-            "  --weight-decay X    L2 weight decay (default %g)\n"
-            "  --schedule NAME     step or constant (default %s)\n"
-            "  --step-size N       StepLR period in epochs (default %d)\n"
-            "  --gamma X           StepLR factor (default %g)\n"
-            "  --eval-interval N   test every N epochs and after the last (default %d)\n"
-            "  --seed N            seed for initialisation, shuffling, augmentation (default %llu)\n"
-            "  --model SPEC        layers, e.g. \"%s\"\n"
-            "  --threads N         compute threads, 0 = all cores (default 0); results are\n"
-            "                      identical for every N\n"
-            "  --isa NAME          kernels: auto, scalar, avx2, avx512 (default auto)\n"
             "  --jobs N            runs trained side by side; 0 = auto: one run per core\n"
             "                      side by side when the runs fill the cores evenly, else\n"
             "                      one run at a time on all cores, so every run is timed\n"
             "                      under the same conditions (default 0)\n"
-            "  --prefetch MODE     transform images on a separate loader thread: on, off,\n"
-            "                      auto = when a core is spare (default auto)\n"
             "  --no-report         skip the figures and report at the end\n"
             "  --quiet             no progress output\n"
             "  -h, --help          this help\n"
             "\n"
+            "Knobs (each also a study file key, with '_' for '-'):\n");
+    knobs_help(out);
+    fprintf(out,
+            "\n"
             "Exit status: 0 all runs finished, 1 a run diverged, was interrupted or failed,\n"
-            "2 bad input (nothing trained).\n",
-            d.data_dir, dataset_names(), d.dataset, d.epochs, d.batch_size, d.momentum,
-            d.weight_decay, d.schedule, d.step_size, d.gamma, d.eval_interval,
-            (unsigned long long)d.seed, d.model);
+            "2 bad input (nothing trained).\n");
 }
 
-// Copies a flag's text, refusing what does not fit rather than cutting it.
-static int copy_arg(char *dst, size_t cap, const char *flag, const char *text, lr_err *e) {
-    if (strlen(text) >= cap) return lr_fail(e, "%s: longer than %zu characters", flag, cap - 1);
-    memcpy(dst, text, strlen(text) + 1);
-    return 0;
+// The flags that are not knobs.
+static const char *const STUDY_FLAGS[] = {"out", "jobs", "quiet", "no-report", "seeds", "grid", "lrs", "help"};
+enum { N_STUDY_FLAGS = (int)(sizeof STUDY_FLAGS / sizeof STUDY_FLAGS[0]) };
+
+typedef struct {
+    const knob *k;
+    const char *text;
+    char flag[64];
+} knob_flag_value;
+
+// What the command line says, before it is combined with a study file.
+typedef struct {
+    const char *file;           // STUDY.yaml, or NULL
+    knob_flag_value *knobs;     // (n_knobs) in order; the last of a knob wins
+    int n_knobs;
+    const char **grids;         // (n_grids) --grid arguments
+    int n_grids;
+    const char *seeds, *lrs;    // NULL when not given
+} cli_args;
+
+static int unknown_flag(const char *name, lr_err *e) {
+    const char *cands[128 + N_STUDY_FLAGS + 1];
+    char flags[128][64];
+    int n = 0;
+    for (int i = 0; i < N_KNOBS && i < 128; i++) {
+        knob_flag(&KNOBS[i], flags[i], sizeof flags[i]);
+        cands[n++] = flags[i] + 2;
+    }
+    for (int i = 0; i < N_STUDY_FLAGS; i++) cands[n++] = STUDY_FLAGS[i];
+    cands[n] = NULL;
+    const char *near = knob_closest(name, cands);
+    if (near) return lr_fail(e, "--%s: unknown option; did you mean --%s? (see lrscope run --help)", name, near);
+    return lr_fail(e, "--%s: unknown option (see lrscope run --help)", name);
 }
 
-static int parse_double(const char *flag, const char *s, double lo, double hi, double *out, lr_err *e) {
-    char *end;
-    errno = 0;
-    double v = strtod(s, &end);
-    if (end == s || *end || errno || !isfinite(v) || v < lo || v > hi)
-        return lr_fail(e, "%s %s: expected a number in [%g, %g]", flag, s, lo, hi);
-    *out = v;
-    return 0;
-}
-
-static int parse_int(const char *flag, const char *s, long lo, long hi, long *out, lr_err *e) {
+static int parse_count(const char *flag, const char *s, long lo, long hi, int *out, lr_err *e) {
     char *end;
     errno = 0;
     long v = strtol(s, &end, 10);
     if (end == s || *end || errno || v < lo || v > hi)
         return lr_fail(e, "%s %s: expected a whole number in [%ld, %ld]", flag, s, lo, hi);
-    *out = v;
+    *out = (int)v;
     return 0;
 }
 
-static int parse_lrs(const char *s, double *lrs, int cap, int *n, lr_err *e) {
-    *n = 0;
-    char buf[1024];
-    if (snprintf(buf, sizeof buf, "%s", s) >= (int)sizeof buf) return lr_fail(e, "--lrs: list too long");
-    for (char *save = NULL, *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-        if (*n == cap) return lr_fail(e, "--lrs: more than %d rates", cap);
-        if (parse_double("--lrs", tok, 1e-12, 1e6, &lrs[*n], e) != 0) return -1;
-        for (int i = 0; i < *n; i++)
-            if (lrs[i] == lrs[*n]) return lr_fail(e, "--lrs: %s is listed twice", tok);
-        (*n)++;
-    }
-    if (*n == 0) return lr_fail(e, "--lrs %s: expected comma-separated learning rates", s);
-    return 0;
-}
-
-enum { OPT_DATA = 256, OPT_DATASET, OPT_OUT, OPT_LRS, OPT_EPOCHS, OPT_BATCH, OPT_MOMENTUM, OPT_WD,
-       OPT_SCHEDULE, OPT_STEP, OPT_GAMMA, OPT_EVAL, OPT_SEED, OPT_MODEL, OPT_THREADS, OPT_ISA,
-       OPT_NO_REPORT, OPT_QUIET, OPT_JOBS, OPT_PREFETCH };
-
-static const struct option OPTIONS[] = {
-    {"data", required_argument, 0, OPT_DATA}, {"dataset", required_argument, 0, OPT_DATASET},
-    {"out", required_argument, 0, OPT_OUT}, {"lrs", required_argument, 0, OPT_LRS},
-    {"epochs", required_argument, 0, OPT_EPOCHS}, {"batch-size", required_argument, 0, OPT_BATCH},
-    {"momentum", required_argument, 0, OPT_MOMENTUM}, {"weight-decay", required_argument, 0, OPT_WD},
-    {"schedule", required_argument, 0, OPT_SCHEDULE}, {"step-size", required_argument, 0, OPT_STEP},
-    {"gamma", required_argument, 0, OPT_GAMMA}, {"eval-interval", required_argument, 0, OPT_EVAL},
-    {"seed", required_argument, 0, OPT_SEED}, {"model", required_argument, 0, OPT_MODEL},
-    {"threads", required_argument, 0, OPT_THREADS}, {"isa", required_argument, 0, OPT_ISA},
-    {"jobs", required_argument, 0, OPT_JOBS}, {"prefetch", required_argument, 0, OPT_PREFETCH},
-    {"no-report", no_argument, 0, OPT_NO_REPORT}, {"quiet", no_argument, 0, OPT_QUIET},
-    {"help", no_argument, 0, 'h'}, {0, 0, 0, 0},
-};
-
-// Parses argv into base config + rates + study options; returns 1 for --help.
-static int parse_args(int argc, char **argv, run_config *base, double *lrs, int *n_lrs,
-                      study *s, int *data_given, lr_err *e) {
-    long v = 0;
-    double x = 0;
-    optind = 1;
-    opterr = 0;
-    int opt;
-    while ((opt = getopt_long(argc, argv, ":h", OPTIONS, NULL)) != -1) {
-        switch (opt) {
-        case OPT_DATA:
-            if (copy_arg(base->data_dir, sizeof base->data_dir, "--data", optarg, e) != 0) return -1;
-            *data_given = 1;
-            break;
-        case OPT_DATASET:
-            if (copy_arg(base->dataset, sizeof base->dataset, "--dataset", optarg, e) != 0) return -1;
-            break;
-        case OPT_OUT:
-            if (copy_arg(s->out_dir, sizeof s->out_dir, "--out", optarg, e) != 0) return -1;
-            break;
-        case OPT_LRS: if (parse_lrs(optarg, lrs, 64, n_lrs, e) != 0) return -1; break;
-        case OPT_EPOCHS:
-            if (parse_int("--epochs", optarg, 1, 100000, &v, e) != 0) return -1;
-            base->epochs = (int)v;
-            break;
-        case OPT_BATCH:
-            if (parse_int("--batch-size", optarg, 1, 65536, &v, e) != 0) return -1;
-            base->batch_size = (int)v;
-            break;
-        case OPT_MOMENTUM:
-            if (parse_double("--momentum", optarg, 0, 1, &base->momentum, e) != 0) return -1;
-            break;
-        case OPT_WD:
-            if (parse_double("--weight-decay", optarg, 0, 1, &base->weight_decay, e) != 0) return -1;
-            break;
-        case OPT_SCHEDULE:
-            if (!schedule_known(optarg))
-                return lr_fail(e, "--schedule %s: unknown; expected step or constant", optarg);
-            snprintf(base->schedule, sizeof base->schedule, "%s", optarg);
-            break;
-        case OPT_STEP:
-            if (parse_int("--step-size", optarg, 1, 100000, &v, e) != 0) return -1;
-            base->step_size = (int)v;
-            break;
-        case OPT_GAMMA:
-            if (parse_double("--gamma", optarg, 0, 10, &x, e) != 0) return -1;
-            base->gamma = x;
-            break;
-        case OPT_EVAL:
-            if (parse_int("--eval-interval", optarg, 1, 100000, &v, e) != 0) return -1;
-            base->eval_interval = (int)v;
-            break;
-        case OPT_SEED:
-            if (parse_int("--seed", optarg, 0, 2147483647L, &v, e) != 0) return -1;
-            base->seed = (uint64_t)v;
-            break;
-        case OPT_MODEL:
-            if (copy_arg(base->model, sizeof base->model, "--model", optarg, e) != 0) return -1;
-            break;
-        case OPT_THREADS:
-            if (parse_int("--threads", optarg, 0, 256, &v, e) != 0) return -1;
-            base->threads = (int)v;
-            break;
-        case OPT_ISA:
-            if (copy_arg(base->isa, sizeof base->isa, "--isa", optarg, e) != 0) return -1;
-            break;
-        case OPT_JOBS:
-            if (parse_int("--jobs", optarg, 0, 256, &v, e) != 0) return -1;
-            s->jobs = (int)v;
-            break;
-        case OPT_PREFETCH:
-            if (!strcmp(optarg, "on")) base->prefetch = 1;
-            else if (!strcmp(optarg, "off")) base->prefetch = 0;
-            else if (!strcmp(optarg, "auto")) base->prefetch = -1;
-            else return lr_fail(e, "--prefetch %s: expected on, off or auto", optarg);
-            break;
-        case OPT_NO_REPORT: s->no_report = 1; break;
-        case OPT_QUIET: s->quiet = 1; break;
-        case 'h': return 1;
-        case ':': return lr_fail(e, "%s: expects a value (see lrscope run --help)", argv[optind - 1]);
-        default: return lr_fail(e, "%s: unknown option (see lrscope run --help)", argv[optind - 1]);
+// Parses argv into a and the study options; every knob value is checked as
+// it is read. Returns 1 for --help.
+static int parse_args(int argc, char **argv, cli_args *a, study *s, lr_err *e) {
+    run_config scratch;
+    config_defaults(&scratch);
+    for (int i = 1; i < argc; i++) {
+        const char *arg = argv[i];
+        if (!strcmp(arg, "-h") || !strcmp(arg, "--help")) return 1;
+        if (strncmp(arg, "--", 2) != 0 || arg[2] == '\0') {
+            if (a->file) return lr_fail(e, "unexpected argument \"%s\" (a study file, %s, is already given; "
+                                           "see lrscope run --help)", arg, a->file);
+            a->file = arg;
+            continue;
+        }
+        char name[64];
+        const char *eq = strchr(arg, '='), *value = NULL;
+        size_t len = eq ? (size_t)(eq - arg - 2) : strlen(arg + 2);
+        if (len >= sizeof name) return unknown_flag(arg + 2, e);
+        memcpy(name, arg + 2, len);
+        name[len] = '\0';
+        if (eq) value = eq + 1;
+        int is_switch = !strcmp(name, "quiet") || !strcmp(name, "no-report");
+        const knob *k = knob_find_flag(name);
+        int known = k != NULL;
+        for (int j = 0; j < N_STUDY_FLAGS && !known; j++) known = !strcmp(name, STUDY_FLAGS[j]);
+        if (!known) return unknown_flag(name, e);
+        if (is_switch) {
+            if (value) return lr_fail(e, "--%s takes no value", name);
+            if (!strcmp(name, "quiet")) s->quiet = 1;
+            else s->no_report = 1;
+            continue;
+        }
+        if (!value) {
+            if (k && k->type == KNOB_BOOL) value = "true"; // --nesterov alone means true
+            else if (i + 1 < argc) value = argv[++i];
+            else return lr_fail(e, "--%s: expects a value (see lrscope run --help)", name);
+        }
+        if (k) {
+            char flag[64];
+            knob_flag(k, flag, sizeof flag);
+            if (knob_parse(k, value, &scratch, flag, e) != 0) return -1;
+            knob_flag_value *kv = &a->knobs[a->n_knobs++];
+            kv->k = k;
+            kv->text = value;
+            snprintf(kv->flag, sizeof kv->flag, "%s", flag);
+        } else if (!strcmp(name, "out")) {
+            if (value[0] == '\0') return lr_fail(e, "--out: empty value; expected a folder");
+            if (strlen(value) >= sizeof s->out_dir)
+                return lr_fail(e, "--out: longer than %zu characters", sizeof s->out_dir - 1);
+            snprintf(s->out_dir, sizeof s->out_dir, "%s", value);
+        } else if (!strcmp(name, "jobs")) {
+            if (parse_count("--jobs", value, 0, 256, &s->jobs, e) != 0) return -1;
+        } else if (!strcmp(name, "grid")) {
+            a->grids[a->n_grids++] = value;
+        } else if (!strcmp(name, "seeds")) {
+            a->seeds = value;
+        } else if (!strcmp(name, "lrs")) {
+            a->lrs = value;
         }
     }
-    if (optind < argc) return lr_fail(e, "unexpected argument \"%s\" (see lrscope run --help)", argv[optind]);
+    return 0;
+}
+
+// Combines the study file (if any) and the flags into sp. Precedence: the
+// defaults, then the file, then the flags; a knob flag may not set a knob the
+// grid varies (use --grid KEY=... to replace that axis).
+static int build_spec(const cli_args *a, study_spec *sp, lr_err *e) {
+    if (a->file && study_file_read(a->file, sp, e) != 0) return -1;
+    int seed_flag = 0, seeds_flag = a->seeds != NULL;
+    for (int i = 0; i < a->n_knobs; i++) seed_flag |= !strcmp(a->knobs[i].k->name, "seed");
+    for (int i = 0; i < a->n_grids; i++) seeds_flag |= !strncmp(a->grids[i], "seed=", 5);
+    if (seed_flag && seeds_flag) return lr_fail(e, "--seed: give either --seed N (one seed) or --seeds / --grid seed=...");
+    for (int i = 0; i < a->n_grids; i++)
+        if (spec_parse_grid_flag(sp, a->grids[i], e) != 0) return -1;
+    if (a->lrs) {
+        char arg[4200];
+        if (snprintf(arg, sizeof arg, "lr=%s", a->lrs) >= (int)sizeof arg) return lr_fail(e, "--lrs: too long");
+        if (spec_parse_grid_flag(sp, arg, e) != 0) {
+            char msg[sizeof e->msg];
+            snprintf(msg, sizeof msg, "%s", e->msg);
+            return lr_fail(e, "--lrs: %s", msg);
+        }
+    }
+    for (int i = 0; i < a->n_knobs; i++) {
+        const knob_flag_value *kv = &a->knobs[i];
+        if (spec_axis(sp, kv->k))
+            return lr_fail(e, "%s: %s is an axis of the grid%s%s; use --grid %s=... to replace the axis",
+                           kv->flag, kv->k->name, a->file ? " in " : "", a->file ? a->file : "", kv->k->name);
+        lr_err ok;
+        LR_ASSERT(knob_parse(kv->k, kv->text, &sp->base, kv->flag, &ok) == 0); // checked in parse_args
+        if (!strcmp(kv->k->name, "seed")) sp->n_seeds = 0; // --seed N: that seed alone
+        if (!strcmp(kv->k->name, "lr")) sp->lr_set = 1;    // --lr X: that rate alone
+    }
+    if (a->seeds && spec_set_seeds(sp, a->seeds, "--seeds", e) != 0) return -1;
     return 0;
 }
 
 // The data folder is missing: fetch it when it is where a fetch would put it.
 static int ensure_data(const run_config *base, int data_given, int quiet, lr_err *e) {
+    if (dataset_check_dir(base->data_dir, e) != 0) return -1; // a FIFO, a file, too long
     if (fs_is_dir(base->data_dir)) return 0;
     const dataset_info *info = dataset_find(base->dataset);
     if (!info || !info->folder) return 0; // the loader reports it
@@ -244,53 +233,45 @@ static int ensure_data(const run_config *base, int data_given, int quiet, lr_err
 }
 
 int cmd_run(int argc, char **argv) {
-    run_config base;
-    config_defaults(&base);
-    double lrs[64] = {0.1, 0.01, 0.001};
-    int n_lrs = 3, data_given = 0;
     study s;
     memset(&s, 0, sizeof s);
     lr_err e;
-    int rc = parse_args(argc, argv, &base, lrs, &n_lrs, &s, &data_given, &e);
+    cli_args a;
+    memset(&a, 0, sizeof a);
+    a.knobs = lr_calloc((size_t)argc, sizeof *a.knobs);
+    a.grids = lr_calloc((size_t)argc, sizeof *a.grids);
+    study_spec *sp = lr_malloc(sizeof *sp);
+    spec_init(sp);
+    run_config *runs = NULL;
+    int n_runs = 0, status = EXIT_BAD_INPUT;
+    int rc = parse_args(argc, argv, &a, &s, &e);
     if (rc == 1) {
         usage(stdout);
-        return EXIT_OK;
+        status = EXIT_OK;
+        goto done;
     }
-    if (rc != 0) {
-        fprintf(stderr, "lrscope run: %s\n", e.msg);
-        return EXIT_BAD_INPUT;
-    }
-    const dataset_info *info = dataset_find(base.dataset);
-    if (!info) {
-        fprintf(stderr, "lrscope run: --dataset %s: unknown; expected one of %s\n", base.dataset, dataset_names());
-        return EXIT_BAD_INPUT;
-    }
-    if (!data_given && info->folder) snprintf(base.data_dir, sizeof base.data_dir, "data/%s", info->folder);
-    if (!kernels_select(base.isa, &e)) {
-        fprintf(stderr, "lrscope run: %s\n", e.msg);
-        return EXIT_BAD_INPUT;
-    }
-    if (ensure_data(&base, data_given, s.quiet, &e) != 0) {
-        fprintf(stderr, "lrscope run: %s\n", e.msg);
-        return EXIT_BAD_INPUT;
+    if (rc != 0 || build_spec(&a, sp, &e) != 0 || spec_expand(sp, &runs, &n_runs, &e) != 0) goto bad;
+    snprintf(s.name, sizeof s.name, "%s", sp->name);
+    for (int i = 0; i < sp->n_axes; i++) s.axes[s.n_axes++] = sp->axes[i].k;
+    for (int i = 0; i < n_runs; i++)
+        if (!kernels_select(runs[i].isa, &e)) goto bad;
+    // Fetch each data set that is missing, once.
+    for (int i = 0; i < n_runs; i++) {
+        int seen = 0;
+        for (int j = 0; j < i && !seen; j++)
+            seen = !strcmp(runs[i].dataset, runs[j].dataset) && !strcmp(runs[i].data_dir, runs[j].data_dir);
+        if (!seen && ensure_data(&runs[i], sp->base.data_dir[0] != '\0', s.quiet, &e) != 0) goto bad;
     }
     if (!s.out_dir[0]) study_default_dir(s.out_dir, sizeof s.out_dir);
-    run_config *runs = lr_calloc((size_t)n_lrs, sizeof *runs);
-    for (int i = 0; i < n_lrs; i++) {
-        runs[i] = base;
-        runs[i].lr = lrs[i];
-        snprintf(runs[i].name, sizeof runs[i].name, "lr-%g", lrs[i]);
-        for (int j = 0; j < i; j++)
-            if (strcmp(runs[i].name, runs[j].name) == 0) {
-                fprintf(stderr, "lrscope run: --lrs: %.17g and %.17g both give the run folder %s; "
-                                "use rates that differ in their first 6 digits\n", lrs[j], lrs[i], runs[i].name);
-                free(runs);
-                return EXIT_BAD_INPUT;
-            }
-    }
     s.runs = runs;
-    s.n_runs = n_lrs;
+    s.n_runs = n_runs;
     s.stop = &g_stop;
+    // Ctrl-C, SIGTERM and SIGHUP (a closed terminal, a dropped ssh session)
+    // all end the study the same way: the current run is marked interrupted
+    // with its epochs kept, then summary.csv and the report are written and
+    // the exit status is 1. A second Ctrl-C or SIGTERM ends at once; SIGHUP
+    // stays caught, as a hangup often arrives twice (from the terminal, then
+    // again from the shell as it exits).
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_stop_signal;
@@ -298,12 +279,23 @@ int cmd_run(int argc, char **argv) {
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
-    int status = study_execute(&s, &e);
+    sa.sa_flags = 0;
+    sigaction(SIGHUP, &sa, NULL);
+    status = study_execute(&s, &e);
     if (status == EXIT_BAD_INPUT) fprintf(stderr, "lrscope run: %s\n", e.msg);
     if (g_stop) {
         fprintf(stderr, "lrscope: interrupted; finished runs keep their files in %s\n", s.out_dir);
         if (status == EXIT_OK) status = EXIT_RUN_FAILED;
     }
+    goto done;
+bad:
+    fprintf(stderr, "lrscope run: %s\n", e.msg);
+    status = EXIT_BAD_INPUT;
+done:
     free(runs);
+    spec_free(sp);
+    free(sp);
+    free(a.knobs);
+    free(a.grids);
     return status;
 }

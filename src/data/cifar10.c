@@ -13,22 +13,32 @@ enum { IMG_BYTES = 3 * 32 * 32, REC_BYTES = 1 + IMG_BYTES, RECS_PER_FILE = 10000
 
 // Number of records in one batch file, checked against its size. The official
 // files hold 10,000; smaller ones (generated for tests) are accepted, but the
-// size must be a whole number of records.
+// size must be a whole number of records, and no more than 10,000.
 static int count_records(const char *dir, const char *name, int *count, lr_err *e) {
-    char path[4096];
-    fs_join(path, sizeof path, dir, name);
+    char path[FS_PATH_MAX];
+    if (fs_path(path, sizeof path, dir, name, e) != 0) return -1;
     struct stat st;
     if (stat(path, &st) != 0)
         return lr_fail(e, "%s: missing (%s); expected the CIFAR-10 binary files "
                           "data_batch_1.bin..data_batch_5.bin and test_batch.bin here; "
                           "point --data at the folder that holds them",
-                       path, strerror(errno));
-    if (st.st_size == 0 || st.st_size % REC_BYTES != 0 || st.st_size / REC_BYTES > RECS_PER_FILE)
+                       path, lr_strerror(errno));
+    if (fs_check_regular(path, "a CIFAR-10 batch file", NULL, e) != 0) return -1;
+    long long size = (long long)st.st_size;
+    if (size == 0)
+        return lr_fail(e, "%s: empty; expected 3,073-byte records (1 label + 3,072 pixels), "
+                          "%d bytes for the official 10,000",
+                       path, REC_BYTES * RECS_PER_FILE);
+    if (size % REC_BYTES != 0)
         return lr_fail(e, "%s: %lld bytes, expected a whole number of 3,073-byte records (1 label + "
-                          "3,072 pixels), %d for the official 10,000; the file is truncated or not a "
-                          "CIFAR-10 binary batch",
-                       path, (long long)st.st_size, REC_BYTES * RECS_PER_FILE);
-    *count = (int)(st.st_size / REC_BYTES);
+                          "3,072 pixels; %d bytes for the official 10,000); the file is truncated "
+                          "or not a CIFAR-10 binary batch",
+                       path, size, REC_BYTES * RECS_PER_FILE);
+    if (size / REC_BYTES > RECS_PER_FILE)
+        return lr_fail(e, "%s: %lld whole records of 3,073 bytes, more than the %d a CIFAR-10 "
+                          "batch file holds (expected at most %d); it is not one CIFAR-10 batch",
+                       path, size / REC_BYTES, RECS_PER_FILE, RECS_PER_FILE);
+    *count = (int)(size / REC_BYTES);
     return 0;
 }
 
@@ -36,10 +46,10 @@ static int count_records(const char *dir, const char *name, int *count, lr_err *
 // buf holds at least count records; reused across files (fresh memory costs page zeroing).
 static int read_batch(const char *dir, const char *name, dataset *d, int first, int count,
                       uint8_t *buf, lr_err *e) {
-    char path[4096];
-    fs_join(path, sizeof path, dir, name);
-    FILE *f = fopen(path, "rb");
-    if (!f) return lr_fail(e, "%s: cannot open: %s", path, strerror(errno));
+    char path[FS_PATH_MAX];
+    if (fs_path(path, sizeof path, dir, name, e) != 0) return -1;
+    FILE *f = fs_fopen_regular(path, "a CIFAR-10 batch file", NULL, e);
+    if (!f) return -1;
     size_t bytes = (size_t)count * REC_BYTES;
     size_t got = fread(buf, 1, bytes, f); // one read: record-sized reads cost more than the copy
     fclose(f);
@@ -58,11 +68,14 @@ static const char *DEFAULT_NAMES[10] = {"airplane", "automobile", "bird", "cat",
                                         "dog", "frog", "horse", "ship", "truck"};
 
 // Class names from batches.meta.txt when present, else the standard ones.
-static void read_names(const char *dir, dataset *d) {
+// A batches.meta.txt that is not a regular file (a folder, a FIFO) is refused.
+static int read_names(const char *dir, dataset *d, lr_err *e) {
+    char path[FS_PATH_MAX];
+    if (fs_path(path, sizeof path, dir, "batches.meta.txt", e) != 0) return -1;
+    FILE *f = NULL;
+    if (fs_exists(path) && !(f = fs_fopen_regular(path, "a text file of class names", NULL, e)))
+        return -1;
     d->class_names = lr_calloc(10, sizeof *d->class_names);
-    char path[4096];
-    fs_join(path, sizeof path, dir, "batches.meta.txt");
-    FILE *f = fopen(path, "r");
     char line[256];
     for (int k = 0; k < 10; k++) {
         const char *name = DEFAULT_NAMES[k];
@@ -73,9 +86,11 @@ static void read_names(const char *dir, dataset *d) {
         d->class_names[k] = lr_strdup(name);
     }
     if (f) fclose(f);
+    return 0;
 }
 
 int cifar10_load(const char *dir, dataset *train, dataset *test, lr_err *e) {
+    if (dataset_check_dir(dir, e) != 0) return -1;
     if (!fs_is_dir(dir))
         return lr_fail(e, "%s: no such folder; expected the CIFAR-10 binary files "
                           "(data_batch_1.bin..data_batch_5.bin, test_batch.bin) there. "
@@ -99,14 +114,14 @@ int cifar10_load(const char *dir, dataset *train, dataset *test, lr_err *e) {
     dataset_alloc(test, counts[5], 3, 32, 32, 10);
     int most = 0;
     for (int b = 0; b < 6; b++) most = counts[b] > most ? counts[b] : most;
-    uint8_t *buf = lr_malloc((size_t)most * REC_BYTES);
+    uint8_t *buf = lr_try_malloc((size_t)most * REC_BYTES);
+    if (!buf) return lr_fail(e, "%s: out of memory reading the batch files", dir);
     int rc = 0;
     for (int b = 0, first = 0; b < 5 && rc == 0; first += counts[b], b++)
         rc = read_batch(dir, names[b], train, first, counts[b], buf, e);
     if (rc == 0) rc = read_batch(dir, names[5], test, 0, counts[5], buf, e);
     free(buf);
     if (rc != 0) return -1;
-    read_names(dir, train);
-    read_names(dir, test);
+    if (read_names(dir, train, e) != 0 || read_names(dir, test, e) != 0) return -1;
     return 0;
 }

@@ -3,6 +3,9 @@
 
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
+
+#include "../util/fsutil.h"
 
 static const dataset_info DATASETS[] = {
     // torchvision's CIFAR-10 constants as used by the seed study.
@@ -52,6 +55,17 @@ int dataset_load(const dataset_info *info, const char *dir, dataset *train,
     }
     dataset_default_class_names(train);
     dataset_default_class_names(test);
+    return 0;
+}
+
+int dataset_check_dir(const char *dir, lr_err *e) {
+    if (!dir[0]) return lr_fail(e, "the data folder (--data) is empty; expected a folder path");
+    // 64: the longest file name a loader opens directly inside the folder.
+    if (fs_check_room(dir, 64, "--data", e) != 0) return -1;
+    struct stat st;
+    if (stat(dir, &st) == 0 && !S_ISDIR(st.st_mode))
+        return lr_fail(e, "%s: is a %s, expected the folder holding the data set's files",
+                       dir, fs_kind(st.st_mode));
     return 0;
 }
 

@@ -49,6 +49,12 @@ int dataset_load(const dataset_info *info, const char *dir, dataset *train,
                  dataset *test, lr_err *e);
 void dataset_free(dataset *d);
 
+// Checks a data folder given from outside before a loader looks inside:
+// fails for an empty path, a path too long for the files inside it, or
+// something that exists but is not a folder (naming what it is). A missing
+// folder passes: each loader says what belongs there.
+int dataset_check_dir(const char *dir, lr_err *e);
+
 // Allocates an empty data set of the given shape (used by loaders and tests).
 void dataset_alloc(dataset *d, int n, int c, int h, int w, int num_classes);
 // Sets class names "0".."k-1" unless already set.

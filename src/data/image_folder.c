@@ -34,6 +34,7 @@
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wshadow"
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#define STBI_MAX_DIMENSIONS 8192 // = MAX_SIDE: stb refuses larger images itself
 #define STB_IMAGE_STATIC
 #define STB_IMAGE_IMPLEMENTATION
 #define STBI_ONLY_PNG
@@ -45,8 +46,9 @@
 #include <stb/stb_image.h>
 #pragma GCC diagnostic pop
 
-enum { MAX_SIDE = 8192, MAX_CLASSES = 65535 };
+enum { MAX_SIDE = 8192, MAX_CLASSES = 65535, MAX_IMAGES = 10000000 };
 static const long long MAX_BYTES = 1LL << 34; // pixels held in memory, all images
+static const size_t MAX_FILE_BYTES = (size_t)64 << 20; // one encoded image file
 
 typedef struct {
     char **items;
@@ -62,12 +64,7 @@ typedef struct {
 static void list_push(str_list *l, const char *s) {
     if (l->n == l->cap) {
         int cap = l->cap ? 2 * l->cap : 64;
-        char **grown = realloc(l->items, (size_t)cap * sizeof *grown);
-        if (!grown) {
-            fprintf(stderr, "lrscope: out of memory listing images\n");
-            abort();
-        }
-        l->items = grown;
+        l->items = lr_realloc(l->items, (size_t)cap * sizeof *l->items);
         l->cap = cap;
     }
     l->items[l->n++] = lr_strdup(s);
@@ -83,18 +80,30 @@ static int cmp_str(const void *a, const void *b) {
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-// Sorted names in dir: folders (want_dirs) or regular files, hidden skipped.
+// Sorted names in dir: folders (want_dirs) or everything else (an image
+// name that is a FIFO or device is listed, to be refused by type when read),
+// hidden skipped.
 static int list_dir(const char *dir, int want_dirs, str_list *out, lr_err *e) {
     DIR *d = opendir(dir);
-    if (!d) return lr_fail(e, "%s: cannot open folder: %s", dir, strerror(errno));
+    if (!d) return lr_fail(e, "%s: cannot open folder: %s", dir, lr_strerror(errno));
     struct dirent *de;
     while ((de = readdir(d)) != NULL) {
         if (de->d_name[0] == '.') continue;
-        char path[4096];
+        char path[FS_PATH_MAX];
         struct stat st;
-        fs_join(path, sizeof path, dir, de->d_name);
+        if (fs_path(path, sizeof path, dir, de->d_name, e) != 0) {
+            closedir(d);
+            list_free(out);
+            return -1;
+        }
         if (stat(path, &st) != 0) continue; // a dangling link: not an image
-        if (want_dirs ? S_ISDIR(st.st_mode) : S_ISREG(st.st_mode)) list_push(out, de->d_name);
+        if (want_dirs == !!S_ISDIR(st.st_mode)) list_push(out, de->d_name);
+        if (out->n > MAX_IMAGES) {
+            closedir(d);
+            list_free(out);
+            return lr_fail(e, "%s: more than %d entries; at most %d images are read", dir,
+                           MAX_IMAGES, MAX_IMAGES);
+        }
     }
     closedir(d);
     if (out->n > 1) qsort(out->items, (size_t)out->n, sizeof *out->items, cmp_str);
@@ -130,8 +139,8 @@ static int list_images(const char *split_dir, const str_list *classes, file_list
     }
     list_free(&present);
     for (int k = 0; k < classes->n; k++) {
-        char cdir[4096];
-        fs_join(cdir, sizeof cdir, split_dir, classes->items[k]);
+        char cdir[FS_PATH_MAX];
+        if (fs_path(cdir, sizeof cdir, split_dir, classes->items[k], e) != 0) return -1;
         if (!fs_is_dir(cdir)) continue;
         str_list files = {0};
         if (list_dir(cdir, 0, &files, e) != 0) return -1;
@@ -145,17 +154,21 @@ static int list_images(const char *split_dir, const str_list *classes, file_list
                 return -1;
             }
             if (kind == 0) continue;
-            char path[4096];
-            fs_join(path, sizeof path, cdir, files.items[i]);
+            char path[FS_PATH_MAX];
+            if (fs_path(path, sizeof path, cdir, files.items[i], e) != 0 ||
+                fs_check_regular(path, "a PNG or JPEG image file", NULL, e) != 0) {
+                list_free(&files);
+                return -1;
+            }
+            if (fl->paths.n >= MAX_IMAGES) {
+                list_free(&files);
+                return lr_fail(e, "%s: more than %d images; not a data set lrscope can hold",
+                               split_dir, MAX_IMAGES);
+            }
             list_push(&fl->paths, path);
             if (fl->paths.n > fl->labels_cap) {
                 fl->labels_cap = fl->paths.cap;
-                uint16_t *grown = realloc(fl->labels, (size_t)fl->labels_cap * sizeof *grown);
-                if (!grown) {
-                    fprintf(stderr, "lrscope: out of memory listing images\n");
-                    abort();
-                }
-                fl->labels = grown;
+                fl->labels = lr_realloc(fl->labels, (size_t)fl->labels_cap * sizeof *fl->labels);
             }
             fl->labels[fl->paths.n - 1] = (uint16_t)k;
         }
@@ -177,7 +190,7 @@ static int probe(const char *path, const uint8_t *buf, size_t len, shape *s, lr_
     int comp;
     if (len > INT32_MAX || !stbi_info_from_memory(buf, (int)len, &s->w, &s->h, &comp))
         return lr_fail(e, "%s: cannot read image: %s; expected a PNG or JPEG file", path,
-                       stbi_failure_reason());
+                       lr_reason(stbi_failure_reason()));
     s->c = comp >= 3 ? 3 : 1;
     if (s->w < 1 || s->h < 1 || s->w > MAX_SIDE || s->h > MAX_SIDE)
         return lr_fail(e, "%s: %dx%d pixels; expected sides of 1..%d", path, s->w, s->h, MAX_SIDE);
@@ -188,7 +201,7 @@ static int probe(const char *path, const uint8_t *buf, size_t len, shape *s, lr_
 static int decode_into(const char *path, const char *first, dataset *d, int idx, lr_err *e) {
     char *buf;
     size_t len;
-    if (fs_read_all(path, &buf, &len, e) != 0) return -1;
+    if (fs_read_all_max(path, MAX_FILE_BYTES, &buf, &len, e) != 0) return -1;
     shape s;
     if (probe(path, (const uint8_t *)buf, len, &s, e) != 0) {
         free(buf);
@@ -205,7 +218,7 @@ static int decode_into(const char *path, const char *first, dataset *d, int idx,
     uint8_t *px = stbi_load_from_memory((const uint8_t *)buf, (int)len, &w, &h, &comp, d->c);
     free(buf);
     if (!px)
-        return lr_fail(e, "%s: cannot decode image: %s", path, stbi_failure_reason());
+        return lr_fail(e, "%s: cannot decode image: %s", path, lr_reason(stbi_failure_reason()));
     size_t plane = (size_t)d->h * d->w;
     uint8_t *dst = d->pixels + (size_t)idx * d->c * plane;
     for (size_t p = 0; p < plane; p++)
@@ -234,16 +247,24 @@ static int load_split(const file_list *fl, const shape *s0, const char *first0,
 static int first_shape(const char *path, shape *s, lr_err *e) {
     char *buf;
     size_t len;
-    if (fs_read_all(path, &buf, &len, e) != 0) return -1;
+    if (fs_read_all_max(path, MAX_FILE_BYTES, &buf, &len, e) != 0) return -1;
     int rc = probe(path, (const uint8_t *)buf, len, s, e);
     free(buf);
     return rc;
 }
 
 int image_folder_load(const char *dir, dataset *train, dataset *test, lr_err *e) {
-    char train_dir[4096], test_dir[4096];
-    fs_join(train_dir, sizeof train_dir, dir, "train");
-    fs_join(test_dir, sizeof test_dir, dir, "test");
+    char train_dir[FS_PATH_MAX], test_dir[FS_PATH_MAX];
+    if (dataset_check_dir(dir, e) != 0 || fs_path(train_dir, sizeof train_dir, dir, "train", e) != 0 ||
+        fs_path(test_dir, sizeof test_dir, dir, "test", e) != 0)
+        return -1;
+    const char *split_dirs[2] = {train_dir, test_dir};
+    for (int i = 0; i < 2; i++) {
+        struct stat st;
+        if (stat(split_dirs[i], &st) == 0 && !S_ISDIR(st.st_mode))
+            return lr_fail(e, "%s: is a %s, expected a folder holding one folder of PNG or JPEG "
+                              "images per class", split_dirs[i], fs_kind(st.st_mode));
+    }
     if (!fs_is_dir(train_dir) || !fs_is_dir(test_dir))
         return lr_fail(e, "%s: expected sub-folders train/ and test/, each holding one folder "
                           "of PNG or JPEG images per class (%s/train/CLASS/IMAGE.png); %s is "

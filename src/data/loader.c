@@ -166,8 +166,9 @@ loader *loader_create(const dataset *d, const dataset_info *info, int batch_size
     // Without prefilling, a batch is only a slice of the epoch's plan: cheaper
     // to deal out in the caller than to hand over from another thread.
     if (prefill && pthread_create(&ld->thread, NULL, worker, ld) != 0) {
-        fprintf(stderr, "lrscope: cannot start the data loader thread\n");
-        abort();
+        // Out of threads or memory: the environment, not a bug (exit 2, no abort).
+        fprintf(stderr, "lrscope: cannot start the data loader thread: out of resources\n");
+        exit(EXIT_BAD_INPUT);
     }
     return ld;
 }

@@ -5,6 +5,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include "download.h"
 #include "progress.h"
+#include "../util/fsutil.h"
 
 #include <curl/curl.h>
 #include <errno.h>
@@ -33,6 +34,9 @@ typedef struct {
     long long written;      // body bytes appended by this request
     long long range_start;  // first byte of the 206's Content-Range, -1 if none
     long long expected_size;
+    long long max_size;     // bytes the whole file may have
+    long long too_big;      // bytes announced or reached past max_size, 0 if none
+    int announced;          // too_big came from the Content-Length
     long http_code;         // response that aborted the body, 0 if none
     int checked;            // status looked at (first body bytes arrived)
     int bad_range;          // 206 for a different range than asked
@@ -92,6 +96,17 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *ud) {
             t->http_code = code;
             return 0;
         }
+        curl_off_t announced = -1;
+        if (curl_easy_getinfo(t->curl, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &announced) == CURLE_OK &&
+            announced > 0 && t->offset + (long long)announced > t->max_size) {
+            t->too_big = t->offset + (long long)announced;
+            t->announced = 1;
+            return 0;
+        }
+    }
+    if (t->offset + t->written + (long long)n > t->max_size) {
+        t->too_big = t->offset + t->written + (long long)n;
+        return 0;
     }
     if (fwrite(data, 1, n, t->f) != n) {
         t->write_errno = errno ? errno : EIO;
@@ -144,28 +159,75 @@ static void set_options(CURL *c, const char *url, transfer *t, char *errbuf) {
     curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
 }
 
+static int hex_digit(char c) {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
+
+// A file:// URL must name a regular file no larger than max_size: curl would
+// read a FIFO or a device (file:///dev/zero) forever.
+static int check_file_url(const char *url, long long max_size, lr_err *e) {
+    if (strncasecmp(url, "file://", 7) != 0) return 0;
+    const char *p = url + 7;
+    if (strncasecmp(p, "localhost/", 10) == 0) p += 9;
+    char path[4096];
+    size_t n = 0;
+    for (; *p && *p != '?' && *p != '#'; p++) { // percent-decoded, as curl does
+        int hi, lo;
+        char c = *p;
+        if (c == '%' && (hi = hex_digit(p[1])) >= 0 && (lo = hex_digit(p[2])) >= 0) {
+            c = (char)(hi * 16 + lo);
+            p += 2;
+        }
+        if (c == '\0' || n + 1 >= sizeof path)
+            return lr_fail(e, "%s: not a usable file:// URL (path too long or holds %%00)", url);
+        path[n++] = c;
+    }
+    path[n] = '\0';
+    long long size = 0;
+    if (path[0] != '/')
+        return lr_fail(e, "%s: expected file:///absolute/path/to/the/archive", url);
+    if (fs_check_regular(path, "the archive file (a regular file)", &size, e) != 0) return -1;
+    if (size > max_size)
+        return lr_fail(e, "%s: %lld bytes, more than the %lld this file may have; not the "
+                          "expected file",
+                       path, size, max_size);
+    return 0;
+}
+
 // Opens (creating) and locks the partial file, positioned at its end.
 static int open_partial(const char *path, FILE **out, lr_err *e) {
-    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-    if (fd < 0) return lr_fail(e, "%s: cannot open for writing: %s", path, strerror(errno));
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NONBLOCK | O_NOCTTY, 0644);
+    if (fd < 0) return lr_fail(e, "%s: cannot open for writing: %s", path, lr_strerror(errno));
+    struct stat st;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        int is_stat = fstat(fd, &st) == 0;
+        close(fd);
+        return lr_fail(e, "%s: is a %s, expected a regular file to download into; remove it",
+                       path, is_stat ? fs_kind(st.st_mode) : "file that cannot be examined");
+    }
+    int fl = fcntl(fd, F_GETFL);
+    if (fl >= 0) fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
     if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
         int err = errno;
         close(fd);
         if (err == EWOULDBLOCK)
             return lr_fail(e, "%s: another lrscope fetch is downloading into this file; "
                               "wait for it to finish", path);
-        return lr_fail(e, "%s: cannot lock: %s", path, strerror(err));
+        return lr_fail(e, "%s: cannot lock: %s", path, lr_strerror(err));
     }
     FILE *f = fdopen(fd, "r+b");
     if (!f) {
         int err = errno;
         close(fd);
-        return lr_fail(e, "%s: cannot open for writing: %s", path, strerror(err));
+        return lr_fail(e, "%s: cannot open for writing: %s", path, lr_strerror(err));
     }
     if (fseeko(f, 0, SEEK_END) != 0) {
         int err = errno;
         fclose(f);
-        return lr_fail(e, "%s: cannot seek: %s", path, strerror(err));
+        return lr_fail(e, "%s: cannot seek: %s", path, lr_strerror(err));
     }
     *out = f;
     return 0;
@@ -187,6 +249,10 @@ static int run_attempts(CURL *c, const char *url, transfer *t, const download_op
         t->bad_range = 0;
         t->http_code = 0;
         t->range_start = -1;
+        t->too_big = 0;
+        t->announced = 0;
+        if (t->offset > t->max_size && restart_file(t) != 0) // a stale partial file too large
+            return lr_fail(e, "%s: cannot truncate: %s", t->path, lr_strerror(t->write_errno));
         set_options(c, url, t, errbuf);
         curl_easy_setopt(c, CURLOPT_RESUME_FROM_LARGE, (curl_off_t)t->offset);
         progress_start(&t->bar, msg, t->label, t->offset);
@@ -199,7 +265,12 @@ static int run_attempts(CURL *c, const char *url, transfer *t, const download_op
         else if (t->bar.drawn) fputc('\n', stderr);
 
         if (t->write_errno)
-            return lr_fail(e, "%s: cannot write the download: %s", t->path, strerror(t->write_errno));
+            return lr_fail(e, "%s: cannot write the download: %s", t->path, lr_strerror(t->write_errno));
+        if (t->too_big)
+            return lr_fail(e, "%s: the server %s %lld bytes, more than the %lld this file may "
+                              "have; refusing the download (not the expected file)",
+                           url, t->announced ? "announces" : "sent at least", t->too_big,
+                           t->max_size);
         if (code == 416 && t->offset > 0) return 0; // already whole; the checksum decides
         if (t->http_code >= 300 || (rc == CURLE_OK && code >= 300))
             return lr_fail(e, "%s: the server answered HTTP %ld, expected the file (200)", url,
@@ -208,12 +279,12 @@ static int run_attempts(CURL *c, const char *url, transfer *t, const download_op
             // The server cannot resume: start again from byte 0.
             restarted = 1;
             if (restart_file(t) != 0)
-                return lr_fail(e, "%s: cannot truncate: %s", t->path, strerror(t->write_errno));
+                return lr_fail(e, "%s: cannot truncate: %s", t->path, lr_strerror(t->write_errno));
             if (msg) fprintf(msg, "lrscope: %s does not support resuming; starting over\n", url);
             continue;
         }
         if (rc == CURLE_OK) return 0;
-        const char *why = errbuf[0] ? errbuf : curl_easy_strerror(rc);
+        const char *why = errbuf[0] ? errbuf : lr_reason(curl_easy_strerror(rc));
         if (is_transient(rc) && t->written > 0 && attempt < MAX_ATTEMPTS) {
             if (msg)
                 fprintf(msg, "lrscope: connection lost after %lld bytes (%s); resuming\n", now, why);
@@ -225,13 +296,17 @@ static int run_attempts(CURL *c, const char *url, transfer *t, const download_op
 
 int download_file(const char *url, const char *partial_path, const download_options *opt,
                   long long *resumed_from, lr_err *e) {
-    static const download_options defaults = {0, 0};
+    static const download_options defaults = {0, 0, 0};
     if (!opt) opt = &defaults;
     pthread_once(&curl_once, curl_init_once);
     if (curl_init_rc != CURLE_OK)
-        return lr_fail(e, "cannot initialise libcurl: %s", curl_easy_strerror(curl_init_rc));
+        return lr_fail(e, "cannot initialise libcurl: %s", lr_reason(curl_easy_strerror(curl_init_rc)));
+    if (!url[0]) return lr_fail(e, "an empty URL was given; expected http://, https:// or file://");
+    long long max_size = opt->max_size > 0 ? opt->max_size : DOWNLOAD_MAX_BYTES;
+    if (check_file_url(url, max_size, e) != 0) return -1;
     transfer t;
     memset(&t, 0, sizeof t);
+    t.max_size = max_size;
     t.path = partial_path;
     const char *slash = strrchr(partial_path, '/');
     snprintf(t.label, sizeof t.label, "%s", slash ? slash + 1 : partial_path);
@@ -248,6 +323,6 @@ int download_file(const char *url, const char *partial_path, const download_opti
     int rc = run_attempts(t.curl, url, &t, opt, e);
     curl_easy_cleanup(t.curl);
     if (fclose(t.f) != 0 && rc == 0)
-        return lr_fail(e, "%s: cannot write the download: %s", partial_path, strerror(errno));
+        return lr_fail(e, "%s: cannot write the download: %s", partial_path, lr_strerror(errno));
     return rc;
 }

@@ -78,7 +78,9 @@ static int build_urls(const fetch_job *j, const char *file, char urls[][URL_MAX]
 static int download_checked(const fetch_job *j, const char *url, const source_file *sf,
                             const char *md5, const char *partial, const char *final,
                             lr_err *e) {
-    download_options dopt = {j->opt->quiet, sf->size};
+    // The official file's size bounds the download; a mirror with its own
+    // --md5 (a different copy) only gets the hard cap.
+    download_options dopt = {j->opt->quiet, sf->size, sf->size > 0 && !j->opt->md5 ? sf->size : 0};
     for (int pass = 0; pass < 2; pass++) {
         if (j->msg) fprintf(j->msg, "lrscope: downloading %s\n", url);
         long long resumed = 0;
@@ -87,7 +89,7 @@ static int download_checked(const fetch_job *j, const char *url, const source_fi
         if (md5_file_hex(partial, got, e) != 0) return -1;
         if (strcmp(got, md5) == 0) {
             if (rename(partial, final) != 0)
-                return lr_fail(e, "%s: cannot rename to %s: %s", partial, final, strerror(errno));
+                return lr_fail(e, "%s: cannot rename to %s: %s", partial, final, lr_strerror(errno));
             return 0;
         }
         remove(partial);
@@ -138,7 +140,7 @@ static int fetch_file(const fetch_job *j, int k, lr_err *e) {
                             "it and downloading again\n", final, md5, got);
         if (remove(final) != 0)
             return lr_fail(e, "%s: checksum mismatch (expected MD5 %s, got %s) and cannot "
-                              "delete it: %s", final, md5, got, strerror(errno));
+                              "delete it: %s", final, md5, got, lr_strerror(errno));
     }
     char urls[MAX_URLS][URL_MAX];
     int n_urls;
@@ -162,7 +164,7 @@ static int move_into_place(const fetch_job *j, const char *from, lr_err *e) {
     if (rename(from, j->dest) == 0) return 0;
     int err = errno;
     if (fs_is_dir(j->dest) && !missing_file(j->src, j->dest)) return 0;
-    return lr_fail(e, "%s: cannot rename %s into place: %s", j->dest, from, strerror(err));
+    return lr_fail(e, "%s: cannot rename %s into place: %s", j->dest, from, lr_strerror(err));
 }
 
 // Removes ROOT/.FOLDER.unpack.PID folders left by fetches that were killed
@@ -181,8 +183,7 @@ static void remove_stale_unpacks(const fetch_job *j) {
         long pid = strtol(de->d_name + n, &end, 10);
         if (*end || pid <= 0 || (kill((pid_t)pid, 0) != 0 && errno == ESRCH)) {
             char path[PATH_MAX];
-            fs_join(path, sizeof path, j->root, de->d_name);
-            unpack_remove_tree(path);
+            if (fs_path(path, sizeof path, j->root, de->d_name, NULL) == 0) unpack_remove_tree(path);
         }
     }
     closedir(d);
@@ -200,7 +201,8 @@ static int unpack_into_place(const fetch_job *j, lr_err *e) {
     if (unpack_remove_tree(tmp) != 0)
         return lr_fail(e, "%s: a stale temporary folder is in the way and cannot be removed", tmp);
     if (j->msg) fprintf(j->msg, "lrscope: unpacking %s\n", archive);
-    int bad = 0, rc = unpack_archive(archive, tmp, &bad, e);
+    unpack_limits lim = {src->max_unpacked_bytes, src->max_entries};
+    int bad = 0, rc = unpack_archive_limited(archive, tmp, &lim, &bad, e);
     if (rc == 0) {
         const char *miss = fs_is_dir(inner) ? missing_file(src, inner) : src->expect[0];
         if (miss) {
@@ -246,6 +248,14 @@ static int fetch_all(fetch_job *j, lr_err *e) {
 static int fetch_checked(const char *name, const fetch_source *src, const char *root_dir,
                          const fetch_options *opt, lr_err *e) {
     fetch_job j = {name, root_dir, src, opt, opt->quiet ? NULL : stderr, "", ""};
+    if (!root_dir[0]) return lr_fail(e, "the data root (--dir) is empty; expected a folder");
+    if (opt->url && !opt->url[0]) return lr_fail(e, "--url is empty; expected a URL");
+    if (opt->md5 && !opt->md5[0]) return lr_fail(e, "--md5 is empty; expected 32 hexadecimal digits");
+    // Room for the longest name fetch makes inside it (.FOLDER.unpack.PID/FOLDER/FILE.partial).
+    if (fs_check_room(root_dir, 160, "--dir", e) != 0) return -1;
+    struct stat root_st;
+    if (stat(root_dir, &root_st) == 0 && !S_ISDIR(root_st.st_mode))
+        return lr_fail(e, "--dir %s: is a %s, expected a folder", root_dir, fs_kind(root_st.st_mode));
     if (opt->md5 && !md5_is_hex(opt->md5))
         return lr_fail(e, "--md5 \"%s\": expected 32 hexadecimal digits", opt->md5);
     if (opt->md5 && src->n_files != 1)
@@ -274,14 +284,14 @@ int fetch_from_source(const char *name, const fetch_source *src, const char *roo
                       const fetch_options *opt, lr_err *e) {
     static const fetch_options defaults = {NULL, NULL, 0};
     LR_ASSERT(src && src->n_files >= 1 && src->n_files <= SOURCE_MAX_FILES);
-    return fetch_checked(name, src, root_dir && root_dir[0] ? root_dir : "data",
-                         opt ? opt : &defaults, e);
+    return fetch_checked(name, src, root_dir ? root_dir : "data", opt ? opt : &defaults, e);
 }
 
 int fetch_dataset(const char *name, const char *root_dir, const fetch_options *opt, lr_err *e) {
+    if (!name[0]) return lr_fail(e, "the data set name is empty; expected one of: %s", dataset_names());
     const dataset_info *info = dataset_find(name);
     if (!info) return lr_fail(e, "unknown data set \"%s\"; expected one of: %s", name, dataset_names());
-    if (!root_dir || !root_dir[0]) root_dir = "data";
+    if (!root_dir) root_dir = "data";
     const fetch_source *src = sources_find(info->folder);
     if (!src)
         return lr_fail(e, "%s has nothing to download: it is read from your own folder of "

@@ -35,7 +35,8 @@ typedef struct {
 } fetch_options;
 
 // Leaves ROOT/<dataset_info.folder> complete (returns 0 at once if it already
-// is), or does not create it at all. opt NULL = defaults; root_dir NULL = "data".
+// is), or does not create it at all. opt NULL = defaults; root_dir NULL =
+// "data" (an empty one, like an empty url or md5, is refused).
 int fetch_dataset(const char *name, const char *root_dir, const fetch_options *opt, lr_err *e);
 
 // The same for a source that is not in the table (tests; new data sets

@@ -2,6 +2,7 @@
 // four rounds of 16 steps, little-endian words, length padding in bits.
 #define _POSIX_C_SOURCE 200809L
 #include "md5.h"
+#include "../util/fsutil.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -97,8 +98,8 @@ void md5_final_hex(md5_ctx *c, char hex[MD5_HEX_LEN + 1]) {
 }
 
 int md5_file_hex(const char *path, char hex[MD5_HEX_LEN + 1], lr_err *e) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return lr_fail(e, "%s: cannot open to check its checksum: %s", path, strerror(errno));
+    FILE *f = fs_fopen_regular(path, "a downloaded file (a regular file)", NULL, e);
+    if (!f) return -1;
     md5_ctx c;
     md5_init(&c);
     enum { CHUNK = 1 << 16 };

@@ -11,12 +11,14 @@ static const fetch_source SOURCES[] = {
      {{"cifar-10-binary.tar.gz", "c32a1d4ab5d03f1284b67883e8d87530", 170052171}}, 1,
      "cifar-10-batches-bin",
      {"data_batch_1.bin", "data_batch_2.bin", "data_batch_3.bin", "data_batch_4.bin",
-      "data_batch_5.bin", "test_batch.bin"}},
+      "data_batch_5.bin", "test_batch.bin"},
+     256LL << 20, 64}, // unpacks to 185 MB in 9 entries
     {"cifar-100-binary", "cifar100, cifar100-coarse",
      {"https://www.cs.toronto.edu/~kriz/"},
      {{"cifar-100-binary.tar.gz", "03b5dce01913d631647c71ecec9e9cb8", 0}}, 1,
      "cifar-100-binary",
-     {"train.bin", "test.bin"}},
+     {"train.bin", "test.bin"},
+     256LL << 20, 64}, // unpacks to 185 MB in 6 entries
     // yann.lecun.com often refuses robots now; torchvision tries S3 first too.
     {"mnist", "mnist",
      {"https://ossci-datasets.s3.amazonaws.com/mnist/", "http://yann.lecun.com/exdb/mnist/"},
@@ -26,7 +28,8 @@ static const fetch_source SOURCES[] = {
       {"t10k-labels-idx1-ubyte.gz", "ec29112dd5afa0611ce80d1b7f02629c", 0}}, 4,
      NULL,
      {"train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz", "t10k-images-idx3-ubyte.gz",
-      "t10k-labels-idx1-ubyte.gz"}},
+      "t10k-labels-idx1-ubyte.gz"},
+     0, 0},
     {"fashion-mnist", "fashion-mnist",
      {"http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/",
       "https://raw.githubusercontent.com/zalandoresearch/fashion-mnist/master/data/fashion/"},
@@ -36,7 +39,8 @@ static const fetch_source SOURCES[] = {
       {"t10k-labels-idx1-ubyte.gz", "bb300cfdad3c16e7a12a480ee83cd310", 0}}, 4,
      NULL,
      {"train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz", "t10k-images-idx3-ubyte.gz",
-      "t10k-labels-idx1-ubyte.gz"}},
+      "t10k-labels-idx1-ubyte.gz"},
+     0, 0},
 };
 enum { N_SOURCES = sizeof SOURCES / sizeof SOURCES[0] };
 

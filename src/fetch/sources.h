@@ -11,7 +11,8 @@ enum { SOURCE_MAX_FILES = 4, SOURCE_MAX_MIRRORS = 3, SOURCE_MAX_EXPECT = 8 };
 typedef struct {
     const char *name;     // file name on the server and on disk
     const char *md5;      // published checksum, lower-case hex
-    long long size;       // bytes, 0 where not published (only for the progress bar)
+    long long size;       // bytes, 0 where not published; a download of the official
+                          // file larger than this is refused
 } source_file;
 
 typedef struct fetch_source_s {
@@ -24,6 +25,9 @@ typedef struct fetch_source_s {
     // NULL: the files are kept as downloaded (MNIST's .gz files).
     const char *archive_dir;
     const char *expect[SOURCE_MAX_EXPECT]; // must be regular files in ROOT/folder
+    // Bounds on unpacking the archive (unpack_limits); 0 = unpack.h's defaults.
+    long long max_unpacked_bytes;
+    long max_entries;
 } fetch_source;
 
 // The source that fills a data set folder, or NULL (e.g. "folder" data sets).

@@ -13,10 +13,8 @@
 #include <limits.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
-// No data set lrscope knows unpacks to more than a few hundred MB; this only
-// stops a decompression bomb from filling the disk.
-static const long long MAX_UNPACKED_BYTES = 16LL << 30;
 
 const char *unpack_path_problem(const char *name) {
     if (!name || !name[0]) return "has an empty name";
@@ -38,7 +36,32 @@ static int fail_entry(lr_err *e, int *bad, const char *archive, const char *name
                    archive, name, why);
 }
 
-// Checks an entry by type; sets the hard-link target under base if any.
+// Turns a link entry into a hard link to base/target, which must be a
+// regular file already unpacked (so the result is a regular file, never a
+// link that could point anywhere later).
+static int link_to_regular(struct archive_entry *ent, const char *archive, const char *base,
+                           const char *name, const char *target, const char *kind, int *bad,
+                           lr_err *e) {
+    char full[PATH_MAX];
+    if (snprintf(full, sizeof full, "%s/%s", base, target) >= (int)sizeof full) {
+        *bad = 1;
+        return lr_fail(e, "%s: entry \"%s\": link target too long", archive, name);
+    }
+    struct stat st;
+    if (lstat(full, &st) != 0 || !S_ISREG(st.st_mode)) {
+        *bad = 1;
+        return lr_fail(e, "%s: refusing archive entry \"%s\": it is a %s to \"%s\", which is "
+                          "not a file unpacked before it; expected only files and folders",
+                       archive, name, kind, target);
+    }
+    archive_entry_set_filetype(ent, AE_IFREG);
+    archive_entry_copy_symlink(ent, NULL);
+    archive_entry_copy_hardlink(ent, full);
+    archive_entry_set_size(ent, 0);
+    return 0;
+}
+
+// Checks an entry by type; links become hard links under base (see unpack.h).
 static int check_entry(struct archive_entry *ent, const char *archive, const char *base,
                        int *bad, lr_err *e) {
     const char *name = archive_entry_pathname(ent);
@@ -58,13 +81,9 @@ static int check_entry(struct archive_entry *ent, const char *archive, const cha
                      unpack_path_problem(hard));
             return fail_entry(e, bad, archive, name, what);
         }
-        char full[PATH_MAX];
-        if (snprintf(full, sizeof full, "%s/%s", base, hard) >= (int)sizeof full) {
-            *bad = 1;
-            return lr_fail(e, "%s: entry \"%s\": link target too long", archive, name);
-        }
-        archive_entry_copy_hardlink(ent, full);
-        return 0;
+        char target[PATH_MAX];
+        snprintf(target, sizeof target, "%s", hard);
+        return link_to_regular(ent, archive, base, name, target, "hard link", bad, e);
     }
     switch (archive_entry_filetype(ent)) {
     case AE_IFREG:
@@ -79,7 +98,16 @@ static int check_entry(struct archive_entry *ent, const char *archive, const cha
                      target ? unpack_path_problem(target) : "unreadable target");
             return fail_entry(e, bad, archive, name, what);
         }
-        return 0;
+        // Relative to the link's own folder.
+        char resolved[PATH_MAX];
+        const char *slash = strrchr(name, '/');
+        int dir_len = slash ? (int)(slash - name) : 0;
+        if (snprintf(resolved, sizeof resolved, "%.*s%s%s", dir_len, name, slash ? "/" : "",
+                     target) >= (int)sizeof resolved) {
+            *bad = 1;
+            return lr_fail(e, "%s: entry \"%s\": link target too long", archive, name);
+        }
+        return link_to_regular(ent, archive, base, name, resolved, "symlink", bad, e);
     }
     default:
         *bad = 1;
@@ -89,8 +117,15 @@ static int check_entry(struct archive_entry *ent, const char *archive, const cha
     }
 }
 
+static int too_large(const char *archive, const char *name, long long max, int *bad, lr_err *e) {
+    *bad = 1;
+    return lr_fail(e, "%s: unpacks to more than %lld bytes (at entry \"%s\"); not a data set "
+                      "archive lrscope knows (a decompression bomb?)",
+                   archive, max, name);
+}
+
 static int copy_data(struct archive *in, struct archive *out, const char *archive,
-                     const char *name, long long *total, int *bad, lr_err *e) {
+                     const char *name, long long *total, long long max, int *bad, lr_err *e) {
     for (;;) {
         const void *buf;
         size_t size;
@@ -100,23 +135,18 @@ static int copy_data(struct archive *in, struct archive *out, const char *archiv
         if (r < ARCHIVE_WARN) {
             *bad = 1;
             return lr_fail(e, "%s: damaged archive: %s (in entry \"%s\"); delete it and fetch again",
-                           archive, archive_error_string(in), name);
+                           archive, lr_reason(archive_error_string(in)), name);
         }
         *total += (long long)size;
-        if (*total > MAX_UNPACKED_BYTES) {
-            *bad = 1;
-            return lr_fail(e, "%s: unpacks to more than %lld bytes (at entry \"%s\"); "
-                              "not a data set archive lrscope knows",
-                           archive, MAX_UNPACKED_BYTES, name);
-        }
+        if (*total > max) return too_large(archive, name, max, bad, e);
         if (archive_write_data_block(out, buf, size, off) < ARCHIVE_WARN)
             return lr_fail(e, "%s: cannot write \"%s\": %s", archive, name,
-                           archive_error_string(out));
+                           lr_reason(archive_error_string(out)));
     }
 }
 
 static int extract_all(struct archive *in, struct archive *out, const char *archive,
-                       const char *base, int *bad, lr_err *e) {
+                       const char *base, const unpack_limits *lim, int *bad, lr_err *e) {
     long long total = 0;
     int entries = 0;
     struct archive_entry *ent;
@@ -127,11 +157,20 @@ static int extract_all(struct archive *in, struct archive *out, const char *arch
             *bad = 1;
             return lr_fail(e, "%s: damaged or not a tar archive: %s (after %d entries); "
                               "delete it and fetch again",
-                           archive, archive_error_string(in), entries);
+                           archive, lr_reason(archive_error_string(in)), entries);
+        }
+        if (entries >= lim->max_entries) {
+            *bad = 1;
+            return lr_fail(e, "%s: more than %ld entries; not a data set archive lrscope knows",
+                           archive, lim->max_entries);
         }
         if (check_entry(ent, archive, base, bad, e) != 0) return -1;
         char name[PATH_MAX], full[PATH_MAX];
-        snprintf(name, sizeof name, "%s", archive_entry_pathname(ent));
+        const char *raw = archive_entry_pathname(ent); // check_entry saw one of the two
+        snprintf(name, sizeof name, "%s", raw ? raw : archive_entry_pathname_utf8(ent));
+        // The size a header announces is refused before any of it is written.
+        if (archive_entry_size_is_set(ent) && archive_entry_size(ent) > lim->max_bytes - total)
+            return too_large(archive, name, lim->max_bytes, bad, e);
         if (snprintf(full, sizeof full, "%s/%s", base, name) >= (int)sizeof full) {
             *bad = 1;
             return lr_fail(e, "%s: entry \"%s\": path too long", archive, name);
@@ -139,12 +178,13 @@ static int extract_all(struct archive *in, struct archive *out, const char *arch
         archive_entry_copy_pathname(ent, full);
         if (archive_write_header(out, ent) < ARCHIVE_WARN)
             return lr_fail(e, "%s: cannot extract \"%s\": %s", archive, name,
-                           archive_error_string(out));
-        if (archive_entry_size(ent) > 0 && copy_data(in, out, archive, name, &total, bad, e) != 0)
+                           lr_reason(archive_error_string(out)));
+        if (archive_entry_size(ent) > 0 &&
+            copy_data(in, out, archive, name, &total, lim->max_bytes, bad, e) != 0)
             return -1;
         if (archive_write_finish_entry(out) < ARCHIVE_WARN)
             return lr_fail(e, "%s: cannot finish \"%s\": %s", archive, name,
-                           archive_error_string(out));
+                           lr_reason(archive_error_string(out)));
         entries++;
     }
     if (entries == 0) {
@@ -154,22 +194,35 @@ static int extract_all(struct archive *in, struct archive *out, const char *arch
     return 0;
 }
 
-int unpack_archive(const char *archive_path, const char *dest_dir, int *archive_bad, lr_err *e) {
+int unpack_archive_limited(const char *archive_path, const char *dest_dir,
+                           const unpack_limits *lim_in, int *archive_bad, lr_err *e) {
     int bad_local = 0;
     int *bad = archive_bad ? archive_bad : &bad_local;
     *bad = 0;
-    if (fs_mkdirs(dest_dir, e) != 0) return -1;
+    unpack_limits lim = {UNPACK_MAX_BYTES, UNPACK_MAX_ENTRIES};
+    if (lim_in && lim_in->max_bytes > 0) lim.max_bytes = lim_in->max_bytes;
+    if (lim_in && lim_in->max_entries > 0) lim.max_entries = lim_in->max_entries;
+    // A folder, FIFO or device is refused by type before libarchive reads it.
+    int fd = fs_open_regular(archive_path, "an archive file (a regular file)", NULL, e);
+    if (fd < 0) return -1;
+    if (fs_mkdirs(dest_dir, e) != 0) {
+        close(fd);
+        return -1;
+    }
     // Resolved, so the prefix holds no symlink or ".." that the secure
     // flags below would reject (a data folder is often a symlink to a disk).
     char base[PATH_MAX];
-    if (!realpath(dest_dir, base))
-        return lr_fail(e, "%s: cannot resolve: %s", dest_dir, strerror(errno));
+    if (!realpath(dest_dir, base)) {
+        close(fd);
+        return lr_fail(e, "%s: cannot resolve: %s", dest_dir, lr_strerror(errno));
+    }
 
     struct archive *in = archive_read_new();
     struct archive *out = archive_write_disk_new();
     if (!in || !out) {
         if (in) archive_read_free(in);
         if (out) archive_write_free(out);
+        close(fd);
         return lr_fail(e, "%s: cannot create libarchive objects", archive_path);
     }
     archive_read_support_filter_all(in);
@@ -177,23 +230,24 @@ int unpack_archive(const char *archive_path, const char *dest_dir, int *archive_
     archive_write_disk_set_options(out, ARCHIVE_EXTRACT_SECURE_SYMLINKS |
                                             ARCHIVE_EXTRACT_SECURE_NODOTDOT);
     int rc;
-    if (archive_read_open_filename(in, archive_path, 1 << 16) != ARCHIVE_OK) {
-        if (!fs_exists(archive_path))
-            rc = lr_fail(e, "%s: cannot open: %s", archive_path, archive_error_string(in));
-        else {
-            *bad = 1;
-            rc = lr_fail(e, "%s: damaged or not a tar archive: %s; delete it and fetch again",
-                         archive_path, archive_error_string(in));
-        }
+    if (archive_read_open_fd(in, fd, 1 << 16) != ARCHIVE_OK) {
+        *bad = 1;
+        rc = lr_fail(e, "%s: damaged or not a tar archive: %s; delete it and fetch again",
+                     archive_path, lr_reason(archive_error_string(in)));
     } else {
-        rc = extract_all(in, out, archive_path, base, bad, e);
+        rc = extract_all(in, out, archive_path, base, &lim, bad, e);
     }
     if (archive_write_close(out) != ARCHIVE_OK && rc == 0)
         rc = lr_fail(e, "%s: cannot finish extraction into %s: %s", archive_path, dest_dir,
-                     archive_error_string(out));
+                     lr_reason(archive_error_string(out)));
     archive_write_free(out);
     archive_read_free(in);
+    close(fd);
     return rc;
+}
+
+int unpack_archive(const char *archive_path, const char *dest_dir, int *archive_bad, lr_err *e) {
+    return unpack_archive_limited(archive_path, dest_dir, NULL, archive_bad, e);
 }
 
 static int remove_one(const char *path, const struct stat *st, int flag, struct FTW *ftw) {

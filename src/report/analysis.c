@@ -178,15 +178,11 @@ static void cat(char *buf, size_t cap, const char *fmt, ...) {
 
 static double pct(double fraction) { return 100.0 * fraction; }
 
-// A run as named in prose: its folder name, plus its rate when the name
-// does not already say it ("lr-0.01" does, "baseline" does not).
+// A run as named in prose: its condition (and seed when there are several).
 typedef char run_ref_buf[160];
 static const char *ref(const report_run *r, run_ref_buf buf) {
-    char plain[64];
-    snprintf(plain, sizeof plain, "lr-%g", r->lr);
-    if (strcmp(plain, r->name) == 0) return r->name;
-    snprintf(buf, sizeof(run_ref_buf), "%s (lr %g)", r->name, r->lr);
-    return buf;
+    (void)buf;
+    return r->label;
 }
 
 static void say_accuracy(line_list *l, const report_study *s, const report_analysis *a) {
@@ -211,16 +207,16 @@ static void say_accuracy(line_list *l, const report_study *s, const report_analy
                   pct(bf->final_test_acc), bf->final_test_f1, ref(&s->runs[a->best_final], rb),
                   bf->final_test_epoch,
                   pct(bf->final_test_acc - a->runs[second].final_test_acc),
-                  s->runs[second].name, pct(a->runs[second].final_test_acc));
+                  s->runs[second].label, pct(a->runs[second].final_test_acc));
     }
     const report_run_stats *bp = &a->runs[a->best_peak];
     if (a->best_peak == a->best_final) {
         if (bp->best_epoch == bf->final_test_epoch)
             lines_add(l, "%s also holds the best peak test accuracy, at its final evaluation.",
-                      s->runs[a->best_peak].name);
+                      s->runs[a->best_peak].label);
         else
             lines_add(l, "%s also holds the best peak test accuracy, %.1f%% at epoch %d, "
-                      "%.1f points above where it ended.", s->runs[a->best_peak].name,
+                      "%.1f points above where it ended.", s->runs[a->best_peak].label,
                       pct(bp->best_test_acc), bp->best_epoch,
                       pct(bp->best_test_acc - bf->final_test_acc));
     } else {
@@ -239,7 +235,7 @@ static void say_convergence(line_list *l, const report_study *s, const report_an
         const report_run_stats *st = &a->runs[i];
         if (!st->converged_epoch) continue;
         cat(buf, sizeof buf, "%s%s epoch %d of %d (best %.1f%%%s)", listed ? "; " : "",
-            s->runs[i].name, st->converged_epoch, st->epochs_done, pct(st->best_test_acc),
+            s->runs[i].label, st->converged_epoch, st->epochs_done, pct(st->best_test_acc),
             st->diverged_epoch ? ", before diverging" : "");
         listed++;
     }
@@ -258,7 +254,7 @@ static void say_stability(line_list *l, const report_study *s, const report_anal
     int listed = 0;
     for (int i = 0; i < a->n_runs; i++) {
         if (a->runs[i].diverged_epoch || a->runs[i].at_chance || !isfinite(a->runs[i].loss_change_sd)) continue;
-        cat(buf, sizeof buf, "%s%s %.4f", listed ? ", " : "", s->runs[i].name,
+        cat(buf, sizeof buf, "%s%s %.4f", listed ? ", " : "", s->runs[i].label,
             a->runs[i].loss_change_sd);
         listed++;
     }
@@ -268,12 +264,12 @@ static void say_stability(line_list *l, const report_study *s, const report_anal
     if (listed > 1 && a->most_stable != a->least_stable) {
         if (lo > 0)
             lines_add(l, "The steadiest was %s and the most erratic %s, whose changes spread %.1f "
-                      "times as wide.", s->runs[a->most_stable].name,
-                      s->runs[a->least_stable].name, hi / lo);
+                      "times as wide.", s->runs[a->most_stable].label,
+                      s->runs[a->least_stable].label, hi / lo);
         else
             lines_add(l, "The steadiest was %s, whose test loss changed by the same amount every "
-                      "epoch; the most erratic was %s.", s->runs[a->most_stable].name,
-                      s->runs[a->least_stable].name);
+                      "epoch; the most erratic was %s.", s->runs[a->most_stable].label,
+                      s->runs[a->least_stable].label);
     }
 }
 
@@ -284,20 +280,26 @@ static void say_overfit(line_list *l, const report_study *s, const report_analys
         const report_run_stats *st = &a->runs[i];
         if (st->diverged_epoch || !isfinite(st->overfit_gap)) continue;
         cat(buf, sizeof buf, "%s%s %+.1f points (train %.1f%%, test %.1f%%, epoch %d)",
-            listed ? "; " : "", s->runs[i].name, pct(st->overfit_gap), pct(st->final_train_acc),
+            listed ? "; " : "", s->runs[i].label, pct(st->overfit_gap), pct(st->final_train_acc),
             pct(st->final_train_acc - st->overfit_gap), st->final_gap_epoch);
         listed++;
     }
     if (!listed) return;
     lines_add(l, "Train minus test accuracy at the last evaluation: %s.", buf);
+    // The widest gap is picked among runs that learned: a run at chance has a
+    // gap of noise. When every listed run stayed at chance there is no pick.
+    if (a->widest_gap < 0) {
+        lines_add(l, "As no run learned beyond chance, these gaps say nothing about over-fitting.");
+        return;
+    }
     const report_run_stats *w = &a->runs[a->widest_gap];
     if (w->overfit_gap > 0)
         lines_add(l, "%s shows the widest gap (%.1f points), the strongest sign of over-fitting "
-                  "among them.", s->runs[a->widest_gap].name, pct(w->overfit_gap));
+                  "among them.", s->runs[a->widest_gap].label, pct(w->overfit_gap));
     else
-        lines_add(l, "No run's train accuracy exceeds its test accuracy (the largest difference "
-                  "is %.1f points, %s), so none shows over-fitting yet.", pct(w->overfit_gap),
-                  s->runs[a->widest_gap].name);
+        lines_add(l, "No %srun's train accuracy exceeds its test accuracy (the largest difference "
+                  "is %.1f points, %s), so none shows over-fitting yet.",
+                  a->n_at_chance ? "learning " : "", pct(w->overfit_gap), s->runs[a->widest_gap].label);
 }
 
 static void say_time(line_list *l, const report_study *s, const report_analysis *a) {
@@ -305,13 +307,16 @@ static void say_time(line_list *l, const report_study *s, const report_analysis 
     const report_run_stats *f = &a->runs[a->fastest], *w = &a->runs[a->slowest];
     if (a->fastest == a->slowest) {
         lines_add(l, "Only %s has a recorded time: %.1f s over %d epochs (%.2f s per epoch).",
-                  s->runs[a->fastest].name, f->seconds, f->epochs_done, f->seconds_per_epoch);
+                  s->runs[a->fastest].label, f->seconds, f->epochs_done, f->seconds_per_epoch);
         return;
     }
+    // A run can record 0 s (a clock too coarse for a tiny run): no ratio then.
+    char ratio[64] = "";
+    if (isfinite(a->time_ratio)) snprintf(ratio, sizeof ratio, ": %.2f times as long", a->time_ratio);
     lines_add(l, "The fastest run was %s at %.1f s (%d epoch%s), the slowest %s at %.1f s "
-              "(%d epoch%s): %.2f times as long.", s->runs[a->fastest].name, f->seconds,
-              f->epochs_done, f->epochs_done == 1 ? "" : "s", s->runs[a->slowest].name,
-              w->seconds, w->epochs_done, w->epochs_done == 1 ? "" : "s", a->time_ratio);
+              "(%d epoch%s)%s.", s->runs[a->fastest].label, f->seconds,
+              f->epochs_done, f->epochs_done == 1 ? "" : "s", s->runs[a->slowest].label,
+              w->seconds, w->epochs_done, w->epochs_done == 1 ? "" : "s", ratio);
     double lo = INFINITY, hi = -INFINITY;
     int lo_i = -1, hi_i = -1;
     for (int i = 0; i < a->n_runs; i++) {
@@ -322,7 +327,7 @@ static void say_time(line_list *l, const report_study *s, const report_analysis 
     }
     if (lo_i >= 0 && lo > 0)
         lines_add(l, "Per epoch, times ranged from %.2f s (%s) to %.2f s (%s), a ratio of %.2f.",
-                  lo, s->runs[lo_i].name, hi, s->runs[hi_i].name, hi / lo);
+                  lo, s->runs[lo_i].label, hi, s->runs[hi_i].label, hi / lo);
 }
 
 static void say_divergence(line_list *l, const report_study *s, const report_analysis *a) {
@@ -361,11 +366,11 @@ static void say_divergence(line_list *l, const report_study *s, const report_ana
         const report_run *r = &s->runs[i];
         if (!r->has_metrics)
             lines_add(l, "%s has no metrics.csv (status %s), so it appears in no figure.",
-                      r->name, r->status);
+                      r->label, r->status);
         else if (r->n_epochs == 0)
-            lines_add(l, "%s has a metrics.csv with no epochs yet.", r->name);
+            lines_add(l, "%s has a metrics.csv with no epochs yet.", r->label);
         else if (!r->diverged_epoch && r->planned_epochs && r->n_epochs < r->planned_epochs)
-            lines_add(l, "%s recorded %d of its %d planned epochs (status %s).", r->name,
+            lines_add(l, "%s recorded %d of its %d planned epochs (status %s).", r->label,
                       r->n_epochs, r->planned_epochs, r->status);
     }
 }

@@ -18,7 +18,10 @@
 #ifndef LRSCOPE_REPORT_H
 #define LRSCOPE_REPORT_H
 
+#include "../train/knobs.h"
 #include "../util/common.h"
+
+enum { REPORT_MAX_AXES = 8 };
 
 // One row of metrics.csv. Empty cells (no evaluation that epoch) read as NaN,
 // as do the `nan` cells of a diverged epoch; `inf` stays infinite.
@@ -32,8 +35,13 @@ typedef struct {
 
 // One planned run (study.json "runs"), with what its folder holds.
 typedef struct {
-    char name[128];       // folder name, e.g. "lr-0.01"
-    double lr;            // the run's base learning rate
+    char name[320];       // its folder inside the study, e.g. "runs/lr=0.01/seed-1"
+    char condition[256];  // e.g. "lr=0.01,momentum=0.9"
+    uint64_t seed;
+    char label[300];      // how figures and sentences name it: the condition, plus
+                          // " seed K" when the study has several seeds
+    run_config config;    // every knob (study.json, read through the knob table)
+    double lr;            // config.lr, the run's base learning rate
     int has_metrics;      // metrics.csv exists (it may still hold no rows)
     report_epoch *epochs; // (n_epochs,) in file order, epochs increasing
     int n_epochs;
@@ -44,24 +52,20 @@ typedef struct {
     int diverged_epoch;   // run.json "diverged_epoch", else first non-finite loss; 0 none
     double seconds;       // run.json "seconds", else the sum of epoch times; NaN unknown
     int planned_epochs;   // run.json config.epochs, else study config.epochs; 0 unknown
+    int steps_per_epoch;  // run.json "steps_per_epoch" (optimiser steps per epoch); 0 unknown
     char note[640];       // why run.json was not used, "" if it was (or is absent)
     int n_classes;        // 0 when there is no usable confusion matrix
     char (*classes)[32];  // (n_classes,) class names
     long *confusion;      // (n_classes, n_classes) rows = true, columns = predicted
 } report_run;
 
-// A config entry of study.json, flattened to text for the report.
-typedef struct {
-    char key[64];
-    char value[256];
-} report_kv;
-
 typedef struct {
     char dir[4096];
     char version[32];     // "lrscope_version", "" if absent
     char created[64];     // "created", "" if absent
-    report_kv *config;    // (n_config,) study.json "config", in file order
-    int n_config;
+    char name[128];       // the study's name, "" when not given
+    const knob *axes[REPORT_MAX_AXES]; // the grid's axes, in order
+    int n_axes;
     report_run *runs;     // (n_runs,) in study.json order
     int n_runs;
 } report_study;
@@ -127,6 +131,9 @@ void report_analysis_free(report_analysis *a);
 // count; *out is an array of malloc'd strings, free with report_lines_free.
 int report_analysis_sentences(const report_study *s, const report_analysis *a, char ***out);
 void report_lines_free(char **lines, int n);
+
+// Writes STUDY/summary.csv from the study's files read back (summary.c).
+int report_summary_write(const char *study_dir, lr_err *e);
 
 // Reads the study and writes figures/, report.md and report.html.
 int report_build(const char *study_dir, lr_err *e);

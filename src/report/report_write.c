@@ -15,10 +15,10 @@ static const char MISSING[] = "\xE2\x80\x93"; // en dash: no value
 
 enum { RES_COLS = 10 };
 static const char *const RES_HEAD[RES_COLS] = {
-    "run", "lr", "status", "epochs", "final test acc", "final test F1",
+    "condition", "seed", "status", "epochs", "final test acc", "final test F1",
     "best test acc", "test F1 at best", "best epoch", "time (s)"};
 
-typedef char cell[160];
+typedef char cell[320];
 
 static void fmt_pct(cell out, double v) {
     if (isfinite(v)) snprintf(out, sizeof(cell), "%.1f%%", 100 * v);
@@ -34,8 +34,8 @@ static void fmt_int(cell out, int v) {
 }
 
 static void results_row(const report_run *r, const report_run_stats *st, cell row[RES_COLS]) {
-    snprintf(row[0], sizeof(cell), "%s", r->name);
-    snprintf(row[1], sizeof(cell), "%g", r->lr);
+    snprintf(row[0], sizeof(cell), "%s", r->condition);
+    snprintf(row[1], sizeof(cell), "%llu", (unsigned long long)r->seed);
     if (r->diverged_epoch)
         snprintf(row[2], sizeof(cell), "%s (epoch %d)%s", r->status, r->diverged_epoch,
                  r->status_inferred ? "*" : "");
@@ -49,6 +49,50 @@ static void results_row(const report_run *r, const report_run_stats *st, cell ro
     fmt_num(row[7], "%.3f", st->best_test_f1);
     fmt_int(row[8], st->best_epoch);
     fmt_num(row[9], "%.1f", r->n_epochs > 0 ? r->seconds : NAN);
+}
+
+// ---- the configuration table, from the knob table: the knobs equal in
+// every run are the configuration; the others are the study's axes ----
+
+typedef struct {
+    char key[64];
+    char value[400];
+} config_row;
+
+// Fills rows (capacity N_KNOBS + 1); returns the count. Axes come last.
+static int config_rows(const report_study *s, config_row *rows) {
+    int n = 0;
+    if (s->n_runs == 0) return 0;
+    for (int pass = 0; pass < 2; pass++)
+        for (int i = 0; i < N_KNOBS; i++) {
+            const knob *k = &KNOBS[i];
+            int same = 1;
+            for (int j = 1; j < s->n_runs && same; j++) same = knob_equal(k, &s->runs[0].config, &s->runs[j].config);
+            if (same != (pass == 0)) continue;
+            config_row *r = &rows[n++];
+            if (same) {
+                snprintf(r->key, sizeof r->key, "%s", k->name);
+                knob_format(k, &s->runs[0].config, r->value, sizeof r->value, KNOB_TEXT_EXACT);
+                continue;
+            }
+            snprintf(r->key, sizeof r->key, "%s", !strcmp(k->name, "seed") ? "seeds" : k->name);
+            if (strcmp(k->name, "seed") != 0) snprintf(r->key, sizeof r->key, "%s (axis)", k->name);
+            size_t len = 0;
+            r->value[0] = '\0';
+            for (int j = 0; j < s->n_runs; j++) {
+                int seen = 0;
+                for (int q = 0; q < j && !seen; q++) seen = knob_equal(k, &s->runs[q].config, &s->runs[j].config);
+                if (seen) continue;
+                char v[300];
+                knob_format(k, &s->runs[j].config, v, sizeof v, KNOB_TEXT_EXACT);
+                if (len + strlen(v) + 8 >= sizeof r->value) {
+                    snprintf(r->value + len, sizeof r->value - len, ", ...");
+                    break;
+                }
+                len += (size_t)snprintf(r->value + len, sizeof r->value - len, "%s%s", len ? "; " : "", v);
+            }
+        }
+    return n;
 }
 
 static int any_inferred(const report_study *s) {
@@ -82,24 +126,23 @@ static void md_text(FILE *f, const char *t) {
 
 static void md_write(FILE *f, const report_study *s, const report_analysis *a,
                      char **sentences, int n_sent, const report_figure *figs, int n_figs) {
-    fprintf(f, "# Learning-rate study: ");
-    md_text(f, study_basename(s));
+    fprintf(f, "# Study: ");
+    md_text(f, s->name[0] ? s->name : study_basename(s));
     fprintf(f, "\n\n");
     fprintf(f, "%d run%s planned", s->n_runs, s->n_runs == 1 ? "" : "s");
     if (s->created[0]) { fprintf(f, ", created "); md_text(f, s->created); }
     if (s->version[0]) { fprintf(f, " by lrscope "); md_text(f, s->version); }
     fprintf(f, ".\n\n## Configuration\n\n| setting | value |\n|---|---|\n");
-    for (int i = 0; i < s->n_config; i++) {
-        if (!strcmp(s->config[i].key, "lr")) continue; // each run's rate: the row below
+    config_row rows[N_KNOBS + 1];
+    int n_rows = config_rows(s, rows);
+    for (int i = 0; i < n_rows; i++) {
         fprintf(f, "| ");
-        md_text(f, s->config[i].key);
+        md_text(f, rows[i].key);
         fprintf(f, " | ");
-        md_text(f, s->config[i].value);
+        md_text(f, rows[i].value);
         fprintf(f, " |\n");
     }
-    fprintf(f, "| learning rates |");
-    for (int i = 0; i < s->n_runs; i++) fprintf(f, "%s %g", i ? "," : "", s->runs[i].lr);
-    fprintf(f, " |\n\n## Results\n\n|");
+    fprintf(f, "\n## Results\n\n|");
     for (int c = 0; c < RES_COLS; c++) fprintf(f, " %s |", RES_HEAD[c]);
     fprintf(f, "\n|");
     for (int c = 0; c < RES_COLS; c++) fprintf(f, "%s", c < 3 ? "---|" : "---:|");
@@ -178,26 +221,25 @@ static int html_write(FILE *f, const report_study *s, const report_analysis *a,
                       char **sentences, int n_sent, const report_figure *figs, int n_figs,
                       lr_err *e) {
     fprintf(f, "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>");
-    fprintf(f, "Learning-rate study: ");
-    html_text(f, study_basename(s));
-    fprintf(f, "</title>\n<style>%s</style>\n</head>\n<body>\n<h1>Learning-rate study: ", CSS);
-    html_text(f, study_basename(s));
+    fprintf(f, "Study: ");
+    html_text(f, s->name[0] ? s->name : study_basename(s));
+    fprintf(f, "</title>\n<style>%s</style>\n</head>\n<body>\n<h1>Study: ", CSS);
+    html_text(f, s->name[0] ? s->name : study_basename(s));
     fprintf(f, "</h1>\n<p>%d run%s planned", s->n_runs, s->n_runs == 1 ? "" : "s");
     if (s->created[0]) { fprintf(f, ", created "); html_text(f, s->created); }
     if (s->version[0]) { fprintf(f, " by lrscope "); html_text(f, s->version); }
     fprintf(f, ".</p>\n<h2 id=\"configuration\">Configuration</h2>\n<table>\n"
                "<tr><th class=\"l\">setting</th><th class=\"l\">value</th></tr>\n");
-    for (int i = 0; i < s->n_config; i++) {
-        if (!strcmp(s->config[i].key, "lr")) continue; // each run's rate: the row below
+    config_row rows[N_KNOBS + 1];
+    int n_rows = config_rows(s, rows);
+    for (int i = 0; i < n_rows; i++) {
         fprintf(f, "<tr><td class=\"l\">");
-        html_text(f, s->config[i].key);
+        html_text(f, rows[i].key);
         fprintf(f, "</td><td class=\"l\"><code>");
-        html_text(f, s->config[i].value);
+        html_text(f, rows[i].value);
         fprintf(f, "</code></td></tr>\n");
     }
-    fprintf(f, "<tr><td class=\"l\">learning rates</td><td class=\"l\">");
-    for (int i = 0; i < s->n_runs; i++) fprintf(f, "%s%g", i ? ", " : "", s->runs[i].lr);
-    fprintf(f, "</td></tr>\n</table>\n<h2 id=\"results\">Results</h2>\n<table>\n<tr>");
+    fprintf(f, "</table>\n<h2 id=\"results\">Results</h2>\n<table>\n<tr>");
     for (int c = 0; c < RES_COLS; c++)
         fprintf(f, "<th%s>%s</th>", c < 3 ? " class=\"l\"" : "", RES_HEAD[c]);
     fprintf(f, "</tr>\n");

@@ -7,7 +7,9 @@
 #include <jansson.h>
 #include <math.h>
 #include <string.h>
+#include <sys/stat.h>
 
+#include "../study/run_files.h"
 #include "../util/fsutil.h"
 
 static const char METRICS_HEADER[] =
@@ -148,31 +150,37 @@ int report_metrics_read(const char *path, report_run *r, lr_err *e) {
     return 0;
 }
 
-// Flattens one config value to text: strings bare, numbers and the rest as JSON.
-static void kv_value(char *out, size_t cap, json_t *v) {
-    if (json_is_string(v)) {
-        snprintf(out, cap, "%s", json_string_value(v));
-        return;
+// A run's folder lies inside the study: relative, no "." or ".." or empty parts.
+static int run_folder_ok(const char *name) {
+    if (!name[0] || name[0] == '/') return 0;
+    for (const char *p = name;;) {
+        const char *slash = strchr(p, '/');
+        size_t n = slash ? (size_t)(slash - p) : strlen(p);
+        if (n == 0 || (n == 1 && p[0] == '.') || (n == 2 && p[0] == '.' && p[1] == '.')) return 0;
+        if (!slash) return 1;
+        p = slash + 1;
     }
-    char *dumped = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY | JSON_REAL_PRECISION(10));
-    snprintf(out, cap, "%s", dumped ? dumped : "?");
-    free(dumped);
 }
 
-static int study_config_epochs(const report_study *s) {
-    for (int i = 0; i < s->n_config; i++)
-        if (strcmp(s->config[i].key, "epochs") == 0) return atoi(s->config[i].value);
-    return 0;
-}
-
-// A name is used as a folder under the study: no separators, no '.' or '..'.
-static int run_name_ok(const char *name) {
-    return name[0] && !strchr(name, '/') && strcmp(name, ".") != 0 && strcmp(name, "..") != 0;
+// Reads a JSON file whole: a regular file of bounded size (fs_read_all
+// refuses folders, FIFOs and devices by type). NULL with a message in e
+// (file problems) or in je (JSON problems, *file_ok set).
+static json_t *json_read(const char *path, json_error_t *je, int *file_ok, lr_err *e) {
+    char *text;
+    size_t len;
+    *file_ok = 0;
+    if (fs_read_all(path, &text, &len, e) != 0) return NULL;
+    *file_ok = 1;
+    json_t *root = json_loadb(text, len, 0, je);
+    free(text);
+    return root;
 }
 
 static int study_read_json(const char *path, report_study *s, lr_err *e) {
     json_error_t je;
-    json_t *root = json_load_file(path, 0, &je);
+    int file_ok;
+    json_t *root = json_read(path, &je, &file_ok, e);
+    if (!root && !file_ok) return -1;
     if (!root)
         return lr_fail(e, "%s: line %d column %d: expected JSON: %s", path, je.line, je.column, je.text);
     int rc = 0;
@@ -184,54 +192,80 @@ static int study_read_json(const char *path, report_study *s, lr_err *e) {
     if (json_is_string(v)) snprintf(s->version, sizeof s->version, "%s", json_string_value(v));
     v = json_object_get(root, "created");
     if (json_is_string(v)) snprintf(s->created, sizeof s->created, "%s", json_string_value(v));
+    v = json_object_get(root, STUDY_KEY_NAME);
+    if (json_is_string(v)) snprintf(s->name, sizeof s->name, "%s", json_string_value(v));
 
-    json_t *config = json_object_get(root, "config");
-    if (config && !json_is_object(config)) {
-        rc = lr_fail(e, "%s: \"config\": expected an object", path);
+    json_t *axes = json_object_get(root, STUDY_KEY_AXES);
+    if (!json_is_array(axes) || json_array_size(axes) > REPORT_MAX_AXES) {
+        rc = lr_fail(e, "%s: expected an \"%s\" array of at most %d {\"%s\", \"%s\"} objects", path,
+                     STUDY_KEY_AXES, REPORT_MAX_AXES, STUDY_KEY_AXIS_KEY, STUDY_KEY_AXIS_VALUES);
         goto done;
     }
-    if (config) {
-        s->config = lr_calloc(json_object_size(config), sizeof *s->config);
-        const char *key;
-        json_t *val;
-        json_object_foreach(config, key, val) {
-            report_kv *kv = &s->config[s->n_config++];
-            snprintf(kv->key, sizeof kv->key, "%s", key);
-            kv_value(kv->value, sizeof kv->value, val);
+    for (size_t i = 0; i < json_array_size(axes); i++) {
+        json_t *key = json_object_get(json_array_get(axes, i), STUDY_KEY_AXIS_KEY);
+        if (!json_is_string(key) || !knob_find(json_string_value(key))) {
+            rc = lr_fail(e, "%s: %s[%zu].%s: expected the name of a knob", path, STUDY_KEY_AXES, i,
+                         STUDY_KEY_AXIS_KEY);
+            goto done;
         }
+        s->axes[s->n_axes++] = knob_find(json_string_value(key));
     }
 
-    json_t *runs = json_object_get(root, "runs");
+    json_t *runs = json_object_get(root, STUDY_KEY_RUNS);
     if (!json_is_array(runs)) {
-        rc = lr_fail(e, "%s: expected a \"runs\" array of {\"name\", \"lr\"} objects", path);
+        rc = lr_fail(e, "%s: expected a \"%s\" array of {\"%s\", \"%s\", \"%s\", \"%s\"} objects", path,
+                     STUDY_KEY_RUNS, RUN_KEY_FOLDER, RUN_KEY_CONDITION, RUN_KEY_SEED, RUN_KEY_CONFIG);
         goto done;
     }
     s->runs = lr_calloc(json_array_size(runs), sizeof *s->runs);
     for (size_t i = 0; i < json_array_size(runs); i++) {
         json_t *run = json_array_get(runs, i);
-        json_t *name = json_object_get(run, "name");
-        json_t *lr = json_object_get(run, "lr");
-        if (!json_is_object(run) || !json_is_string(name) || !json_is_number(lr)) {
-            rc = lr_fail(e, "%s: runs[%zu]: expected an object with a string \"name\" and a "
-                         "number \"lr\"", path, i);
+        json_t *folder = json_object_get(run, RUN_KEY_FOLDER), *cond = json_object_get(run, RUN_KEY_CONDITION);
+        json_t *seed = json_object_get(run, RUN_KEY_SEED), *config = json_object_get(run, RUN_KEY_CONFIG);
+        if (!json_is_object(run) || !json_is_string(folder) || !json_is_string(cond) || !json_is_integer(seed) ||
+            !json_is_object(config)) {
+            rc = lr_fail(e, "%s: %s[%zu]: expected an object with a string \"%s\", a string \"%s\", a whole "
+                         "number \"%s\" and an object \"%s\"", path, STUDY_KEY_RUNS, i, RUN_KEY_FOLDER,
+                         RUN_KEY_CONDITION, RUN_KEY_SEED, RUN_KEY_CONFIG);
             goto done;
         }
-        const char *nm = json_string_value(name);
-        if (!run_name_ok(nm) || strlen(nm) >= sizeof s->runs[0].name) {
-            rc = lr_fail(e, "%s: runs[%zu].name: expected a folder name (no '/', under 128 "
-                         "characters), got '%.60s'", path, i, nm);
+        const char *nm = json_string_value(folder);
+        if (!run_folder_ok(nm) || strlen(nm) >= sizeof s->runs[0].name ||
+            strlen(json_string_value(cond)) >= sizeof s->runs[0].condition) {
+            rc = lr_fail(e, "%s: %s[%zu].%s: expected a folder inside the study (no '..', under %zu "
+                         "characters), got '%.60s'", path, STUDY_KEY_RUNS, i, RUN_KEY_FOLDER,
+                         sizeof s->runs[0].name, nm);
             goto done;
         }
         for (int j = 0; j < s->n_runs; j++) {
             if (strcmp(s->runs[j].name, nm) == 0) {
-                rc = lr_fail(e, "%s: runs[%zu].name: '%s' is listed twice", path, i, nm);
+                rc = lr_fail(e, "%s: %s[%zu].%s: '%s' is listed twice", path, STUDY_KEY_RUNS, i, RUN_KEY_FOLDER, nm);
                 goto done;
             }
         }
-        report_run *r = &s->runs[s->n_runs++];
+        report_run *r = &s->runs[s->n_runs];
+        config_defaults(&r->config);
+        char where[4600];
+        snprintf(where, sizeof where, "%s: %s[%zu].%s", path, STUDY_KEY_RUNS, i, RUN_KEY_CONFIG);
+        if (knobs_from_json(config, &r->config, where, e) != 0) {
+            rc = -1;
+            goto done;
+        }
+        s->n_runs++;
         snprintf(r->name, sizeof r->name, "%s", nm);
-        r->lr = json_number_value(lr);
+        snprintf(r->condition, sizeof r->condition, "%s", json_string_value(cond));
+        r->seed = (uint64_t)json_integer_value(seed);
+        r->lr = r->config.lr;
+        r->planned_epochs = 0;
         r->seconds = NAN;
+    }
+    // Labels: the condition, and the seed when the study has several.
+    int several = 0;
+    for (int i = 1; i < s->n_runs; i++) several |= s->runs[i].seed != s->runs[0].seed;
+    for (int i = 0; i < s->n_runs; i++) {
+        report_run *r = &s->runs[i];
+        if (several) snprintf(r->label, sizeof r->label, "%s seed %llu", r->condition, (unsigned long long)r->seed);
+        else snprintf(r->label, sizeof r->label, "%s", r->condition);
     }
 done:
     json_decref(root);
@@ -272,17 +306,21 @@ bad:
              "matrix of counts; no confusion matrix drawn", r->name, n, n);
 }
 
-// run.json is optional and may be partial: take what is there, note the rest.
-static void run_read_json(report_run *r, const char *path) {
-    if (!fs_exists(path)) return;
+// run.json is optional and may be partial: take what is there, note the
+// rest. Only a run.json that is not a regular file (a folder, a FIFO, a
+// device) or too large to be one fails, naming what it is.
+static int run_read_json(report_run *r, const char *path, lr_err *e) {
+    if (!fs_exists(path)) return 0;
     json_error_t je;
-    json_t *root = json_load_file(path, 0, &je);
+    int file_ok;
+    json_t *root = json_read(path, &je, &file_ok, e);
+    if (!root && !file_ok) return -1;
     if (!root || !json_is_object(root)) {
         snprintf(r->note, sizeof r->note, "%s/run.json: unreadable (line %d: %.120s); status "
                  "and time taken from metrics.csv", r->name, root ? 1 : je.line,
                  root ? "not an object" : je.text);
         json_decref(root);
-        return;
+        return 0;
     }
     r->has_run_json = 1;
     json_t *v = json_object_get(root, "status");
@@ -295,8 +333,12 @@ static void run_read_json(report_run *r, const char *path) {
     v = json_object_get(json_object_get(root, "config"), "epochs");
     if (json_is_integer(v) && json_integer_value(v) > 0 && json_integer_value(v) < 1000000000)
         r->planned_epochs = (int)json_integer_value(v);
+    v = json_object_get(root, RUN_KEY_STEPS_PER_EPOCH);
+    if (json_is_integer(v) && json_integer_value(v) > 0 && json_integer_value(v) < 1000000000)
+        r->steps_per_epoch = (int)json_integer_value(v);
     run_read_confusion(r, root);
     json_decref(root);
+    return 0;
 }
 
 // Fills what run.json did not give from the metrics themselves.
@@ -328,10 +370,18 @@ static void run_infer(report_run *r, int study_epochs) {
 
 int report_study_read(const char *study_dir, report_study *s, lr_err *e) {
     memset(s, 0, sizeof *s);
+    if (!study_dir[0])
+        return lr_fail(e, "the study folder path is empty; expected a folder holding study.json");
+    if (fs_check_room(study_dir, FS_STUDY_NAME_MAX, "study folder", e) != 0) return -1;
     if (snprintf(s->dir, sizeof s->dir, "%s", study_dir) >= (int)sizeof s->dir)
         return lr_fail(e, "%s: path too long", study_dir);
-    if (!fs_is_dir(study_dir))
-        return lr_fail(e, "%s: not a folder (expected a study folder holding study.json)", study_dir);
+    struct stat st;
+    if (stat(study_dir, &st) != 0)
+        return lr_fail(e, "%s: not a folder: %s (expected a study folder holding study.json)",
+                       study_dir, lr_strerror(errno));
+    if (!S_ISDIR(st.st_mode))
+        return lr_fail(e, "%s: is a %s, expected a study folder holding study.json", study_dir,
+                       fs_kind(st.st_mode));
     char path[4400];
     fs_join(path, sizeof path, study_dir, "study.json");
     if (!fs_exists(path))
@@ -341,9 +391,9 @@ int report_study_read(const char *study_dir, report_study *s, lr_err *e) {
         report_study_free(s);
         return -1;
     }
-    int study_epochs = study_config_epochs(s);
     for (int i = 0; i < s->n_runs; i++) {
         report_run *r = &s->runs[i];
+        int study_epochs = r->config.epochs;
         char run_dir[4400];
         fs_join(run_dir, sizeof run_dir, study_dir, r->name);
         fs_join(path, sizeof path, run_dir, "metrics.csv");
@@ -352,7 +402,10 @@ int report_study_read(const char *study_dir, report_study *s, lr_err *e) {
             return -1;
         }
         fs_join(path, sizeof path, run_dir, "run.json");
-        run_read_json(r, path);
+        if (run_read_json(r, path, e) != 0) {
+            report_study_free(s);
+            return -1;
+        }
         run_infer(r, study_epochs);
     }
     return 0;
@@ -365,8 +418,6 @@ void report_study_free(report_study *s) {
         free(s->runs[i].confusion);
     }
     free(s->runs);
-    free(s->config);
     s->runs = NULL;
-    s->config = NULL;
-    s->n_runs = s->n_config = 0;
+    s->n_runs = 0;
 }

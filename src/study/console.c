@@ -1,4 +1,7 @@
-// console.c: live progress and the results table.
+// console.c: live progress and the results table. The console is a
+// courtesy: a write that fails (EPIPE from a closed pipe, EIO from a hung-up
+// terminal, ENOSPC from a full disk) silences the progress of that run and
+// changes nothing else: the study, its files and its exit status go on.
 #include "console.h"
 #include "run_files.h"
 
@@ -15,11 +18,24 @@ void console_init(console *c, int quiet, int n_runs, int epochs) {
     c->study_start = lr_now();
 }
 
+// Writes text and flushes it; on failure stops this console's output.
+static void console_put(console *c, const char *text) {
+    if (!c->out) return;
+    if (fputs(text, c->out) == EOF || fflush(c->out) != 0) {
+        clearerr(c->out); // the next run's console tries once more
+        c->out = NULL;
+        c->tty = 0;
+    }
+}
+
 void console_begin_run(console *c, int run_index, const char *label) {
     c->run_index = run_index;
     snprintf(c->run_label, sizeof c->run_label, "%s", label);
-    if (c->out && !c->tty)
-        fprintf(c->out, "run %d/%d %s: started\n", run_index + 1, c->n_runs, label);
+    if (c->out && !c->tty) {
+        char line[256];
+        snprintf(line, sizeof line, "run %d/%d %s: started\n", run_index + 1, c->n_runs, label);
+        console_put(c, line);
+    }
 }
 
 static void format_duration(char *out, size_t cap, double s) {
@@ -43,11 +59,12 @@ void console_batch(console *c, int epoch, int batch, int n_batches, double runni
     int fill = (int)((double)batch / n_batches * WIDTH);
     for (int i = 0; i < WIDTH; i++) bar[i] = i < fill ? '#' : '.';
     bar[WIDTH] = '\0';
-    fprintf(c->out, "\r\033[K[%d/%d %s] epoch %d/%d [%s] %3d%% %7.0f img/s loss %.4f left %s",
-            c->run_index + 1, c->n_runs, c->run_label, epoch, c->epochs, bar,
-            100 * batch / n_batches, images_per_s, running_loss, eta);
-    fflush(c->out);
-    c->bar_drawn = 1;
+    char line[256];
+    snprintf(line, sizeof line, "\r\033[K[%d/%d %s] epoch %d/%d [%s] %3d%% %7.0f img/s loss %.4f left %s",
+             c->run_index + 1, c->n_runs, c->run_label, epoch, c->epochs, bar,
+             100 * batch / n_batches, images_per_s, running_loss, eta);
+    console_put(c, line);
+    c->bar_drawn = c->out != NULL;
 }
 
 // Lines are built whole and written with one call, so that runs side by
@@ -67,8 +84,7 @@ void console_epoch(console *c, const run_result *r) {
         n += (size_t)snprintf(line + n, sizeof line - n, " | test loss %.4f acc %5.2f%% f1 %.4f",
                               x->test_loss, 100 * x->test_acc, x->test_f1);
     if (n < sizeof line) snprintf(line + n, sizeof line - n, " | %.2f s\n", x->seconds);
-    fputs(line, c->out);
-    fflush(c->out);
+    console_put(c, line);
 }
 
 void console_end_run(console *c, const run_result *r) {
@@ -86,16 +102,20 @@ void console_end_run(console *c, const run_result *r) {
         n += (size_t)snprintf(line + n, sizeof line - n, "; the loss became non-finite in epoch %d",
                               r->diverged_epoch);
     if (n < sizeof line) snprintf(line + n, sizeof line - n, "\n");
-    fputs(line, c->out);
+    console_put(c, line);
 }
 
 void console_table(FILE *out, const run_config *runs, const run_result *const *results, int n) {
-    fprintf(out, "\n%-10s %-12s %8s %8s %9s %6s %8s %9s\n", "lr", "status", "test acc", "test f1",
-            "best acc", "@epoch", "epochs", "time (s)");
+    int w = 9;
+    for (int i = 0; i < n; i++)
+        if ((int)strlen(runs[i].condition) > w) w = (int)strlen(runs[i].condition);
+    if (w > 60) w = 60;
+    fprintf(out, "\n%-*s %6s %-12s %8s %8s %9s %6s %8s %9s\n", w, "condition", "seed", "status", "test acc",
+            "test f1", "best acc", "@epoch", "epochs", "time (s)");
     for (int i = 0; i < n; i++) {
         const run_result *r = results[i];
         if (!r) {
-            fprintf(out, "%-10g %-12s\n", runs[i].lr, "not run");
+            fprintf(out, "%-*s %6llu %-12s\n", w, runs[i].condition, (unsigned long long)runs[i].seed, "not run");
             continue;
         }
         int t = run_last_tested_epoch(r), b = run_best_epoch(r);
@@ -108,7 +128,8 @@ void console_table(FILE *out, const run_config *runs, const run_result *const *r
             snprintf(best, sizeof best, "%.2f%%", 100 * r->epochs[b].test_acc);
             snprintf(at, sizeof at, "%d", r->epochs[b].epoch);
         }
-        fprintf(out, "%-10g %-12s %8s %8s %9s %6s %8d %9.1f\n", runs[i].lr, run_status_name(r->status),
-                acc, f1, best, at, r->epochs_done, r->seconds);
+        fprintf(out, "%-*s %6llu %-12s %8s %8s %9s %6s %8d %9.1f\n", w, runs[i].condition,
+                (unsigned long long)runs[i].seed, run_status_name(r->status), acc, f1, best, at, r->epochs_done,
+                r->seconds);
     }
 }

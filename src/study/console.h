@@ -1,7 +1,10 @@
 // console.h: what a person watching the terminal sees during a study: a live
 // progress bar over the batches (run, epoch, images/s, running loss, time
 // left) when stderr is a terminal, one plain line per epoch otherwise, and
-// the final table of results, one row per run.
+// the final table of results, one row per run. A failed console write
+// (closed pipe, hung-up terminal, full disk) silences the run's progress and
+// changes nothing else; the table's write errors are ignored too, as
+// summary.csv holds the same rows.
 #ifndef LRSCOPE_CONSOLE_H
 #define LRSCOPE_CONSOLE_H
 

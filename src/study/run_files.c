@@ -76,17 +76,6 @@ static json_t *jstr(const char *s) {
 
 static json_t *num_or_null(double v) { return isfinite(v) ? json_real(v) : json_null(); }
 
-static json_t *config_json(const run_config *c) {
-    json_t *j = json_pack("{s:o, s:o, s:o, s:f, s:f, s:f, s:i, s:i, s:o, s:i, s:f, s:i, s:I, s:i, s:o}",
-                     "dataset", jstr(c->dataset), "data_dir", jstr(c->data_dir), "model", jstr(c->model), "lr", c->lr,
-                     "momentum", c->momentum, "weight_decay", c->weight_decay, "epochs", c->epochs,
-                     "batch_size", c->batch_size, "schedule", jstr(c->schedule), "step_size", c->step_size,
-                     "gamma", c->gamma, "eval_interval", c->eval_interval, "seed", (json_int_t)c->seed,
-                     "threads", c->threads, "isa", jstr(c->isa));
-    LR_ASSERT(j != NULL);
-    return j;
-}
-
 static json_t *machine_json(void) {
     char cpu[256] = "unknown";
     FILE *f = fopen("/proc/cpuinfo", "r");
@@ -127,17 +116,21 @@ int run_files_write_json(const char *run_dir, const run_config *cfg, const run_r
     const int K = r->num_classes;
     json_t *root = json_object();
     json_object_set_new(root, "lrscope_version", json_string(LRSCOPE_VERSION));
-    json_object_set_new(root, "name", jstr(cfg->name));
+    json_object_set_new(root, RUN_KEY_CONDITION, jstr(cfg->condition));
+    json_object_set_new(root, RUN_KEY_SEED, json_integer((json_int_t)cfg->seed));
+    json_object_set_new(root, RUN_KEY_FOLDER, jstr(cfg->name));
     json_object_set_new(root, "status", json_string(run_status_name(r->status)));
     json_object_set_new(root, "diverged_epoch", r->diverged_epoch ? json_integer(r->diverged_epoch) : json_null());
     json_object_set_new(root, "epochs_done", json_integer(r->epochs_done));
+    json_object_set_new(root, RUN_KEY_STEPS_PER_EPOCH, json_integer(r->steps_per_epoch));
     json_object_set_new(root, "seconds", json_real(r->seconds));
     json_object_set_new(root, "train_images_per_s", json_real(r->train_images_per_s));
     json_object_set_new(root, "eval_images_per_s", json_real(r->eval_images_per_s));
-    json_t *conf = config_json(cfg);
-    json_object_set_new(conf, "threads", json_integer(r->threads));
-    json_object_set_new(conf, "isa", jstr(r->isa ? r->isa : cfg->isa));
-    json_object_set_new(root, "config", conf);
+    // The configuration in force: threads and kernels as the run used them.
+    run_config used = *cfg;
+    used.threads = r->threads;
+    if (r->isa) snprintf(used.isa, sizeof used.isa, "%s", r->isa);
+    json_object_set_new(root, RUN_KEY_CONFIG, knobs_to_json(&used));
     json_object_set_new(root, "machine", machine_json());
     if (r->epochs_done > 0) {
         const epoch_record *x = &r->epochs[r->epochs_done - 1];
@@ -189,55 +182,47 @@ int run_files_write_json(const char *run_dir, const run_config *cfg, const run_r
     return dump_json(path, root, e);
 }
 
-int run_files_write_study(const char *study_dir, const run_config *runs, int n_runs, lr_err *e) {
+int run_files_write_study(const char *study_dir, const study_header *h, const run_config *runs, int n_runs,
+                          lr_err *e) {
     char created[64];
     time_t now = time(NULL);
     strftime(created, sizeof created, "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
     json_t *root = json_object();
     json_object_set_new(root, "lrscope_version", json_string(LRSCOPE_VERSION));
     json_object_set_new(root, "created", json_string(created));
-    json_object_set_new(root, "config", config_json(&runs[0]));
+    json_object_set_new(root, STUDY_KEY_NAME, jstr(h->name));
+    // Each axis with its values in the order the runs first take them.
+    json_t *axes = json_array();
+    for (int a = 0; a < h->n_axes; a++) {
+        const knob *k = h->axes[a];
+        json_t *values = json_array();
+        for (int i = 0; i < n_runs; i++) {
+            int seen = 0;
+            for (int j = 0; j < i && !seen; j++) seen = knob_equal(k, &runs[i], &runs[j]);
+            if (seen) continue;
+            json_t *all = knobs_to_json(&runs[i]);
+            json_array_append(values, json_object_get(all, k->name));
+            json_decref(all);
+        }
+        json_array_append_new(axes, json_pack("{s:s, s:o}", STUDY_KEY_AXIS_KEY, k->name,
+                                              STUDY_KEY_AXIS_VALUES, values));
+    }
+    json_object_set_new(root, STUDY_KEY_AXES, axes);
+    json_t *seeds = json_array();
+    for (int i = 0; i < n_runs; i++) {
+        int seen = 0;
+        for (int j = 0; j < i && !seen; j++) seen = runs[j].seed == runs[i].seed;
+        if (!seen) json_array_append_new(seeds, json_integer((json_int_t)runs[i].seed));
+    }
+    json_object_set_new(root, STUDY_KEY_SEEDS, seeds);
     json_t *list = json_array();
     for (int i = 0; i < n_runs; i++)
-        json_array_append_new(list, json_pack("{s:o, s:f, s:I}", "name", jstr(runs[i].name), "lr", runs[i].lr,
-                                              "seed", (json_int_t)runs[i].seed));
-    json_object_set_new(root, "runs", list);
+        json_array_append_new(list, json_pack("{s:o, s:o, s:I, s:o}", RUN_KEY_FOLDER, jstr(runs[i].name),
+                                              RUN_KEY_CONDITION, jstr(runs[i].condition), RUN_KEY_SEED,
+                                              (json_int_t)runs[i].seed, RUN_KEY_CONFIG, knobs_to_json(&runs[i])));
+    json_object_set_new(root, STUDY_KEY_RUNS, list);
     char path[4096];
     fs_join(path, sizeof path, study_dir, "study.json");
     return dump_json(path, root, e);
 }
 
-int run_files_write_summary(const char *study_dir, const run_config *runs,
-                            const run_result *const *results, int n_runs, lr_err *e) {
-    char path[4096];
-    fs_join(path, sizeof path, study_dir, "summary.csv");
-    fs_atomic_file af;
-    if (fs_begin(&af, path, e) != 0) return -1;
-    FILE *f = af.f;
-    fputs("lr,status,final_test_acc,final_test_f1,best_test_acc,best_epoch,seconds,epochs_done,"
-          "diverged_epoch,final_train_loss,final_test_loss,run\n", f);
-    for (int i = 0; i < n_runs; i++) {
-        const run_result *r = results[i];
-        if (!r) continue;
-        int t = run_last_tested_epoch(r), b = run_best_epoch(r);
-        fprintf(f, "%.10g,%s,", runs[i].lr, run_status_name(r->status));
-        if (t >= 0) {
-            put_num(f, r->epochs[t].test_acc, "%.6f");
-            fputc(',', f);
-            put_num(f, r->epochs[t].test_f1, "%.6f");
-        } else {
-            fputc(',', f);
-        }
-        fputc(',', f);
-        if (b >= 0) fprintf(f, "%.6f,%d", r->epochs[b].test_acc, r->epochs[b].epoch);
-        else fputc(',', f);
-        fprintf(f, ",%.3f,%d,", r->seconds, r->epochs_done);
-        if (r->diverged_epoch) fprintf(f, "%d", r->diverged_epoch);
-        fputc(',', f);
-        if (r->epochs_done) put_num(f, r->epochs[r->epochs_done - 1].train_loss, "%.6f");
-        fputc(',', f);
-        if (t >= 0) put_num(f, r->epochs[t].test_loss, "%.6f");
-        fprintf(f, ",%s\n", runs[i].name);
-    }
-    return fs_commit(&af, e);
-}

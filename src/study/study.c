@@ -54,9 +54,13 @@ typedef struct {
     const dataset *train, *test;
     run_result *results;       // (n_runs)
     const run_result **done;   // (n_runs) set once a run has ended
-    atomic_int next;           // next run to start
+    int *order;                // (n_order) the runs of the data set in memory, in study order
+    int n_order;
+    atomic_int next;           // next index into order to start
+    int halt;                  // a run asked the study to stop (guarded by mu)
     int jobs;                  // runs side by side
     double start;              // study start, for the time left
+    double summary_time;       // when summary.csv was last written
     pthread_mutex_t mu;        // guards done, status and summary.csv
     int status;
 } study_exec;
@@ -113,11 +117,21 @@ static int execute_run(study_exec *x, int i) {
         fprintf(stderr, "lrscope: run %s: %s\n", cfg->name, sv.write_failed ? sv.err.msg : we.msg);
         failed = 1;
     }
+    // The weights are on disk: only the records stay in memory (for the table).
+    free(r->params);
+    r->params = NULL;
+    free(r->test_cm);
+    r->test_cm = NULL;
     pthread_mutex_lock(&x->mu);
     x->done[i] = r;
-    if (run_files_write_summary(s->out_dir, s->runs, x->done, s->n_runs, &we) != 0) {
-        fprintf(stderr, "lrscope: %s\n", we.msg);
-        failed = 1;
+    // summary.csv is built from the folders read back; with many short runs,
+    // at most every 2 s (and once at the end of the study).
+    if (lr_now() - x->summary_time >= 2.0) {
+        if (report_summary_write(s->out_dir, &we) != 0) {
+            fprintf(stderr, "lrscope: summary.csv: %s\n", we.msg);
+            failed = 1;
+        }
+        x->summary_time = lr_now();
     }
     if (failed || r->status != RUN_FINISHED) x->status = EXIT_RUN_FAILED;
     pthread_mutex_unlock(&x->mu);
@@ -127,49 +141,111 @@ static int execute_run(study_exec *x, int i) {
 static void *runner(void *arg) {
     study_exec *x = arg;
     for (;;) {
-        int i = atomic_fetch_add(&x->next, 1);
-        if (i >= x->s->n_runs) break;
+        int j = atomic_fetch_add(&x->next, 1);
+        if (j >= x->n_order) break;
         if (x->s->stop && *x->s->stop) { // Ctrl-C between runs: the rest never start
             pthread_mutex_lock(&x->mu);
             x->status = EXIT_RUN_FAILED;
+            x->halt = 1;
             pthread_mutex_unlock(&x->mu);
             break;
         }
-        if (execute_run(x, i) != 0) {
-            atomic_store(&x->next, x->s->n_runs); // stop handing out runs
+        if (execute_run(x, x->order[j]) != 0) {
+            atomic_store(&x->next, x->n_order); // stop handing out runs
+            pthread_mutex_lock(&x->mu);
+            x->halt = 1;
+            pthread_mutex_unlock(&x->mu);
             break;
         }
     }
     return NULL;
 }
 
-int study_execute(const study *s, lr_err *e) {
-    const run_config *first = &s->runs[0];
-    const dataset_info *info = dataset_find(first->dataset);
-    if (!info) {
-        lr_fail(e, "--dataset %s: unknown; expected one of %s", first->dataset, dataset_names());
-        return EXIT_BAD_INPUT;
+static int same_data(const run_config *a, const run_config *b) {
+    return strcmp(a->dataset, b->dataset) == 0 && strcmp(a->data_dir, b->data_dir) == 0;
+}
+
+// Settles a run's model against the data's shape, and refuses one that
+// cannot fit in memory, before anything is written.
+static int check_model(const study *s, const run_config *cfg, int c, int h, int w, int classes, lr_err *e) {
+    model_desc probe;
+    if (model_build(&probe, cfg->model, c, h, w, classes, e) != 0 || !kernels_select(cfg->isa, e)) return -1;
+    long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+    size_t need = train_memory_bytes(&probe, cfg->batch_size, cfg->threads);
+    if (s->jobs > 1) need *= (size_t)s->jobs;
+    if (pages > 0 && page > 0 && need > (size_t)pages / 10 * 8 * (size_t)page)
+        return lr_fail(e, "--model %s with --batch-size %d needs about %.1f GB to train, more than this machine's "
+                          "%.1f GB of memory", cfg->model, cfg->batch_size, need / 1e9, (double)pages * page / 1e9);
+    return 0;
+}
+
+// Trains the runs of one data set (x->order), side by side as planned.
+// config_check_optim for one run; in a study of several runs the message
+// says which condition.
+static int check_optim(const run_config *r, int batches_per_epoch, int n_runs, lr_err *e) {
+    if (config_check_optim(r, batches_per_epoch, e) == 0) return 0;
+    if (n_runs > 1 && r->condition[0]) {
+        char why[sizeof e->msg];
+        snprintf(why, sizeof why, "%s", e->msg);
+        lr_fail(e, "condition %s: %s", r->condition, why);
     }
+    return -1;
+}
+
+static void execute_group(study_exec *x, int jobs) {
+    atomic_store(&x->next, 0);
+    if (jobs == 1) {
+        runner(x);
+        return;
+    }
+    pthread_t *th = lr_calloc((size_t)jobs, sizeof *th);
+    int started = 0;
+    for (; started < jobs; started++)
+        if (pthread_create(&th[started], NULL, runner, x) != 0) break;
+    if (started == 0) runner(x); // no thread could start: run them here
+    for (int j = 0; j < started; j++) pthread_join(th[j], NULL);
+    free(th);
+}
+
+int study_execute(const study *s, lr_err *e) {
+    for (int i = 0; i < s->n_runs; i++)
+        if (!dataset_find(s->runs[i].dataset)) {
+            lr_fail(e, "--dataset %s: unknown; expected one of %s", s->runs[i].dataset, dataset_names());
+            return EXIT_BAD_INPUT;
+        }
+    // The first data set is loaded now (a bad one is bad input); the others
+    // in their turn, so that one data set at a time is in memory.
+    const run_config *first = &s->runs[0];
+    // An --out too long for the names written inside it is refused before any work.
+    if (fs_check_room(s->out_dir, FS_STUDY_NAME_MAX, "--out", e) != 0) return EXIT_BAD_INPUT;
+    const dataset_info *info = dataset_find(first->dataset);
     dataset train, test;
     if (dataset_load(info, first->data_dir, &train, &test, e) != 0) return EXIT_BAD_INPUT;
-    // Settle the model and kernels before creating anything on disk.
-    model_desc probe;
-    if (model_build(&probe, first->model, train.c, train.h, train.w, train.num_classes, e) != 0 ||
-        !kernels_select(first->isa, e)) {
-        dataset_free(&train);
-        dataset_free(&test);
-        return EXIT_BAD_INPUT;
+    for (int i = 0; i < s->n_runs; i++) {
+        const run_config *r = &s->runs[i];
+        const dataset_info *ri = dataset_find(r->dataset);
+        int rc = 0;
+        if (same_data(r, first)) rc = check_model(s, r, train.c, train.h, train.w, train.num_classes, e);
+        else if (ri->c && ri->num_classes) rc = check_model(s, r, ri->c, ri->h, ri->w, ri->num_classes, e);
+        if (rc != 0) {
+            dataset_free(&train);
+            dataset_free(&test);
+            return EXIT_BAD_INPUT;
+        }
     }
-    // A model that cannot fit in memory is refused now, not by a crash later.
-    long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
-    size_t need = train_memory_bytes(&probe, first->batch_size, first->threads);
-    if (s->jobs > 1) need *= (size_t)s->jobs;
-    if (pages > 0 && page > 0 && need > (size_t)pages / 10 * 8 * (size_t)page) {
-        lr_fail(e, "--model %s with --batch-size %d needs about %.1f GB to train, more than this machine's "
-                   "%.1f GB of memory", first->model, first->batch_size, need / 1e9, (double)pages * page / 1e9);
-        dataset_free(&train);
-        dataset_free(&test);
-        return EXIT_BAD_INPUT;
+    // The optimiser and schedule knobs of every run, with the run's shape
+    // (batches per epoch = ceil(train images / batch_size)), before anything
+    // is trained or written. A run on another data set, not loaded yet, is
+    // checked here as if its epochs were long, and again with its size when
+    // its data set is loaded (below, before its group trains).
+    for (int i = 0; i < s->n_runs; i++) {
+        const run_config *r = &s->runs[i];
+        int bpe = same_data(r, first) ? (train.n + r->batch_size - 1) / r->batch_size : 1 << 20;
+        if (check_optim(r, bpe, s->n_runs, e) != 0) {
+            dataset_free(&train);
+            dataset_free(&test);
+            return EXIT_BAD_INPUT;
+        }
     }
     if (fs_dir_nonempty(s->out_dir)) {
         lr_fail(e, "--out %s: the folder already holds files; lrscope never overwrites a study. "
@@ -178,7 +254,8 @@ int study_execute(const study *s, lr_err *e) {
         dataset_free(&test);
         return EXIT_BAD_INPUT;
     }
-    if (fs_mkdirs(s->out_dir, e) != 0 || run_files_write_study(s->out_dir, s->runs, s->n_runs, e) != 0) {
+    study_header h = {s->name, s->axes, s->n_axes};
+    if (fs_mkdirs(s->out_dir, e) != 0 || run_files_write_study(s->out_dir, &h, s->runs, s->n_runs, e) != 0) {
         char why[sizeof e->msg];
         snprintf(why, sizeof why, "%s", e->msg); // e->msg is both source and destination
         lr_fail(e, "--out %s: cannot write the study there (%s)", s->out_dir, why);
@@ -187,48 +264,100 @@ int study_execute(const study *s, lr_err *e) {
         return EXIT_BAD_INPUT;
     }
 
-    // The test set is transformed the same way at every evaluation. With the
-    // AVX-512 transform, doing it again from the bytes (3 KB per image) beats
-    // reading it back transformed (12 KB per image); without it, keep it.
-    if (!augment_avx512_usable(first->isa, test.w))
-        loader_prepare_lanes(&test, info, (size_t)256 << 20); // too large: transformed every time
     const int cores = train_default_threads();
     study_plan plan = study_plan_cores(s, cores);
     for (int i = 0; i < s->n_runs; i++) {
         s->runs[i].threads = plan.threads;
         // a loader thread only where a core is left over
-        if (s->runs[i].prefetch < 0 && plan.jobs * plan.threads >= cores) s->runs[i].prefetch = 0;
+        if (!strcmp(s->runs[i].prefetch, "auto") && plan.jobs * plan.threads >= cores)
+            snprintf(s->runs[i].prefetch, sizeof s->runs[i].prefetch, "off");
     }
     if (!s->quiet) {
-        char desc[1024];
-        model_describe(&probe, desc, sizeof desc);
+        model_desc probe;
+        char desc[1024] = "?";
+        lr_err pe;
+        if (model_build(&probe, first->model, train.c, train.h, train.w, train.num_classes, &pe) == 0)
+            model_describe(&probe, desc, sizeof desc);
         fprintf(stderr, "lrscope: %d run%s on %s (%d train, %d test images) -> %s\nmodel: %s\n",
                 s->n_runs, s->n_runs == 1 ? "" : "s", info->name, train.n, test.n, s->out_dir, desc);
         if (plan.jobs > 1)
             fprintf(stderr, "lrscope: %d runs side by side, %d thread%s each\n", plan.jobs, plan.threads,
                     plan.threads == 1 ? "" : "s");
     }
-    study_exec x = {.s = s, .info = info, .train = &train, .test = &test, .status = EXIT_OK,
-                    .start = lr_now(), .jobs = plan.jobs};
+    study_exec x = {.s = s, .status = EXIT_OK, .start = lr_now(), .jobs = plan.jobs};
     x.results = lr_calloc((size_t)s->n_runs, sizeof *x.results);
     x.done = lr_calloc((size_t)s->n_runs, sizeof *x.done);
+    x.order = lr_calloc((size_t)s->n_runs, sizeof *x.order);
+    char *grouped = lr_calloc((size_t)s->n_runs, 1);
     pthread_mutex_init(&x.mu, NULL);
     atomic_init(&x.next, 0);
-    if (plan.jobs == 1) {
-        runner(&x);
-    } else {
-        pthread_t *th = lr_calloc((size_t)plan.jobs, sizeof *th);
-        int started = 0;
-        for (; started < plan.jobs; started++)
-            if (pthread_create(&th[started], NULL, runner, &x) != 0) break;
-        if (started == 0) runner(&x); // no thread could start: run them here
-        for (int j = 0; j < started; j++) pthread_join(th[j], NULL);
-        free(th);
+    int loaded = 1; // train/test hold the first group's data
+    for (int g0 = 0; g0 < s->n_runs && !x.halt; g0++) {
+        if (grouped[g0]) continue;
+        const run_config *lead = &s->runs[g0];
+        x.n_order = 0;
+        for (int i = g0; i < s->n_runs; i++)
+            if (!grouped[i] && same_data(&s->runs[i], lead)) {
+                grouped[i] = 1;
+                x.order[x.n_order++] = i;
+            }
+        x.info = dataset_find(lead->dataset);
+        if (!loaded) {
+            lr_err le;
+            if (dataset_load(x.info, lead->data_dir, &train, &test, &le) != 0) {
+                fprintf(stderr, "lrscope: %s; its %d run%s did not run\n", le.msg, x.n_order,
+                        x.n_order == 1 ? "" : "s");
+                x.status = EXIT_RUN_FAILED;
+                continue;
+            }
+            if (!s->quiet)
+                fprintf(stderr, "lrscope: %s from %s (%d train, %d test images)\n", x.info->name, lead->data_dir,
+                        train.n, test.n);
+        }
+        loaded = 0;
+        // Runs on a data set loaded only now: their shape checked with its size.
+        int refused = 0;
+        for (int k = 0; k < x.n_order && !refused; k++) {
+            const run_config *r = &s->runs[x.order[k]];
+            lr_err ce;
+            if (check_optim(r, (train.n + r->batch_size - 1) / r->batch_size, s->n_runs, &ce) != 0) {
+                fprintf(stderr, "lrscope: %s; the %d run%s on %s did not run\n", ce.msg, x.n_order,
+                        x.n_order == 1 ? "" : "s", x.info->name);
+                refused = 1;
+            }
+        }
+        if (refused) {
+            x.status = EXIT_RUN_FAILED;
+            dataset_free(&train);
+            dataset_free(&test);
+            continue;
+        }
+        // The test set is transformed the same way at every evaluation. With the
+        // AVX-512 transform, doing it again from the bytes (3 KB per image) beats
+        // reading it back transformed (12 KB per image); without it, keep it.
+        if (!augment_avx512_usable(lead->isa, test.w))
+            loader_prepare_lanes(&test, x.info, (size_t)256 << 20); // too large: transformed every time
+        x.train = &train;
+        x.test = &test;
+        execute_group(&x, plan.jobs < x.n_order ? plan.jobs : x.n_order);
+        dataset_free(&train);
+        dataset_free(&test);
+    }
+    if (loaded) { // never used (cannot happen: the first run is in the first group)
+        dataset_free(&train);
+        dataset_free(&test);
     }
     pthread_mutex_destroy(&x.mu);
+    free(grouped);
+    free(x.order);
     run_result *results = x.results;
     const run_result **done = x.done;
     int status = x.status;
+    lr_err se;
+    if (report_summary_write(s->out_dir, &se) != 0) {
+        fprintf(stderr, "lrscope: summary.csv: %s\n", se.msg);
+        status = EXIT_RUN_FAILED;
+    }
     console_table(stdout, s->runs, done, s->n_runs);
     fflush(stdout);
     if (!s->no_report) {
@@ -245,7 +374,5 @@ int study_execute(const study *s, lr_err *e) {
     for (int i = 0; i < s->n_runs; i++) run_result_free(&results[i]);
     free(results);
     free(done);
-    dataset_free(&train);
-    dataset_free(&test);
     return status;
 }

@@ -6,11 +6,16 @@
 
 #include <signal.h>
 
-#include "../train/config.h"
+#include "../train/knobs.h"
+
+enum { STUDY_MAX_AXES = 8 };
 
 typedef struct {
     char out_dir[4096];
-    run_config *runs;   // (n_runs), owned by the caller; all on the same data set.
+    char name[128];     // the study's name ("" none), recorded in study.json
+    const knob *axes[STUDY_MAX_AXES]; // the grid's axes, in order (study.json "axes")
+    int n_axes;
+    run_config *runs;   // (n_runs), owned by the caller, conditions in order, each with its seeds.
                         // study_execute sets each run's threads (and prefetch if auto)
     int n_runs;
     int quiet;

@@ -14,9 +14,7 @@ static void put(bytes *b, const void *p, size_t n) {
     if (b->len + n > b->cap) {
         size_t cap = b->cap ? b->cap : 1024;
         while (cap < b->len + n) cap *= 2;
-        unsigned char *d = realloc(b->data, cap);
-        LR_ASSERT(d != NULL);
-        b->data = d;
+        b->data = lr_realloc(b->data, cap);
         b->cap = cap;
     }
     memcpy(b->data + b->len, p, n);
@@ -55,10 +53,15 @@ int weights_save(const char *path, const model_desc *m, const float *params, lr_
     return rc;
 }
 
+// Caps on what a weights file may declare, checked before anything is built
+// or allocated from it: far above any model lrscope trains.
+enum { MAX_CHANNELS = 64, MAX_SIDE = 8192, MAX_CLASSES = 65535 };
+static const size_t MAX_FILE_BYTES = (size_t)1 << 30;
+
 int weights_load(const char *path, model_desc *m, float **params, lr_err *e) {
     char *data;
     size_t len;
-    if (fs_read_all(path, &data, &len, e) != 0) return -1;
+    if (fs_read_all_max(path, MAX_FILE_BYTES, &data, &len, e) != 0) return -1;
     const unsigned char *p = (const unsigned char *)data;
     int rc = -1;
     if (len < 40 || memcmp(p, "LRSW", 4) != 0) {
@@ -85,9 +88,24 @@ int weights_load(const char *path, model_desc *m, float **params, lr_err *e) {
     memcpy(spec, p + 12, slen);
     spec[slen] = '\0';
     const unsigned char *q = p + 12 + slen;
-    int c = (int)get_u32(q), h = (int)get_u32(q + 4), w = (int)get_u32(q + 8), k = (int)get_u32(q + 12);
+    uint32_t uc = get_u32(q), uh = get_u32(q + 4), uw = get_u32(q + 8), uk = get_u32(q + 12);
     uint64_t n = (uint64_t)get_u32(q + 16) | (uint64_t)get_u32(q + 20) << 32;
     q += 24;
+    if (uc < 1 || uc > MAX_CHANNELS || uh < 1 || uh > MAX_SIDE || uw < 1 || uw > MAX_SIDE ||
+        uk < 1 || uk > MAX_CLASSES) {
+        lr_fail(e, "%s: header says inputs of %u channels of %ux%u and %u classes; expected 1..%d "
+                   "channels, sides of 1..%d and 1..%d classes",
+                path, uc, uh, uw, uk, MAX_CHANNELS, MAX_SIDE, MAX_CLASSES);
+        goto done;
+    }
+    // The parameters must be in the file: compared before any model is built.
+    if (n > (len - (size_t)(q - p) - 4) / 4 || (size_t)(q - p) + n * 4 + 4 != len) {
+        lr_fail(e, "%s: header says %llu parameters, but the file holds room for %zu after its "
+                   "header; the header is wrong or the file is cut",
+                path, (unsigned long long)n, (len - (size_t)(q - p) - 4) / 4);
+        goto done;
+    }
+    int c = (int)uc, h = (int)uh, w = (int)uw, k = (int)uk;
     if (model_build(m, spec, c, h, w, k, e) != 0) {
         char why[sizeof e->msg];
         snprintf(why, sizeof why, "%s", e->msg);
@@ -99,7 +117,7 @@ int weights_load(const char *path, model_desc *m, float **params, lr_err *e) {
                 m->n_params);
         goto done;
     }
-    *params = lr_aligned_alloc(n * sizeof(float));
+    *params = lr_aligned_alloc(n * sizeof(float)); // n * 4 < len <= 1 GiB
     for (size_t i = 0; i < n; i++) {
         uint32_t u = get_u32(q + 4 * i);
         memcpy(&(*params)[i], &u, 4);

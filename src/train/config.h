@@ -1,31 +1,44 @@
 // config.h: one run = one complete configuration: every knob of the
-// training, the seed included. A study is a list of these.
+// training, the seed included, plus where the run sits in its study (its
+// condition and folder). A study is a list of these. The knobs themselves
+// (names, types, ranges, defaults, help) are described once, in knobs.c:
+// add a field here and a row there.
 #ifndef LRSCOPE_CONFIG_H
 #define LRSCOPE_CONFIG_H
 
 #include "../util/common.h"
 
-#define CONFIG_MAX_MILESTONES 16
+enum { CONFIG_LIST_MAX = 32 };
+
+// A list of whole numbers (e.g. MultiStepLR milestones), a knob of type KNOB_INT_LIST.
+typedef struct {
+    int n;
+    int v[CONFIG_LIST_MAX];
+} int_list;
 
 typedef struct {
-    char name[64];         // the run's folder inside the study, e.g. "lr-0.1"
+    // Where the run sits in its study (not knobs).
+    char condition[256];   // the condition's name, e.g. "lr=0.01,momentum=0.9"
+    char name[320];        // the run's folder inside the study, "runs/<condition>/seed-<k>"
+
+    // Knobs (knobs.c describes each one).
     char dataset[32];      // dataset_find() name
-    char data_dir[4096];   // folder holding the data set's files
+    char data_dir[4096];   // folder holding the data set's files; "" = data/<the data set's folder>
     char model[512];       // model description (model.h)
     double lr;             // base learning rate
     double momentum;       // SGD momentum (PyTorch form)
     double weight_decay;   // L2 added to the gradient (PyTorch form)
     int epochs;
     int batch_size;
-    char schedule[16];     // schedule_known() name: "step", "cosine", ... (schedule.h)
+    char schedule[16];     // "step", "cosine", "onecycle", ... (schedule.h)
     int step_size;         // StepLR step (epochs)
     double gamma;          // StepLR factor
     int eval_interval;     // evaluate on the test set every N epochs (and after the last)
     uint64_t seed;
     int threads;           // compute threads for this run (results do not depend on it)
     char isa[16];          // "auto", "scalar", "avx2", "avx512"
-    int prefetch;          // transform images on a loader thread: 1 on, 0 off (the compute
-                           // threads do it), -1 auto (on when a core is spare)
+    char prefetch[8];      // transform images on a loader thread: "on", "off" (the compute
+                           // threads do it), "auto" (on when a core is spare)
 
     // ---- optimiser and schedule knobs (issue 10; src/train/optim.h, schedule.h) ----
     // Names and defaults are PyTorch 1.13's. The SGD momentum, weight_decay,
@@ -36,8 +49,7 @@ typedef struct {
     double beta1, beta2;       // Adam/AdamW betas, each in [0, 1)
     double eps;                // Adam/AdamW denominator term, >= 0
     int amsgrad;               // Adam/AdamW: 0 or 1
-    int milestones[CONFIG_MAX_MILESTONES]; // multistep: epochs, increasing, >= 1
-    int n_milestones;
+    int_list milestones;       // multistep: epochs, increasing, >= 1
     int t_max;                 // cosine: period in epochs; -1: the run's epochs after any warm-up
     double eta_min;            // cosine and cosine-restarts: lowest rate
     int t_0, t_mult;           // cosine-restarts: first period (epochs) and its growth factor
@@ -64,16 +76,14 @@ typedef struct {
     // ---- end of the optimiser and schedule knobs ----
 } run_config;
 
-// The seed study's settings (without name, data_dir and lr).
+// Every knob at its default (the seed study's settings); name and condition empty.
 void config_defaults(run_config *c);
-
-// The optimiser and schedule knobs' defaults (config_defaults calls it).
-void config_defaults_optim(run_config *c);
 
 // Refuses an unknown optimiser or schedule, a parameter out of range, a
 // one-cycle run too short for its phases or a warm-up as long as the run,
 // for a run of batches_per_epoch optimiser steps per epoch: -1 with e naming
 // the knob (the configuration's field name, e.g. `pct_start`) and the numbers.
+// (knobs_check.c; knob_parse already checked each value against its row.)
 int config_check_optim(const run_config *c, int batches_per_epoch, lr_err *e);
 
 #endif

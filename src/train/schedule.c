@@ -37,8 +37,7 @@ static void schedule_resolve(schedule *s, const run_config *c, int B) {
     s->main_start = s->warmup_epochs > 0 ? (long)s->warmup_epochs * B : s->warmup_steps;
     s->step_size = c->step_size;
     s->gamma = c->gamma;
-    s->n_milestones = c->n_milestones;
-    memcpy(s->milestones, c->milestones, sizeof s->milestones);
+    s->milestones = c->milestones;
     // CosineAnnealingLR's T_max by default spans the rest of the run after
     // the warm-up, so the rate reaches eta_min at the end of the run.
     long main_steps = s->total_steps - s->main_start;
@@ -108,7 +107,7 @@ static double epoch_lr(const schedule *s, int ep) {
         for (int k = s->step_size; k <= ep; k += s->step_size) lr *= s->gamma;
         return lr;
     case SCHED_MULTISTEP: // lr *= gamma ** 1 at each milestone
-        for (int i = 0; i < s->n_milestones && s->milestones[i] <= ep; i++) lr *= s->gamma;
+        for (int i = 0; i < s->milestones.n && s->milestones.v[i] <= ep; i++) lr *= s->gamma;
         return lr;
     case SCHED_EXPONENTIAL:
         for (int k = 1; k <= ep; k++) lr *= s->gamma;

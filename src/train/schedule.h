@@ -72,7 +72,7 @@ typedef struct {
     // main schedules (PyTorch's names)
     int step_size;
     double gamma;
-    int milestones[CONFIG_MAX_MILESTONES], n_milestones;
+    int_list milestones;
     int t_max;                // resolved: never the -1 default
     double eta_min;
     int t_0, t_mult;

@@ -187,7 +187,7 @@ int train_run(const run_config *cfg, const dataset *train, const dataset *test,
     pool *p = pool_create(T);
     // With a core to spare the loader thread transforms the images ahead of
     // time; otherwise each compute thread transforms its own groups.
-    int prefill = cfg->prefetch >= 0 ? cfg->prefetch : T < pool_cores();
+    int prefill = !strcmp(cfg->prefetch, "on") ? 1 : !strcmp(cfg->prefetch, "off") ? 0 : T < pool_cores();
     loader *train_ld = loader_create(train, info, cfg->batch_size, 1, cfg->seed, prefill);
     loader *test_ld = loader_create(test, info, eval_batch, 0, cfg->seed, prefill);
     loader_set_isa(train_ld, cfg->isa);

@@ -32,11 +32,31 @@ typedef struct {
 int lr_fail(lr_err *e, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
-// Allocation that never returns NULL: out of memory is not recoverable here.
+// Allocation that never returns NULL. Running out of memory is an
+// environment problem, not a programming error: these print
+// "lrscope: out of memory allocating N bytes" and exit with status 2
+// (EXIT_BAD_INPUT), never abort(). Paths that size an allocation from
+// outside input (loaders, downloads) use lr_try_malloc instead and fail
+// with a message naming the file.
 void *lr_malloc(size_t size);
 void *lr_calloc(size_t count, size_t size);
+void *lr_realloc(void *p, size_t size);
 void *lr_aligned_alloc(size_t size); // 64-byte aligned, zeroed, free with free()
 char *lr_strdup(const char *s);
+// NULL when out of memory (or when count * size overflows), for the caller
+// to turn into a message naming what was being loaded.
+void *lr_try_malloc(size_t size);
+void *lr_try_calloc(size_t count, size_t size);
+// Prints the out-of-memory message and exits with status 2.
+_Noreturn void lr_out_of_memory(size_t size);
+
+// A library's failure reason, never NULL or empty: stbi_failure_reason,
+// archive_error_string and friends may return NULL ("(null)" in a message
+// says nothing), so this gives "no reason given" instead.
+const char *lr_reason(const char *why);
+// strerror that never says "Success": errno 0 (a library failed without
+// setting it) reads "unknown error".
+const char *lr_strerror(int errnum);
 
 // Monotonic wall-clock seconds.
 double lr_now(void);

@@ -1,69 +1,11 @@
-// config.c: the defaults of a run (the seed study's settings) and the checks
-// of the optimiser and schedule knobs.
+// knobs_check.c: the checks of the optimiser and schedule knobs that the
+// table's per-row ranges cannot express: open bounds, combinations of knobs
+// and the run's shape (one-cycle phases, warm-up length). Called for every
+// run of a study before any training (study.c) and by schedule_init.
 #include "config.h"
-#include "../model/model.h"
 
 #include <math.h>
 #include <string.h>
-
-void config_defaults(run_config *c) {
-    memset(c, 0, sizeof *c);
-    snprintf(c->dataset, sizeof c->dataset, "cifar10");
-    snprintf(c->data_dir, sizeof c->data_dir, "data/cifar-10-batches-bin");
-    snprintf(c->model, sizeof c->model, "%s", MODEL_SEED_SPEC);
-    c->lr = 0.01;
-    c->momentum = 0.9;
-    c->weight_decay = 0.0;
-    c->epochs = 30;
-    c->batch_size = 128;
-    snprintf(c->schedule, sizeof c->schedule, "step");
-    c->step_size = 5;
-    c->gamma = 0.5;
-    c->eval_interval = 1;
-    c->seed = 1;
-    c->threads = 0; // 0 = all cores
-    snprintf(c->isa, sizeof c->isa, "auto");
-    c->prefetch = -1;
-    config_defaults_optim(c);
-}
-
-// ---- optimiser and schedule knobs (issue 10) ----
-
-void config_defaults_optim(run_config *c) {
-    snprintf(c->optimizer, sizeof c->optimizer, "sgd");
-    c->nesterov = 0;
-    c->dampening = 0.0;
-    c->beta1 = 0.9;
-    c->beta2 = 0.999;
-    c->eps = 1e-8;
-    c->amsgrad = 0;
-    c->n_milestones = 0;
-    c->t_max = -1;
-    c->eta_min = 0.0;
-    c->t_0 = 10;
-    c->t_mult = 1;
-    c->max_lr = -1.0;
-    c->pct_start = 0.3;
-    c->div_factor = 25.0;
-    c->final_div_factor = 1e4;
-    snprintf(c->anneal, sizeof c->anneal, "cos");
-    c->three_phase = 0;
-    c->cycle_momentum = 1;
-    c->base_momentum = 0.85;
-    c->max_momentum = 0.95;
-    c->warmup_start_factor = 1.0 / 3.0;
-    c->warmup_epochs = 0;
-    c->warmup_steps = 0;
-    snprintf(c->plateau_mode, sizeof c->plateau_mode, "min");
-    snprintf(c->plateau_metric, sizeof c->plateau_metric, "test_loss");
-    c->plateau_factor = 0.1;
-    c->plateau_patience = 10;
-    c->plateau_threshold = 1e-4;
-    snprintf(c->plateau_threshold_mode, sizeof c->plateau_threshold_mode, "rel");
-    c->plateau_cooldown = 0;
-    c->plateau_min_lr = 0.0;
-    c->plateau_eps = 1e-8;
-}
 
 static int in_range(double x, double lo, double hi) { return isfinite(x) && x >= lo && x <= hi; }
 
@@ -140,16 +82,16 @@ int config_check_optim(const run_config *c, int batches_per_epoch, lr_err *e) {
                        c->momentum, c->dampening);
     if (c->base_momentum > c->max_momentum)
         return lr_fail(e, "base_momentum %g is above max_momentum %g", c->base_momentum, c->max_momentum);
-    if (c->n_milestones < 0 || c->n_milestones > CONFIG_MAX_MILESTONES)
-        return lr_fail(e, "milestones: %d given, at most %d", c->n_milestones, CONFIG_MAX_MILESTONES);
-    for (int i = 0; i < c->n_milestones; i++) {
-        if (c->milestones[i] < 1)
-            return lr_fail(e, "milestones: %d is not an epoch >= 1", c->milestones[i]);
-        if (i > 0 && c->milestones[i] <= c->milestones[i - 1])
-            return lr_fail(e, "milestones must be increasing: %d comes after %d", c->milestones[i],
-                           c->milestones[i - 1]);
+    const int_list *ms = &c->milestones;
+    if (ms->n < 0 || ms->n > CONFIG_LIST_MAX)
+        return lr_fail(e, "milestones: %d given, at most %d", ms->n, CONFIG_LIST_MAX);
+    for (int i = 0; i < ms->n; i++) {
+        if (ms->v[i] < 1)
+            return lr_fail(e, "milestones: %d is not an epoch >= 1", ms->v[i]);
+        if (i > 0 && ms->v[i] <= ms->v[i - 1])
+            return lr_fail(e, "milestones must be increasing: %d comes after %d", ms->v[i], ms->v[i - 1]);
     }
-    if (strcmp(c->schedule, "multistep") == 0 && c->n_milestones == 0)
+    if (strcmp(c->schedule, "multistep") == 0 && ms->n == 0)
         return lr_fail(e, "milestones: the multistep schedule needs at least one milestone");
     int acc = strcmp(c->plateau_metric, "test_acc") == 0, max = strcmp(c->plateau_mode, "max") == 0;
     if (acc != max)

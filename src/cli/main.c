@@ -23,6 +23,9 @@ static void usage(FILE *out) {
             "            30 epochs); `lrscope run STUDY.yaml` runs a study file\n"
             "  report    rebuild the figures and report of a study folder\n"
             "  fetch     download a data set (cifar10, ...)\n"
+            "  lrfind    the learning-rate range test: loss against a rising rate, and\n"
+            "            suggested rates (valley, steepest, minimum/10); --seeds N shows\n"
+            "            how much they move between seeds\n"
             "\n"
             "run's options (defaults and ranges in `lrscope run --help`): STUDY.yaml,\n"
             "--grid KEY=V1,V2,..., --lrs LIST, --seeds N|LIST, --out DIR, --jobs N,\n"
@@ -70,6 +73,8 @@ int main(int argc, char **argv) {
     if (strcmp(cmd, "run") == 0) return cmd_run(argc - 1, argv + 1);
     if (strcmp(cmd, "report") == 0) return cmd_report(argc - 1, argv + 1);
     if (strcmp(cmd, "fetch") == 0) return cmd_fetch(argc - 1, argv + 1);
-    fprintf(stderr, "lrscope: unknown command \"%s\"; expected run, report or fetch (see lrscope --help)\n", cmd);
+    if (strcmp(cmd, "lrfind") == 0) return cmd_lrfind(argc - 1, argv + 1);
+    fprintf(stderr, "lrscope: unknown command \"%s\"; expected run, report, fetch or lrfind (see lrscope --help)\n",
+            cmd);
     return EXIT_BAD_INPUT;
 }

@@ -68,6 +68,7 @@ typedef struct {
     int n_axes;
     report_run *runs;     // (n_runs,) in study.json order
     int n_runs;
+    char lrfind_note[600]; // study.json "lrfind" (lr auto) as a sentence; "" when absent
 } report_study;
 
 // Parses STUDY/study.json and every run's files. On failure returns -1 with

@@ -4,6 +4,7 @@
 #define LRSCOPE_REPORT_PARTS_H
 
 #include "report.h"
+#include "../train/lrfind.h"
 
 enum { REPORT_MAX_FIGURES = 16 };
 
@@ -39,6 +40,11 @@ int plot_render(const char *fig_dir, const char *name, void (*draw)(const void *
 // Fails with a message naming the Debian package when PLplot lacks its cairo
 // drivers (PLplot itself would exit the process).
 int plot_drivers_check(lr_err *e);
+
+// The range test's figure: dir/name.png and .svg, loss and smoothed loss
+// against the rate (log x), the suggestions marked (s may be NULL).
+int plot_lrfind(const char *dir, const char *name, const lrfind_curve *c, const lrfind_suggestions *s,
+                const char *title, lr_err *e);
 
 // Writes STUDY/report.md and STUDY/report.html (PNGs embedded as data: URIs).
 int report_write_docs(const report_study *s, const report_analysis *a,

@@ -254,8 +254,11 @@ int study_execute(const study *s, lr_err *e) {
         dataset_free(&test);
         return EXIT_BAD_INPUT;
     }
-    study_header h = {s->name, s->axes, s->n_axes};
-    if (fs_mkdirs(s->out_dir, e) != 0 || run_files_write_study(s->out_dir, &h, s->runs, s->n_runs, e) != 0) {
+    study_header h = {s->name, s->axes, s->n_axes, s->lrfind};
+    char finder_csv[4200];
+    fs_join(finder_csv, sizeof finder_csv, s->out_dir, "lrfind.csv");
+    if (fs_mkdirs(s->out_dir, e) != 0 || run_files_write_study(s->out_dir, &h, s->runs, s->n_runs, e) != 0 ||
+        (s->lrfind_curve && lrfind_write_csv(finder_csv, s->lrfind_curve, e) != 0)) {
         char why[sizeof e->msg];
         snprintf(why, sizeof why, "%s", e->msg); // e->msg is both source and destination
         lr_fail(e, "--out %s: cannot write the study there (%s)", s->out_dir, why);

@@ -225,6 +225,7 @@ int train_run(const run_config *cfg, const dataset *train, const dataset *test,
             schedule_point sp;
             lr_err se;
             LR_ASSERT(schedule_at(&sched, step, &sp, &se) == 0); // a run never steps past its schedule
+            if (hooks && hooks->step_lr) sp.lr = hooks->step_lr(hooks->ctx, step);
             if (bi == 0) rec->lr = sp.lr;
             update_ctx u = {.grad_slots = grad_slots, .grads = grads, .params = r->params, .P = P,
                             .groups = b->groups, .opt = &opt, .hyper = optim_hyper_from(cfg, &sp)};
@@ -238,6 +239,10 @@ int train_run(const run_config *cfg, const dataset *train, const dataset *test,
             double batch_loss = tally(b, loss, pred, train_cm, K);
             loss_sum += batch_loss;
             seen += b->n;
+            if (hooks && hooks->on_step && hooks->on_step(hooks->ctx, step - 1, sp.lr, batch_loss / b->n)) {
+                r->status = RUN_FINISHED;
+                break;
+            }
             if (!isfinite(batch_loss)) {
                 r->status = RUN_DIVERGED;
                 r->diverged_epoch = epoch + 1;

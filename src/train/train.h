@@ -53,6 +53,12 @@ typedef struct {
     void (*on_epoch)(void *ctx, const run_result *r);
     void *ctx;
     volatile sig_atomic_t *stop; // set asynchronously (Ctrl-C): stop, mark interrupted
+    // The range test (lrfind.c), both may be NULL: step_lr gives the rate of
+    // optimiser step `step` (from 0) in place of the schedule's; on_step gets
+    // each step's rate and mean batch loss after the step, and returning nonzero
+    // ends the run there: status finished, that epoch not evaluated.
+    double (*step_lr)(void *ctx, long step);
+    int (*on_step)(void *ctx, long step, double lr, double batch_loss);
 } train_hooks;
 
 // 0 when the run ended in any status (see r->status); -1 with e on a setup

@@ -430,6 +430,19 @@ static void test_lr_auto_in_study_file(void **state) {
     assert_true(json_is_object(json_object_get(root, "lrfind")));
     assert_int_equal((int)json_array_size(json_object_get(root, "runs")), 2 * 4); // momentum x the 4 rates
     json_decref(root);
+    // --lrs given with the file replaces its lr: auto: no range test
+    snprintf(out_dir, sizeof out_dir, "%s/study-auto-file-flag", st->root);
+    rc = run_lrscope(st, &out, &err, "run '%s' --lrs 0.05 --data '%s' --out '%s' --epochs 1 --batch-size 32 --quiet "
+                     "--no-report %s", yaml, st->data, out_dir, SMALL);
+    if (rc != 0 && rc != 1) fail_msg("lrscope run (lr: auto, --lrs 0.05): exit %d: %s", rc, err);
+    free(out);
+    free(err);
+    snprintf(path, sizeof path, "%s/study.json", out_dir);
+    root = json_load_file(path, 0, &je);
+    if (!root) fail_msg("%s: %s", path, je.text);
+    assert_null(json_object_get(root, "lrfind"));
+    assert_int_equal((int)json_array_size(json_object_get(root, "runs")), 2);
+    json_decref(root);
 }
 
 static void expect_refused(cli_state *st, const char *needle, const char *args) {

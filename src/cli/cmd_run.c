@@ -188,11 +188,13 @@ static int build_spec(const cli_args *a, study_spec *sp, lr_err *e) {
             sp->lr_auto = 1;
             continue;
         }
+        if (!strncmp(a->grids[i], "lr=", 3)) sp->lr_auto = 0; // a flag's rates replace a file's lr: auto
         if (spec_parse_grid_flag(sp, a->grids[i], e) != 0) return -1;
     }
     if (a->lrs && !strcmp(a->lrs, "auto")) {
         sp->lr_auto = 1;
     } else if (a->lrs) {
+        sp->lr_auto = 0; // the rates given replace a file's lr: auto
         char arg[4200];
         if (snprintf(arg, sizeof arg, "lr=%s", a->lrs) >= (int)sizeof arg) return lr_fail(e, "--lrs: too long");
         if (spec_parse_grid_flag(sp, arg, e) != 0) {

@@ -304,8 +304,8 @@ int cmd_lrfind(int argc, char **argv) {
         fs_join(path, sizeof path, a.out_dir, file);
         lrfind_suggestions s;
         int have = lrfind_suggest(&c, a.o.steps, &s) == 0;
-        snprintf(title, sizeof title, "LR range test, seed %llu: %ld steps%s", (unsigned long long)cfg.seed, c.n,
-                 c.stopped ? " (stopped: smoothed loss > 4x its best)" : "");
+        snprintf(title, sizeof title, "LR range test, seed %llu, %ld steps%s", (unsigned long long)cfg.seed, c.n,
+                 c.stopped ? " (stopped at 4x)" : "");
         if (lrfind_write_csv(path, &c, &e) != 0 || plot_lrfind(a.out_dir, stem, &c, have ? &s : NULL, title, &e) != 0) {
             lrfind_curve_free(&c);
             dataset_free(&train);

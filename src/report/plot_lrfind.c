@@ -26,24 +26,20 @@ static void lrfind_draw(const void *arg) {
     plscol0a(COL_MARK0, 0xD5, 0x5E, 0x00, 1.0);  // vermillion: valley
     plscol0a(COL_MARK0 + 1, 0x00, 0x9E, 0x73, 1.0); // green: steepest
     plscol0a(COL_MARK0 + 2, 0xCC, 0x79, 0xA7, 1.0); // purple: minimum / 10
-    // x: log10 lr; y: the smoothed loss's range, the raw loss clipped to it
-    // (a diverging batch would flatten the curve).
+    // x: log10 lr; y: the smoothed loss from its lowest point to its highest
+    // before that point, plus half that again to show the take-off; the rest
+    // (the blow-up at the end, noisy batches) is clipped, as it would flatten
+    // the part that matters.
     double *x = lr_malloc((size_t)c->n * sizeof *x), *y = lr_malloc((size_t)c->n * sizeof *y);
-    double lo = INFINITY, hi = -INFINITY, first = NAN;
-    long n = 0;
-    for (long i = 0; i < c->n; i++) {
-        if (!isfinite(c->smoothed[i]) || !(c->lr[i] > 0)) break;
-        if (isnan(first)) first = c->smoothed[i];
-        lo = fmin(lo, c->smoothed[i]);
-        hi = fmax(hi, c->smoothed[i]);
-        n++;
-    }
-    if (n == 0) { // nothing finite: an empty frame still says so
-        lo = 0;
-        hi = 1;
-    }
-    if (isfinite(first) && hi > 2 * first) hi = 2 * first;
-    double pad = (hi - lo) > 0 ? 0.06 * (hi - lo) : 0.1;
+    long n = 0, i_min = 0;
+    while (n < c->n && isfinite(c->smoothed[n]) && c->lr[n] > 0) n++;
+    for (long i = 1; i < n; i++)
+        if (c->smoothed[i] < c->smoothed[i_min]) i_min = i;
+    double lo = n ? c->smoothed[i_min] : 0, hi = lo;
+    for (long i = 0; i <= i_min && i < n; i++) hi = fmax(hi, c->smoothed[i]);
+    hi += 0.5 * (hi - lo);
+    if (!(hi > lo)) hi = lo + 1; // nothing finite, or flat: an empty frame still says so
+    double pad = 0.06 * (hi - lo);
     double xmin = log10(c->n ? c->lr[0] : 1e-7), xmax = log10(c->n ? c->lr[c->n - 1] : 10);
     if (!(xmax > xmin)) xmax = xmin + 1;
     plvpor(0.11, 0.7, 0.11, 0.91);

@@ -8,7 +8,10 @@ CC      ?= cc
 BUILD   ?= build
 PKGS    := jansson zlib plplot libcurl libarchive yaml-0.1 gsl
 WARN    := -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes -Wmissing-prototypes
-CFLAGS  := -std=c11 $(WARN) -pthread -D_GNU_SOURCE
+VERSION := $(shell sed -n 's/^\#define LRSCOPE_VERSION "\(.*\)"/\1/p' src/util/common.h)
+# EXTRA_CFLAGS, CPPFLAGS and LDFLAGS from the caller are added (the Debian
+# build passes its hardening flags that way).
+CFLAGS  := -std=c11 $(WARN) -pthread -D_GNU_SOURCE $(CPPFLAGS)
 LDLIBS  := -lm -pthread
 
 ifeq ($(DEBUG),1)
@@ -18,6 +21,7 @@ ifeq ($(DEBUG),1)
 else
   CFLAGS  += -O3 -g
 endif
+CFLAGS += $(EXTRA_CFLAGS)
 ifeq ($(WERROR),1)
   CFLAGS  += -Werror
 endif
@@ -34,7 +38,7 @@ DEB_gsl        := libgsl-dev
 # Checked only when this make itself compiles: `make test`, `make run` and
 # `make bench` first install what is missing (deps), then build in a second
 # make that does the check, so a brand-new machine gets through.
-RECURSING_GOALS := deps clean test run bench fuzz fuzz-ci
+RECURSING_GOALS := deps clean test run bench fuzz fuzz-ci uninstall
 ifeq ($(filter-out $(RECURSING_GOALS),$(or $(MAKECMDGOALS),all)),)
   SKIP_LIBCHECK := 1
 endif
@@ -60,8 +64,50 @@ TEST_SRC := $(wildcard tests/test_*.c)
 TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 BENCH_SRC := $(wildcard bench/*.c)
 
-.PHONY: all deps test run bench clean
-all: $(BUILD)/lrscope
+.PHONY: all deps test check run bench clean install uninstall docs
+all: $(BUILD)/lrscope docs
+
+# Manual pages and shell completion, generated from the tables that drive
+# --help (lrscope doc ...) and from docs/output-format.md (tools/md2man.awk).
+DOCS := $(BUILD)/man/lrscope.1 $(BUILD)/man/lrscope-study.5 $(BUILD)/man/lrscope-files.5 \
+        $(BUILD)/completion/lrscope.bash $(BUILD)/completion/_lrscope
+docs: $(DOCS)
+$(BUILD)/man/lrscope.1: $(BUILD)/lrscope
+	@mkdir -p $(dir $@)
+	$(BUILD)/lrscope doc man1 > $@.tmp && mv $@.tmp $@
+$(BUILD)/man/lrscope-study.5: $(BUILD)/lrscope
+	@mkdir -p $(dir $@)
+	$(BUILD)/lrscope doc man5-study > $@.tmp && mv $@.tmp $@
+$(BUILD)/man/lrscope-files.5: docs/output-format.md tools/md2man.awk $(BUILD)/commit.h
+	@mkdir -p $(dir $@)
+	awk -v name=lrscope-files -v section=5 -v title="the files an lrscope study writes" \
+	    -v date="$(DOC_DATE)" -v version=$(VERSION) -f tools/md2man.awk $< > $@.tmp && mv $@.tmp $@
+$(BUILD)/completion/lrscope.bash: $(BUILD)/lrscope
+	@mkdir -p $(dir $@)
+	$(BUILD)/lrscope doc bash > $@.tmp && mv $@.tmp $@
+$(BUILD)/completion/_lrscope: $(BUILD)/lrscope
+	@mkdir -p $(dir $@)
+	$(BUILD)/lrscope doc zsh > $@.tmp && mv $@.tmp $@
+
+# make install [PREFIX=/usr/local] [DESTDIR=staging]; make uninstall removes
+# exactly what install put there.
+PREFIX  ?= /usr/local
+BINDIR  := $(PREFIX)/bin
+MANDIR  := $(PREFIX)/share/man
+BASHDIR := $(PREFIX)/share/bash-completion/completions
+ZSHDIR  ?= $(if $(filter /usr,$(PREFIX)),$(PREFIX)/share/zsh/vendor-completions,$(PREFIX)/share/zsh/site-functions)
+INSTALLED := $(BINDIR)/lrscope $(MANDIR)/man1/lrscope.1 $(MANDIR)/man5/lrscope-study.5 \
+             $(MANDIR)/man5/lrscope-files.5 $(BASHDIR)/lrscope $(ZSHDIR)/_lrscope
+install: all
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 \
+	    $(DESTDIR)$(BASHDIR) $(DESTDIR)$(ZSHDIR)
+	install -m 755 $(BUILD)/lrscope $(DESTDIR)$(BINDIR)/lrscope
+	install -m 644 $(BUILD)/man/lrscope.1 $(DESTDIR)$(MANDIR)/man1/lrscope.1
+	install -m 644 $(BUILD)/man/lrscope-study.5 $(BUILD)/man/lrscope-files.5 $(DESTDIR)$(MANDIR)/man5/
+	install -m 644 $(BUILD)/completion/lrscope.bash $(DESTDIR)$(BASHDIR)/lrscope
+	install -m 644 $(BUILD)/completion/_lrscope $(DESTDIR)$(ZSHDIR)/_lrscope
+uninstall:
+	rm -f $(addprefix $(DESTDIR),$(INSTALLED))
 
 deps:
 	@scripts/install-deps.sh
@@ -84,6 +130,21 @@ $(BUILD)/src/data/augment_avx512.o: $(AUG512_SRC)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -mavx512f -mavx512bw -mavx512vl -mavx512vbmi -MMD -MP -c $< -o $@
 
+# The commit lrscope was built from, for --version: rewritten only when it
+# changes, so an unchanged tree does not rebuild. COMMIT=... overrides it
+# (a source package built outside git).
+COMMIT ?= $(shell git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
+# The manual's date: the commit's (reproducible), else debian/changelog's.
+DOC_DATE ?= $(shell git log -1 --format=%cs 2>/dev/null || date -u -d "$$(dpkg-parsechangelog -S Date 2>/dev/null)" +%F)
+$(BUILD)/commit.h: FORCE
+	@mkdir -p $(BUILD)
+	@printf '#define LRSCOPE_COMMIT "%s"\n#define LRSCOPE_DATE "%s"\n' "$(COMMIT)" "$(DOC_DATE)" > $@.new
+	@cmp -s $@.new $@ && rm -f $@.new || mv $@.new $@
+$(BUILD)/src/cli/main.o $(BUILD)/src/cli/cmd_doc.o: $(BUILD)/src/cli/%.o: src/cli/%.c $(BUILD)/commit.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -include $(BUILD)/commit.h -MMD -MP -c $< -o $@
+FORCE:
+
 $(BUILD)/liblrscope.a: $(LIB_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
@@ -101,7 +162,10 @@ $(BUILD)/bench/%: bench/%.c $(BUILD)/liblrscope.a
 	$(CC) $(CFLAGS) $< $(BUILD)/liblrscope.a $(LDFLAGS) $(LDLIBS) -o $@
 
 test: deps
-	@$(MAKE) --no-print-directory $(BUILD)/lrscope $(TEST_BIN)
+	@$(MAKE) --no-print-directory check
+
+# The tests without the install step (the Debian package build uses it).
+check: all $(TEST_BIN)
 	@tests/run.sh $(BUILD)
 
 # The data: DATA=DIR if given, else ./data/cifar-10-batches-bin if present,
@@ -117,6 +181,6 @@ bench: deps
 	@bench/run.sh $(BUILD)
 
 clean:
-	rm -rf build build-debug
+	rm -rf build build-debug build-fuzz
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

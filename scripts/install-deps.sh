@@ -9,7 +9,7 @@ packages=(gcc make pkg-config libc6-dev
           libcmocka-dev libjansson-dev zlib1g-dev
           libplplot-dev plplot-driver-cairo
           libcurl4-openssl-dev libarchive-dev libstb-dev libyaml-dev
-          libgsl-dev)
+          libgsl-dev mandoc man-db zsh)
 if [[ "${1:-}" == "--with-torch" ]]; then
     packages+=(python3-torch python3-torchvision python3-scipy python3-mpmath)
 fi

@@ -8,6 +8,7 @@ passed=0
 failed=0
 log_dir="$build/test-logs"
 export LRSCOPE_BIN="$build/lrscope"   # the CLI tests drive the binary of this build
+export LRSCOPE_BUILD="$build"
 mkdir -p "$log_dir"
 for bin in "$build"/tests/test_*; do
     [[ -x "$bin" && ! "$bin" == *.d ]] || continue

@@ -1340,10 +1340,187 @@ static void test_study_round_trip_and_jobs(void **state) {
     assert_contains(md, "| lr (axis) | 0.05; 0.01 |", "report.md");
     assert_contains(md, "| seeds | 1; 2 |", "report.md");
     assert_contains(md, "| lr=0.01 | 2 | finished | 2 / 2 |", "report.md");
-    assert_contains(md, "lr=0.05 seed 1", "report.md"); // sentences name condition and seed
+    assert_contains(md, "The highest mean final test accuracy is", "report.md"); // sentences speak of conditions
     free(md);
     snprintf(path, sizeof path, "%s/report.html", a);
     assert_true(exists(path));
+}
+
+
+// ================================================================ the conditions in the report (issue 9)
+
+static int count_lines(const char *text) {
+    int n = 0;
+    for (const char *p = text; *p; p++) n += *p == '\n';
+    return n;
+}
+
+static void assert_figure(const char *study, const char *name, int want) {
+    char path[4600];
+    snprintf(path, sizeof path, "%s/figures/%s.png", study, name);
+    if (exists(path) != want) fail_msg("%s: %s", path, want ? "missing" : "drawn, but should not be");
+    snprintf(path, sizeof path, "%s/figures/%s.svg", study, name);
+    if (exists(path) != want) fail_msg("%s: %s", path, want ? "missing" : "drawn, but should not be");
+}
+
+// A real 2-condition x 3-seed study with the report on.
+static void test_report_conditions_study(void **state) {
+    cli_state *st = *state;
+    char out[4400], path[4600];
+    snprintf(out, sizeof out, "%s/out-cond", st->root);
+    char *err;
+    int rc = run_lrscope(st, &err, NULL, "run --data '%s' --out '%s' --epochs 2 --grid lr=0.05,0.01 --seeds 3 "
+                         "--threads 1 --quiet", st->data, out);
+    if (rc != 0) fail_msg("exit %d: %s", rc, err);
+    free(err);
+    report_study s;
+    lr_err e;
+    if (report_study_read(out, &s, &e) != 0) fail_msg("%s", e.msg);
+    assert_int_equal(s.n_runs, 6);
+
+    // conditions.csv: 2 rows, n = 3, the mean of the runs' final test accuracies
+    snprintf(path, sizeof path, "%s/conditions.csv", out);
+    char *text = slurp_must(path, NULL), *lines[8];
+    assert_int_equal(split_lines(text, lines, 8), 3);
+    assert_true(strncmp(lines[0], "condition,lr,final_test_acc_n,final_test_acc_mean,", 50) == 0);
+    for (int c = 0; c < 2; c++) {
+        char *f[40];
+        assert_int_equal(split_csv(lines[c + 1], f, 40), 2 + 5 * 5);
+        assert_string_equal(f[0], c ? "lr=0.01" : "lr=0.05");
+        assert_int_equal((int)parse_num(f[2], "final_test_acc_n"), 3);
+        double want = 0;
+        for (int k = 0; k < 3; k++) want += s.runs[3 * c + k].epochs[1].test_acc / 3;
+        assert_true(fabs(parse_num(f[3], "final_test_acc_mean") - want) < 1e-9);
+    }
+    free(text);
+    // curves.csv: 2 conditions x 2 epochs x 6 metrics
+    snprintf(path, sizeof path, "%s/curves.csv", out);
+    text = slurp_must(path, NULL);
+    assert_int_equal(count_lines(text), 1 + 2 * 2 * 6);
+    assert_true(strncmp(text, "condition,epoch,metric,n,mean,ci_lo,ci_hi\n", 42) == 0);
+    free(text);
+    report_study_free(&s);
+
+    // report.md: the table, a comparison sentence with its interval, the figures
+    snprintf(path, sizeof path, "%s/report.md", out);
+    char *md = slurp_must(path, NULL);
+    assert_contains(md, "## Conditions", "report.md");
+    assert_contains(md, "| lr=0.05 | 3 | ", "report.md");
+    assert_contains(md, "| lr=0.01 | 3 | ", "report.md");
+    assert_contains(md, "## Comparisons", "report.md");
+    const char *cmp = strstr(md, "## Comparisons");
+    assert_true(strstr(cmp, "beats") || strstr(cmp, "No difference detectable"));
+    assert_contains(cmp, "95% CI", "the comparisons");
+    assert_contains(cmp, "paired t-test", "the comparisons");
+    assert_contains(md, "n = 3 seeds", "report.md");
+    assert_contains(md, "The highest mean final test accuracy is", "report.md");
+    assert_contains(md, "figures/cond_test_acc.png", "report.md");
+    assert_contains(md, "figures/cond_final_acc_vs_lr.png", "report.md");
+    free(md);
+    static const char *const figs[] = {"cond_train_loss", "cond_test_loss", "cond_train_acc", "cond_test_acc",
+                                       "cond_train_f1", "cond_test_f1", "cond_final_acc_vs_lr",
+                                       "cond_final_loss_vs_lr", "test_acc", "confusion"}; // 6 runs: per-run figures too
+    for (size_t i = 0; i < sizeof figs / sizeof figs[0]; i++) assert_figure(out, figs[i], 1);
+    assert_figure(out, "cond_heatmap", 0); // one axis
+
+    // `lrscope report` rebuilds conditions.csv and curves.csv
+    snprintf(path, sizeof path, "%s/conditions.csv", out);
+    assert_int_equal(remove(path), 0);
+    snprintf(path, sizeof path, "%s/curves.csv", out);
+    assert_int_equal(remove(path), 0);
+    rc = run_lrscope(st, &err, NULL, "report '%s'", out);
+    if (rc != 0) fail_msg("lrscope report: exit %d: %s", rc, err);
+    free(err);
+    assert_true(exists(path));
+    snprintf(path, sizeof path, "%s/conditions.csv", out);
+    assert_true(exists(path));
+}
+
+// One seed: the report says differences cannot be judged and shows the
+// command with the study's own axis; --no-report still writes the CSVs.
+static void test_report_one_seed_hint(void **state) {
+    cli_state *st = *state;
+    char out[4400], path[4600];
+    snprintf(out, sizeof out, "%s/out-one-seed", st->root);
+    char *err;
+    int rc = run_lrscope(st, &err, NULL, "run --data '%s' --out '%s' --epochs 1 --lrs 0.05,0.01 --threads 1 --quiet",
+                         st->data, out);
+    if (rc != 0) fail_msg("exit %d: %s", rc, err);
+    free(err);
+    snprintf(path, sizeof path, "%s/report.md", out);
+    char *md = slurp_must(path, NULL);
+    assert_contains(md, "differences between conditions cannot be judged", "report.md");
+    char want[4600];
+    snprintf(want, sizeof want, "lrscope run --seeds 5 --grid lr=0.05,0.01 --data %s --epochs 1", st->data);
+    assert_contains(md, want, "report.md");
+    assert_contains(md, "figures/test_acc.png", "report.md");       // per-run figures
+    assert_false(strstr(md, "figures/cond_test_acc.png") != NULL);  // the same curves, not twice
+    free(md);
+    // the default axis is recorded in study.json
+    snprintf(path, sizeof path, "%s/study.json", out);
+    char *js = slurp_must(path, NULL);
+    assert_contains(js, "\"key\": \"lr\"", "study.json");
+    free(js);
+
+    snprintf(out, sizeof out, "%s/out-no-report", st->root);
+    rc = run_lrscope(st, &err, NULL, "run --data '%s' --out '%s' --epochs 1 --lrs 0.05 --seeds 2 --threads 1 --quiet "
+                     "--no-report", st->data, out);
+    if (rc != 0) fail_msg("exit %d: %s", rc, err);
+    free(err);
+    snprintf(path, sizeof path, "%s/conditions.csv", out);
+    assert_true(exists(path));
+    snprintf(path, sizeof path, "%s/report.md", out);
+    assert_false(exists(path));
+}
+
+// 12 conditions: the per-epoch figures show the best 8 and say so; 12 runs
+// get no per-run figures, and the report says that too.
+static void test_report_twelve_conditions(void **state) {
+    cli_state *st = *state;
+    char out[4400], path[4600];
+    snprintf(out, sizeof out, "%s/out-twelve", st->root);
+    char *err;
+    int rc = run_lrscope(st, &err, NULL, "run --data '%s' --out '%s' --epochs 1 --grid lr=logspace:0.0001:0.1:12 "
+                         "--threads 1 --quiet", st->data, out);
+    if (rc != 0) fail_msg("exit %d: %s", rc, err);
+    free(err);
+    snprintf(path, sizeof path, "%s/report.md", out);
+    char *md = slurp_must(path, NULL);
+    assert_contains(md, "showing the best 8 of 12 conditions", "report.md");
+    assert_contains(md, "With 12 runs, figures with one line per run would be unreadable", "report.md");
+    free(md);
+    assert_figure(out, "cond_test_acc", 1);
+    assert_figure(out, "cond_final_acc_vs_lr", 1);
+    assert_figure(out, "test_acc", 0);
+    assert_figure(out, "time", 0);
+    snprintf(path, sizeof path, "%s/conditions.csv", out);
+    char *csv = slurp_must(path, NULL);
+    assert_int_equal(count_lines(csv), 13);
+    free(csv);
+}
+
+// Two axes: the heat map.
+static void test_report_two_axes_heatmap(void **state) {
+    cli_state *st = *state;
+    char out[4400], path[4600];
+    snprintf(out, sizeof out, "%s/out-two-axes", st->root);
+    char *err;
+    int rc = run_lrscope(st, &err, NULL, "run --data '%s' --out '%s' --epochs 1 --grid lr=0.05,0.005 "
+                         "--grid momentum=0,0.9 --seeds 2 --threads 1 --quiet", st->data, out);
+    if (rc != 0) fail_msg("exit %d: %s", rc, err);
+    free(err);
+    assert_figure(out, "cond_heatmap", 1);
+    snprintf(path, sizeof path, "%s/report.md", out);
+    char *md = slurp_must(path, NULL);
+    assert_contains(md, "](figures/cond_heatmap.png)", "report.md");
+    assert_contains(md, "by lr and momentum", "report.md");
+    assert_contains(md, "Holm-adjusted", "report.md");
+    free(md);
+    snprintf(path, sizeof path, "%s/conditions.csv", out);
+    char *csv = slurp_must(path, NULL);
+    assert_true(strncmp(csv, "condition,lr,momentum,final_test_acc_n,", 39) == 0);
+    assert_int_equal(count_lines(csv), 5);
+    free(csv);
 }
 
 // ---------------------------------------------------------------- issue 10: optimiser and schedule knobs
@@ -1428,6 +1605,11 @@ int main(void) {
         cmocka_unit_test(test_study_round_trip_and_jobs),
         cmocka_unit_test(test_optim_knobs_refused_before_training),
         cmocka_unit_test(test_run_json_steps_per_epoch),
+        // the conditions in the report (issue 9)
+        cmocka_unit_test(test_report_conditions_study),
+        cmocka_unit_test(test_report_one_seed_hint),
+        cmocka_unit_test(test_report_twelve_conditions),
+        cmocka_unit_test(test_report_two_axes_heatmap),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

@@ -8,6 +8,7 @@
 // to mount; CI and the fresh-machine check run as root. Without it those
 // tests FAIL, saying so: they are not skipped.
 #include "test_util.h"
+#include "study_fixture.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -85,11 +86,15 @@ static int svg_whole(const char *buf, size_t n) {
 }
 
 // Every .png/.svg in dir is whole, and no temporary file is there; returns
-// how many figures there are.
+// how many figures there are. No folder at all (the report stopped before
+// making it) holds nothing half-written either; any other failure to list it
+// fails.
 static int check_figures_whole(const char *dir) {
+    struct stat st;
+    if (stat(dir, &st) != 0 && errno == ENOENT) return 0;
     assert_no_tmp(dir);
     DIR *d = opendir(dir);
-    if (!d) return 0; // no figures folder: nothing half-written either
+    if (!d) fail_msg("%s: cannot list: %s", dir, strerror(errno));
     int n = 0;
     struct dirent *de;
     while ((de = readdir(d)) != NULL) {
@@ -184,24 +189,22 @@ static const char HEADER[] = "epoch,lr,train_loss,train_acc,train_f1,test_loss,t
 
 // Two runs of six epochs with a confusion matrix: every figure kind is drawn.
 static void small_study_write(const char *dir) {
-    write_file(dir, "study.json",
-               "{\"config\": {\"epochs\": 6}, \"runs\": [{\"name\": \"lr-0.1\", \"lr\": 0.1},"
-               " {\"name\": \"lr-0.01\", \"lr\": 0.01}]}");
-    static const char *const names[2] = {"lr-0.1", "lr-0.01"};
+    study_fixture f;
+    study_fixture_write(&f, dir, "0.1,0.01", 6, 0);
+    assert_int_equal(f.n, 2);
     for (int r = 0; r < 2; r++) {
-        char csv[2048], rel[64];
+        char csv[2048];
         int n = snprintf(csv, sizeof csv, "%s", HEADER);
         for (int ep = 1; ep <= 6; ep++) {
             double acc = 0.2 + 0.08 * ep * (r ? 0.6 : 1.0);
             n += snprintf(csv + n, sizeof csv - n, "%d,%g,%.3f,%.3f,%.3f,%.3f,%.3f,%.3f,1.5\n", ep,
                           r ? 0.01 : 0.1, 2.2 - 0.2 * ep, acc + 0.02, acc, 2.1 - 0.18 * ep, acc, acc - 0.01);
         }
-        snprintf(rel, sizeof rel, "%s/metrics.csv", names[r]);
-        write_file(dir, rel, csv);
-        snprintf(rel, sizeof rel, "%s/run.json", names[r]);
-        write_file(dir, rel, "{\"status\": \"finished\", \"epochs_done\": 6, \"seconds\": 9.0,"
-                             " \"classes\": [\"a\", \"b\", \"c\"],"
-                             " \"confusion_matrix\": [[8, 1, 1], [2, 7, 1], [0, 3, 7]]}");
+        study_fixture_put(dir, f.folder[r], "metrics.csv", csv);
+        study_fixture_put(dir, f.folder[r], "run.json",
+                          "{\"status\": \"finished\", \"epochs_done\": 6, \"seconds\": 9.0,"
+                          " \"classes\": [\"a\", \"b\", \"c\"],"
+                          " \"confusion_matrix\": [[8, 1, 1], [2, 7, 1], [0, 3, 7]]}");
     }
 }
 
@@ -387,7 +390,7 @@ static void test_figures_fsize_limit(void **state) {
     // Without the limit the same study reports in full.
     lr_err e = {{0}};
     if (report_build(dir, &e) != 0) fail_msg("report_build: %s", e.msg);
-    assert_int_equal(check_figures_whole(figs), 18);
+    assert_int_equal(check_figures_whole(figs), 22); // 9 per-run figures and 2 against lr, PNG + SVG
     test_rmtree(dir);
 }
 
@@ -461,6 +464,9 @@ static void test_cli_report_disk_full(void **state) {
         assert_int_equal(WEXITSTATUS(status), 2);
         if (!strstr(err, "lrscope: ") || !strstr(err, study))
             fail_msg("%d KiB: the message does not name the file: %s", kib, err);
+        // It is a figure that did not fit, not a study that could not be read.
+        if (!strstr(err, "/figures/") || !strstr(err, "not written whole"))
+            fail_msg("%d KiB: the message does not name a figure cut short: %s", kib, err);
         free(err);
         test_rmtree(outdir);
         check_figures_whole(figs);

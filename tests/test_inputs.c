@@ -12,6 +12,7 @@
 // The download caps (a server announcing or sending too much, file:///dev/zero)
 // are in test_fetch.c, beside its HTTP server; the CLI cases in test_cli.c.
 #include "test_util.h"
+#include "study_fixture.h"
 
 #include "../src/data/dataset.h"
 #include "../src/fetch/unpack.h"
@@ -684,40 +685,40 @@ static void test_weights_archive_refuse_special_files(void **state) {
     unguard();
 }
 
-// A minimal study folder: study.json with one run "r" and its metrics.csv.
-static void write_study(const char *dir) {
-    char path[2048];
-    join(path, sizeof path, dir, "study.json");
-    const char *json = "{\"config\": {\"epochs\": 1}, \"runs\": [{\"name\": \"r\", \"lr\": 0.1}]}";
-    test_write_file(path, json, strlen(json));
-    join(path, sizeof path, dir, "r");
-    assert_int_equal(mkdir(path, 0755), 0);
-    join(path, sizeof path, dir, "r/metrics.csv");
-    const char *csv = "epoch,lr,train_loss,train_acc,train_f1,test_loss,test_acc,test_f1,seconds\n"
-                      "1,0.1,2.3,0.1,0.1,2.3,0.1,0.1,1\n";
-    test_write_file(path, csv, strlen(csv));
+// A minimal study folder: study.json with one run, lr=0.1 (its folder in
+// *f), and its metrics.csv of one epoch; no run.json.
+static void write_study(const char *dir, study_fixture *f) {
+    study_fixture_write(f, dir, "0.1", 1, 0);
+    assert_int_equal(f->n, 1);
+    study_fixture_put(dir, f->folder[0], "metrics.csv",
+                      "epoch,lr,train_loss,train_acc,train_f1,test_loss,test_acc,test_f1,seconds\n"
+                      "1,0.1,2.3,0.1,0.1,2.3,0.1,0.1,1\n");
 }
 
 static void test_study_read_refuses_special_files(void **state) {
     (void)state;
     guard();
-    const char *files[] = {"study.json", "r/metrics.csv", "r/run.json"};
     for (int f = 0; f < 3; f++) {
         for (int k = 0; k < 3; k++) {
-            char dir[1024], path[2048];
+            char dir[1024], path[2048], file[1024];
             test_mkdtemp(dir, sizeof dir);
-            write_study(dir);
+            study_fixture fx;
+            write_study(dir, &fx);
+            // study.json, runs/lr=0.1/seed-1/metrics.csv, runs/lr=0.1/seed-1/run.json
+            if (f == 0) snprintf(file, sizeof file, "study.json");
+            else snprintf(file, sizeof file, "%s/%s", fx.folder[0], f == 1 ? "metrics.csv" : "run.json");
             report_study s;
             lr_err e;
             if (f == 0 && k == 0) { // the good folder reads
                 if (report_study_read(dir, &s, &e) != 0) fail_msg("%s", e.msg);
+                assert_int_equal(s.n_runs, 1);
                 assert_int_equal(s.runs[0].n_epochs, 1);
                 report_study_free(&s);
             }
-            join(path, sizeof path, dir, files[f]);
+            join(path, sizeof path, dir, file);
             const char *kind = make_special(path, KINDS[k]);
             assert_int_equal(report_study_read(dir, &s, &e), -1);
-            assert_has(e.msg, files[f]);
+            assert_has(e.msg, file);
             assert_has(e.msg, kind);
             test_rmtree(dir);
         }

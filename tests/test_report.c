@@ -3,8 +3,10 @@
 // answers are known, and the files written: PNGs (signature, size, decoded
 // pixels), SVGs, report.md and a self-contained report.html.
 #include "test_util.h"
+#include "study_fixture.h"
 
 #include <ctype.h>
+#include <gsl/gsl_cdf.h>
 #include <sys/stat.h>
 #include <zlib.h>
 
@@ -628,7 +630,7 @@ static void test_report_build_fake_study(void **state) {
     char *html = read_text(dir, "report.html");
     html_check_balanced(html);
     html_check_self_contained(html);
-    assert_int_equal(count_substr(html, "src=\"data:image/png;base64,"), 9);
+    assert_int_equal(count_substr(html, "src=\"data:image/png;base64,"), 11); // 9 per-run + 2 against lr
     assert_non_null(strstr(html, "diverged at epoch 4"));
     assert_non_null(strstr(md, "| lr=0.1 | 1 | diverged (epoch 4) | 4 / 30 |"));
     free(html);
@@ -693,13 +695,14 @@ static void test_cmd_report(void **state) {
 
 // ---- studies where no run qualifies for a pick (issue 8, point 2) ----
 
-// A one-line run.json for a 10-class study: status, seconds and a confusion
-// matrix (so that the study knows its class count and chance level).
-static void edge_run_json(const char *dir, const char *name, const char *status, int diverged,
+// A one-line run.json at dir/folder for a 10-class study: status, seconds
+// and a confusion matrix (so that the study knows its class count and
+// chance level).
+static void edge_run_json(const char *dir, const char *folder, const char *status, int diverged,
                           int epochs, double seconds) {
-    char buf[2048], rel[200];
-    int n = snprintf(buf, sizeof buf, "{\"name\": \"%s\", \"status\": \"%s\", \"diverged_epoch\": ",
-                     name, status);
+    char buf[2048];
+    int n = snprintf(buf, sizeof buf, "{\"folder\": \"%s\", \"status\": \"%s\", \"diverged_epoch\": ",
+                     folder, status);
     if (diverged) n += snprintf(buf + n, sizeof buf - n, "%d", diverged);
     else n += snprintf(buf + n, sizeof buf - n, "null");
     n += snprintf(buf + n, sizeof buf - n, ", \"epochs_done\": %d, \"seconds\": %g,"
@@ -711,8 +714,7 @@ static void edge_run_json(const char *dir, const char *name, const char *status,
         n += snprintf(buf + n, sizeof buf - n, "]");
     }
     snprintf(buf + n, sizeof buf - n, "]}");
-    snprintf(rel, sizeof rel, "%s/run.json", name);
-    write_text(dir, rel, buf);
+    study_fixture_put(dir, folder, "run.json", buf);
 }
 
 // Fails when text holds "nan" or "inf" as a number would print them (not
@@ -759,18 +761,20 @@ static void test_edge_all_at_chance(void **state) {
     (void)state;
     char dir[512];
     test_mkdtemp(dir, sizeof dir);
-    write_text(dir, "study.json",
-               "{\"config\": {\"epochs\": 3}, \"runs\": [{\"name\": \"lr-1e-06\", \"lr\": 1e-6},"
-               " {\"name\": \"lr-1e-07\", \"lr\": 1e-7}]}");
+    study_fixture f;
+    study_fixture_write(&f, dir, "1e-6,1e-7", 3, 0);
+    assert_int_equal(f.n, 2);
+    assert_string_equal(f.folder[0], "runs/lr=1e-06/seed-1");
+    assert_string_equal(f.folder[1], "runs/lr=1e-07/seed-1");
     char buf[1024];
     snprintf(buf, sizeof buf, "%s1,1e-06,2.303,0.12,0.02,2.303,0.10,0.02,1\n"
              "2,1e-06,2.302,0.13,0.02,2.303,0.10,0.02,1\n3,1e-06,2.302,0.14,0.02,2.302,0.11,0.02,1\n", HEADER);
-    write_text(dir, "lr-1e-06/metrics.csv", buf);
+    study_fixture_put(dir, f.folder[0], "metrics.csv", buf);
     snprintf(buf, sizeof buf, "%s1,1e-07,2.303,0.10,0.02,2.303,0.10,0.02,1\n"
              "2,1e-07,2.303,0.11,0.02,2.303,0.09,0.02,1\n3,1e-07,2.303,0.12,0.02,2.303,0.10,0.02,1\n", HEADER);
-    write_text(dir, "lr-1e-07/metrics.csv", buf);
-    edge_run_json(dir, "lr-1e-06", "finished", 0, 3, 3.0);
-    edge_run_json(dir, "lr-1e-07", "finished", 0, 3, 3.0);
+    study_fixture_put(dir, f.folder[1], "metrics.csv", buf);
+    edge_run_json(dir, f.folder[0], "finished", 0, 3, 3.0);
+    edge_run_json(dir, f.folder[1], "finished", 0, 3, 3.0);
 
     report_study s;
     lr_err e = {{0}};
@@ -785,8 +789,8 @@ static void test_edge_all_at_chance(void **state) {
     report_study_free(&s);
 
     char *md = edge_report(dir);
-    assert_has(md, "lr-1e-06 never learned");
-    assert_has(md, "lr-1e-07 never learned");
+    assert_has(md, "lr=1e-06 never learned");
+    assert_has(md, "lr=1e-07 never learned");
     assert_has(md, "Train minus test accuracy at the last evaluation");
     assert_has(md, "As no run learned beyond chance, these gaps say nothing about over-fitting");
     assert_lacks(md, "widest gap");
@@ -802,19 +806,20 @@ static void test_edge_no_run_started(void **state) {
     (void)state;
     char dir[512];
     test_mkdtemp(dir, sizeof dir);
-    write_text(dir, "study.json",
-               "{\"config\": {\"epochs\": 3}, \"runs\": [{\"name\": \"lr-0.1\", \"lr\": 0.1},"
-               " {\"name\": \"lr-0.01\", \"lr\": 0.01}]}");
+    study_fixture f;
+    study_fixture_write(&f, dir, "0.1,0.01", 3, 0);
+    assert_int_equal(f.n, 2);
     char *md = edge_report(dir);
     assert_has(md, "No run has a test evaluation yet");
-    assert_has(md, "lr-0.1 has no metrics.csv");
-    assert_has(md, "lr-0.01 has no metrics.csv");
+    assert_has(md, "lr=0.1 has no metrics.csv");
+    assert_has(md, "lr=0.01 has no metrics.csv");
     assert_has(md, "nothing to draw");
     assert_lacks(md, "fastest");
     assert_lacks(md, "figures/");
     free(md);
     // and a study that lists no runs at all
-    write_text(dir, "study.json", "{\"config\": {}, \"runs\": []}");
+    study_fixture_write(&f, dir, NULL, 0, 0);
+    assert_int_equal(f.n, 0);
     md = edge_report(dir);
     assert_has(md, "study.json lists no runs");
     free(md);
@@ -826,19 +831,19 @@ static void test_edge_all_diverged(void **state) {
     (void)state;
     char dir[512];
     test_mkdtemp(dir, sizeof dir);
-    write_text(dir, "study.json",
-               "{\"config\": {\"epochs\": 5}, \"runs\": [{\"name\": \"lr-10\", \"lr\": 10},"
-               " {\"name\": \"lr-100\", \"lr\": 100}]}");
+    study_fixture f;
+    study_fixture_write(&f, dir, "10,100", 5, 0);
+    assert_int_equal(f.n, 2);
     char buf[1024];
     snprintf(buf, sizeof buf, "%s1,10,2.5,0.2,0.1,2.4,0.30,0.2,1\n2,10,nan,,,nan,,,1\n", HEADER);
-    write_text(dir, "lr-10/metrics.csv", buf);
+    study_fixture_put(dir, f.folder[0], "metrics.csv", buf);
     snprintf(buf, sizeof buf, "%s1,100,nan,,,nan,,,1\n", HEADER);
-    write_text(dir, "lr-100/metrics.csv", buf);
-    edge_run_json(dir, "lr-10", "diverged", 2, 2, 2.0);
-    edge_run_json(dir, "lr-100", "diverged", 1, 1, 1.0);
+    study_fixture_put(dir, f.folder[1], "metrics.csv", buf);
+    edge_run_json(dir, f.folder[0], "diverged", 2, 2, 2.0);
+    edge_run_json(dir, f.folder[1], "diverged", 1, 1, 1.0);
     char *md = edge_report(dir);
-    assert_has(md, "lr-10 diverged at epoch 2");
-    assert_has(md, "lr-100 diverged at epoch 1, before any finite epoch");
+    assert_has(md, "lr=10 diverged at epoch 2");
+    assert_has(md, "lr=100 diverged at epoch 1, before any finite epoch");
     assert_lacks(md, "No run diverged");
     assert_lacks(md, "over-fitting");
     assert_lacks(md, "got there first");
@@ -851,19 +856,19 @@ static void test_edge_one_epoch(void **state) {
     (void)state;
     char dir[512];
     test_mkdtemp(dir, sizeof dir);
-    write_text(dir, "study.json",
-               "{\"config\": {\"epochs\": 1}, \"runs\": [{\"name\": \"lr-0.1\", \"lr\": 0.1},"
-               " {\"name\": \"lr-0.01\", \"lr\": 0.01}]}");
+    study_fixture f;
+    study_fixture_write(&f, dir, "0.1,0.01", 1, 0);
+    assert_int_equal(f.n, 2);
     char buf[1024];
     snprintf(buf, sizeof buf, "%s1,0.1,2.0,0.45,0.4,1.9,0.40,0.38,2\n", HEADER);
-    write_text(dir, "lr-0.1/metrics.csv", buf);
+    study_fixture_put(dir, f.folder[0], "metrics.csv", buf);
     snprintf(buf, sizeof buf, "%s1,0.01,2.1,0.30,0.3,2.0,0.33,0.30,2\n", HEADER);
-    write_text(dir, "lr-0.01/metrics.csv", buf);
-    edge_run_json(dir, "lr-0.1", "finished", 0, 1, 2.0);
-    edge_run_json(dir, "lr-0.01", "finished", 0, 1, 2.0);
+    study_fixture_put(dir, f.folder[1], "metrics.csv", buf);
+    edge_run_json(dir, f.folder[0], "finished", 0, 1, 2.0);
+    edge_run_json(dir, f.folder[1], "finished", 0, 1, 2.0);
     char *md = edge_report(dir);
     assert_has(md, "The best final test accuracy is 40.0%");
-    assert_has(md, "lr-0.1 shows the widest gap");
+    assert_has(md, "lr=0.1 shows the widest gap");
     assert_lacks(md, "Standard deviation");
     free(md);
     test_rmtree(dir);
@@ -875,19 +880,19 @@ static void test_edge_no_test_evaluation(void **state) {
     (void)state;
     char dir[512];
     test_mkdtemp(dir, sizeof dir);
-    write_text(dir, "study.json",
-               "{\"config\": {\"epochs\": 10, \"eval_interval\": 20}, \"runs\": [{\"name\": \"lr-0.1\", \"lr\": 0.1},"
-               " {\"name\": \"lr-0.01\", \"lr\": 0.01}]}");
+    study_fixture f;
+    study_fixture_write(&f, dir, "0.1,0.01", 10, 20);
+    assert_int_equal(f.n, 2);
     char buf[1024];
     snprintf(buf, sizeof buf, "%s1,0.1,2.0,0.35,0.3,,,,0\n2,0.1,1.8,0.45,0.4,,,,0\n", HEADER);
-    write_text(dir, "lr-0.1/metrics.csv", buf);
+    study_fixture_put(dir, f.folder[0], "metrics.csv", buf);
     snprintf(buf, sizeof buf, "%s1,0.01,2.1,0.30,0.3,,,,1\n2,0.01,2.0,0.33,0.3,,,,1\n", HEADER);
-    write_text(dir, "lr-0.01/metrics.csv", buf);
-    edge_run_json(dir, "lr-0.1", "interrupted", 0, 2, 0.0);
-    edge_run_json(dir, "lr-0.01", "interrupted", 0, 2, 2.0);
+    study_fixture_put(dir, f.folder[1], "metrics.csv", buf);
+    edge_run_json(dir, f.folder[0], "interrupted", 0, 2, 0.0);
+    edge_run_json(dir, f.folder[1], "interrupted", 0, 2, 2.0);
     char *md = edge_report(dir);
     assert_has(md, "No run has a test evaluation yet");
-    assert_has(md, "The fastest run was lr-0.1 at 0.0 s");
+    assert_has(md, "The fastest run was lr=0.1 at 0.0 s");
     assert_lacks(md, "over-fitting");
     assert_lacks(md, "figures/test_acc.png");
     assert_has(md, "figures/train_acc.png");
@@ -900,18 +905,150 @@ static void test_edge_single_run_sparse(void **state) {
     (void)state;
     char dir[512];
     test_mkdtemp(dir, sizeof dir);
-    write_text(dir, "study.json",
-               "{\"config\": {\"epochs\": 3, \"eval_interval\": 7}, \"runs\": [{\"name\": \"lr-0.05\", \"lr\": 0.05}]}");
+    study_fixture f;
+    study_fixture_write(&f, dir, "0.05", 3, 7);
+    assert_int_equal(f.n, 1);
     char buf[1024];
     snprintf(buf, sizeof buf, "%s1,0.05,2.0,0.30,0.3,,,,1\n2,0.05,1.8,0.40,0.4,,,,1\n"
              "3,0.05,1.6,0.50,0.5,1.7,0.45,0.44,1\n", HEADER);
-    write_text(dir, "lr-0.05/metrics.csv", buf);
-    edge_run_json(dir, "lr-0.05", "finished", 0, 3, 3.0);
+    study_fixture_put(dir, f.folder[0], "metrics.csv", buf);
+    edge_run_json(dir, f.folder[0], "finished", 0, 3, 3.0);
     char *md = edge_report(dir);
-    assert_has(md, "Only lr-0.05 has a test evaluation: its final test accuracy is 45.0% (epoch 3)");
-    assert_has(md, "Only lr-0.05 has a recorded time");
-    assert_has(md, "lr-0.05 shows the widest gap (5.0 points)");
+    assert_has(md, "Only lr=0.05 has a test evaluation: its final test accuracy is 45.0% (epoch 3)");
+    assert_has(md, "Only lr=0.05 has a recorded time");
+    assert_has(md, "lr=0.05 shows the widest gap (5.0 points)");
     assert_has(md, "figures/test_acc.png");
+    free(md);
+    test_rmtree(dir);
+}
+
+
+// ================================================================ the conditions in the report (issue 9)
+//
+// 3 conditions x 4 seeds, one epoch each, with final test accuracies chosen
+// so that both comparisons of the best (lr=0.1) are significant alone (p
+// about 0.032 and 0.035, paired) but not after Holm's adjustment (both
+// 0.064): the report must not say "beats". Dropping the Holm call, or the
+// seed pairing (Welch's test instead), fails here.
+static const double HOLM_ACC[3][4] = {{0.60, 0.62, 0.58, 0.61},
+                                      {0.56, 0.604, 0.55, 0.598},
+                                      {0.55, 0.60, 0.54, 0.596}};
+
+static void seeds_study_write(const char *dir) {
+    static const double lrs[3] = {0.1, 0.01, 0.001};
+    char *js = malloc(65536);
+    assert_non_null(js);
+    size_t n = (size_t)snprintf(js, 65536, "{\"axes\": [{\"key\": \"lr\", \"values\": [0.1, 0.01, 0.001]}], "
+                                "\"seeds\": [1, 2, 3, 4], \"runs\": [");
+    for (int c = 0; c < 3; c++)
+        for (int k = 1; k <= 4; k++) {
+            n += (size_t)snprintf(js + n, 65536 - n, "%s{\"folder\": \"runs/lr=%g/seed-%d\", \"condition\": "
+                                  "\"lr=%g\", \"seed\": %d, \"config\": {\"lr\": %g, \"epochs\": 1, \"seed\": %d}}",
+                                  c || k > 1 ? ", " : "", lrs[c], k, lrs[c], k, lrs[c], k);
+            char rel[128], csv[512];
+            snprintf(rel, sizeof rel, "runs/lr=%g/seed-%d/metrics.csv", lrs[c], k);
+            double acc = HOLM_ACC[c][k - 1];
+            snprintf(csv, sizeof csv, "%s1,%g,1.5,%.4f,%.4f,%.4f,%.4f,%.4f,1.0\n", HEADER, lrs[c], acc - 0.05,
+                     acc - 0.06, 2.0 - acc, acc, acc - 0.01);
+            write_text(dir, rel, csv);
+        }
+    snprintf(js + n, 65536 - n, "]}\n");
+    write_text(dir, "study.json", js);
+    free(js);
+}
+
+// Two-sided p of the paired t-test of a - b over n pairs (GSL, not stats.c).
+static double paired_p(const double *a, const double *b, int n) {
+    double d[8], mean = 0, ss = 0;
+    for (int i = 0; i < n; i++) { d[i] = a[i] - b[i]; mean += d[i]; }
+    mean /= n;
+    for (int i = 0; i < n; i++) ss += (d[i] - mean) * (d[i] - mean);
+    double t = mean / (sqrt(ss / (n - 1)) / sqrt(n));
+    return 2 * gsl_cdf_tdist_Q(fabs(t), n - 1);
+}
+
+static void test_report_conditions_holm(void **state) {
+    (void)state;
+    char dir[512];
+    test_mkdtemp(dir, sizeof dir);
+    seeds_study_write(dir);
+    lr_err e = {{0}};
+    if (report_build(dir, &e) != 0) fail_msg("%s", e.msg);
+
+    // conditions.csv: 3 rows, n = 4, the means of the accuracies written
+    char *csv = read_text(dir, "conditions.csv");
+    assert_int_equal(count_substr(csv, "\n"), 4);
+    assert_true(strncmp(csv, "condition,lr,final_test_acc_n,final_test_acc_mean,final_test_acc_sd,", 68) == 0);
+    for (int c = 0; c < 3; c++) {
+        static const char *const rows[3] = {"\nlr=0.1,0.1,4,", "\nlr=0.01,0.01,4,", "\nlr=0.001,0.001,4,"};
+        const char *row = strstr(csv, rows[c]);
+        if (!row) fail_msg("conditions.csv lacks %s", rows[c] + 1);
+        double mean = strtod(row + strlen(rows[c]), NULL), want = 0;
+        for (int k = 0; k < 4; k++) want += HOLM_ACC[c][k] / 4;
+        if (fabs(mean - want) > 1e-9) fail_msg("%s: mean %.10g, expected %.10g", rows[c] + 1, mean, want);
+    }
+    free(csv);
+    // curves.csv: 3 conditions x 1 epoch x 6 metrics
+    char *curves = read_text(dir, "curves.csv");
+    assert_int_equal(count_substr(curves, "\n"), 1 + 3 * 6);
+    free(curves);
+
+    // The expected Holm-adjusted p-values, from GSL directly.
+    double p1 = paired_p(HOLM_ACC[0], HOLM_ACC[1], 4), p2 = paired_p(HOLM_ACC[0], HOLM_ACC[2], 4);
+    assert_true(p1 < 0.05 && p2 < 0.05);                   // each alone would count
+    double lo = fmin(p1, p2), hi = fmax(p1, p2);
+    double adj_lo = fmin(1, 2 * lo), adj_hi = fmax(adj_lo, hi);
+    assert_true(adj_lo >= 0.05 && adj_hi >= 0.05);         // not after the correction
+    char *md = read_text(dir, "report.md");
+    char want[160];
+    snprintf(want, sizeof want, "p = %.3f Holm-adjusted", p1 < p2 ? adj_lo : adj_hi);
+    const char *s1 = strstr(md, "No difference detectable between lr=0.1 and lr=0.01 with 4 seeds");
+    if (!s1 || !strstr(s1, want) || strstr(s1, want) > strchr(s1, '\n'))
+        fail_msg("report.md: the lr=0.01 comparison lacks \"%s\":\n%s", want, md);
+    snprintf(want, sizeof want, "p = %.3f Holm-adjusted", p1 < p2 ? adj_hi : adj_lo);
+    const char *s2 = strstr(md, "No difference detectable between lr=0.1 and lr=0.001 with 4 seeds");
+    if (!s2 || !strstr(s2, want) || strstr(s2, want) > strchr(s2, '\n'))
+        fail_msg("report.md: the lr=0.001 comparison lacks \"%s\":\n%s", want, md);
+    assert_has(md, "paired t-test");
+    assert_lacks(md, "beats");
+    assert_lacks(md, "Welch");
+    // the analysis speaks of the conditions, and does not rank them on noise
+    double best_mean = (HOLM_ACC[0][0] + HOLM_ACC[0][1] + HOLM_ACC[0][2] + HOLM_ACC[0][3]) / 4;
+    snprintf(want, sizeof want, "The highest mean final test accuracy is %.1f%%, by lr=0.1 (95%% CI", 100 * best_mean);
+    assert_has(md, want);
+    assert_has(md, "this gap is within seed-to-seed noise");
+    snprintf(want, sizeof want, "| lr=0.1 | 4 | %.2f \xC2\xB1 ", 100 * best_mean);
+    assert_has(md, want);
+    assert_has(md, "## Comparisons");
+    assert_lacks(md, "seed 1 reach"); // no single seed is ranked
+    free(md);
+    test_rmtree(dir);
+}
+
+// The same study over one seed: the report says differences cannot be
+// judged, gives the command that would judge them, and every ranking of
+// runs carries that caveat.
+static void test_report_one_seed_caveats(void **state) {
+    (void)state;
+    char dir[512];
+    test_mkdtemp(dir, sizeof dir);
+    known_study_write(dir);
+    lr_err e = {{0}};
+    if (report_build(dir, &e) != 0) fail_msg("%s", e.msg);
+    char *md = read_text(dir, "report.md");
+    assert_has(md, "differences between conditions cannot be judged");
+    assert_has(md, "lrscope run --seeds 5 --grid lr=0.1,0.01,0.001,0.0001 --model conv:4:3,relu --epochs 6");
+    const char *analysis = strstr(md, "## Analysis");
+    assert_non_null(analysis);
+    static const char *const ranked[] = {"best final test accuracy is", "best peak test accuracy belongs",
+                                         "got there first", "The steadiest was", "shows the widest gap"};
+    for (size_t i = 0; i < sizeof ranked / sizeof ranked[0]; i++) {
+        const char *line = strstr(analysis, ranked[i]);
+        if (!line) fail_msg("report.md lacks \"%s\"", ranked[i]);
+        const char *end = strchr(line, '\n');
+        const char *cav = strstr(line, "cannot be judged");
+        if (!cav || cav > end) fail_msg("\"%s\" ranks runs without the one-seed caveat", ranked[i]);
+    }
     free(md);
     test_rmtree(dir);
 }
@@ -937,6 +1074,9 @@ int main(void) {
         cmocka_unit_test(test_edge_one_epoch),
         cmocka_unit_test(test_edge_no_test_evaluation),
         cmocka_unit_test(test_edge_single_run_sparse),
+        // the conditions in the report (issue 9)
+        cmocka_unit_test(test_report_conditions_holm),
+        cmocka_unit_test(test_report_one_seed_caveats),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -320,6 +320,7 @@ int cmd_run(int argc, char **argv) {
     if (spec_expand(sp, &runs, &n_runs, &e) != 0) goto bad;
     snprintf(s.name, sizeof s.name, "%s", sp->name);
     for (int i = 0; i < sp->n_axes; i++) s.axes[s.n_axes++] = sp->axes[i].k;
+    if (sp->n_axes == 0) s.axes[s.n_axes++] = knob_find("lr"); // spec_expand's default axis: study.json lists it
     for (int i = 0; i < n_runs; i++)
         if (!kernels_select(runs[i].isa, &e)) goto bad;
     // Fetch each data set that is missing, once.

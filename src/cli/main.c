@@ -1,5 +1,6 @@
 // main.c: `lrscope COMMAND ...`: dispatches to the sub-commands.
 #include "commands.h"
+#include "../model/kernels.h"
 #include "../train/knobs.h"
 #include "../util/common.h"
 
@@ -16,22 +17,25 @@ static void usage(FILE *out) {
             "lrscope %s: learning-rate studies of neural networks, fast, in C\n"
             "\n"
             "usage: lrscope COMMAND [options]\n"
+            "       lrscope --version\n"
             "\n"
-            "commands:\n"
-            "  run       train once per condition and seed and record every epoch (the\n"
-            "            seed study by default: ConvNet, CIFAR-10, lr 0.1/0.01/0.001,\n"
-            "            30 epochs); `lrscope run STUDY.yaml` runs a study file\n"
-            "  report    rebuild the figures and report of a study folder\n"
-            "  fetch     download a data set (cifar10, ...)\n"
-            "  lrfind    the learning-rate range test: loss against a rising rate, and\n"
-            "            suggested rates (valley, steepest, minimum/10); --seeds N shows\n"
-            "            how much they move between seeds\n"
-            "\n"
-            "run's options (defaults and ranges in `lrscope run --help`): STUDY.yaml,\n"
-            "--grid KEY=V1,V2,..., --lrs LIST, --seeds N|LIST, --out DIR, --jobs N,\n"
-            "--no-report, --quiet, and one flag per knob:\n",
+            "commands:\n",
             LRSCOPE_VERSION);
-    int col = 0;
+    for (const cli_command *c = CLI_COMMANDS; c->name; c++)
+        fprintf(out, "  %-8s %s %s\n           %s\n", c->name, c->name, c->args, c->summary);
+    fprintf(out, "\nrun's options (defaults and ranges in `lrscope run --help`):");
+    int col = 79;
+    const cli_command *run = cli_command_find("run");
+    for (const cli_flag *f = run->flags; f->flag; f++) {
+        char item[96];
+        int n = snprintf(item, sizeof item, "%s%s%s,", f->flag, f->meta ? " " : "", f->meta ? f->meta : "");
+        if (col + n + 1 > 79) {
+            fputc('\n', out);
+            col = 0;
+        }
+        fprintf(out, "%s%s", col ? " " : "", item);
+        col += n + (col ? 1 : 0);
+    }
     for (int i = 0; i < N_KNOBS; i++) {
         char flag[64], item[96];
         knob_flag(&KNOBS[i], flag, sizeof flag);
@@ -45,7 +49,8 @@ static void usage(FILE *out) {
     }
     fprintf(out,
             "\n\n"
-            "`lrscope COMMAND --help` describes each command's options.\n");
+            "`lrscope COMMAND --help` describes each command's options; `man lrscope` once\n"
+            "installed (make install, or the Debian package).\n");
 }
 
 int main(int argc, char **argv) {
@@ -66,15 +71,27 @@ int main(int argc, char **argv) {
         usage(stdout);
         return EXIT_OK;
     }
-    if (strcmp(cmd, "--version") == 0) {
-        printf("lrscope %s\n", LRSCOPE_VERSION);
+    if (strcmp(cmd, "--version") == 0 || strcmp(cmd, "version") == 0) {
+        // The commit is passed by the build (-DLRSCOPE_COMMIT) when it has one.
+        lr_err e;
+        const kernel_table *best = kernels_select("auto", &e);
+        printf("lrscope %s (commit %s)\nkernels on this CPU: %s (auto: %s)\n", LRSCOPE_VERSION,
+               LRSCOPE_COMMIT, kernels_available(), best ? best->isa : "none");
         return EXIT_OK;
     }
-    if (strcmp(cmd, "run") == 0) return cmd_run(argc - 1, argv + 1);
-    if (strcmp(cmd, "report") == 0) return cmd_report(argc - 1, argv + 1);
-    if (strcmp(cmd, "fetch") == 0) return cmd_fetch(argc - 1, argv + 1);
-    if (strcmp(cmd, "lrfind") == 0) return cmd_lrfind(argc - 1, argv + 1);
-    fprintf(stderr, "lrscope: unknown command \"%s\"; expected run, report, fetch or lrfind (see lrscope --help)\n",
-            cmd);
+    const cli_command *c = cli_command_find(cmd);
+    if (c) return c->fn(argc - 1, argv + 1);
+    const char *names[32];
+    char list[256] = "";
+    int n = 0;
+    for (const cli_command *k = CLI_COMMANDS; k->name && n < 31; k++) {
+        names[n++] = k->name;
+        size_t len = strlen(list);
+        snprintf(list + len, sizeof list - len, "%s%s", len ? ", " : "", k->name);
+    }
+    names[n] = NULL;
+    const char *near = knob_closest(cmd, names);
+    fprintf(stderr, "lrscope: unknown command \"%s\"; %s%s%sexpected one of %s (see lrscope --help)\n", cmd,
+            near ? "did you mean " : "", near ? near : "", near ? "? " : "", list);
     return EXIT_BAD_INPUT;
 }

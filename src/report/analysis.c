@@ -1,11 +1,17 @@
 // analysis.c: the findings of a study, computed from its recorded numbers:
 // per-run statistics, study-wide picks, and the sentences that state them.
+// A sentence that ranks conditions is either backed by a test on the seeds
+// (Holm-adjusted p < 0.05) or says that the seeds cannot support it: with
+// one seed per condition it describes these runs and says the difference
+// cannot be judged; with several it speaks of condition means.
 #define _POSIX_C_SOURCE 200809L
 #include "report.h"
 
 #include <math.h>
 #include <stdarg.h>
 #include <string.h>
+
+#include "study_conditions.h"
 
 // classes: the study's class count (0 if no run recorded it).
 static void stats_compute(const report_run *r, int classes, report_run_stats *st) {
@@ -178,6 +184,11 @@ static void cat(char *buf, size_t cap, const char *fmt, ...) {
 
 static double pct(double fraction) { return 100.0 * fraction; }
 
+// Appended to every sentence that ranks runs of a study with one seed per
+// condition: the spread from seed to seed is unknown, so no gap is judged.
+#define ONE_SEED_CAVEAT "with one seed per condition, whether this difference exceeds seed-to-seed " \
+                        "noise cannot be judged"
+
 // A run as named in prose: its condition (and seed when there are several).
 typedef char run_ref_buf[160];
 static const char *ref(const report_run *r, run_ref_buf buf) {
@@ -203,7 +214,7 @@ static void say_accuracy(line_list *l, const report_study *s, const report_analy
                   pct(bf->final_test_acc), bf->final_test_epoch);
     } else {
         lines_add(l, "The best final test accuracy is %.1f%% (F1 %.3f), reached by %s "
-                  "at epoch %d, %.1f points ahead of the next, %s (%.1f%%).",
+                  "at epoch %d, %.1f points ahead of the next, %s (%.1f%%); " ONE_SEED_CAVEAT ".",
                   pct(bf->final_test_acc), bf->final_test_f1, ref(&s->runs[a->best_final], rb),
                   bf->final_test_epoch,
                   pct(bf->final_test_acc - a->runs[second].final_test_acc),
@@ -212,16 +223,18 @@ static void say_accuracy(line_list *l, const report_study *s, const report_analy
     const report_run_stats *bp = &a->runs[a->best_peak];
     if (a->best_peak == a->best_final) {
         if (bp->best_epoch == bf->final_test_epoch)
-            lines_add(l, "%s also holds the best peak test accuracy, at its final evaluation.",
+            lines_add(l, "%s also holds the best peak test accuracy, at its final evaluation (among "
+                      "these runs; " ONE_SEED_CAVEAT ").",
                       s->runs[a->best_peak].label);
         else
             lines_add(l, "%s also holds the best peak test accuracy, %.1f%% at epoch %d, "
-                      "%.1f points above where it ended.", s->runs[a->best_peak].label,
+                      "%.1f points above where it ended (among these runs; " ONE_SEED_CAVEAT ").",
+                      s->runs[a->best_peak].label,
                       pct(bp->best_test_acc), bp->best_epoch,
                       pct(bp->best_test_acc - bf->final_test_acc));
     } else {
         lines_add(l, "The best peak test accuracy belongs to a different run: %s reached "
-                  "%.1f%% at epoch %d but ended at %.1f%%.", ref(&s->runs[a->best_peak], rb),
+                  "%.1f%% at epoch %d but ended at %.1f%%; " ONE_SEED_CAVEAT ".", ref(&s->runs[a->best_peak], rb),
                   pct(bp->best_test_acc), bp->best_epoch,
                   pct(bp->final_test_acc));
     }
@@ -243,7 +256,8 @@ static void say_convergence(line_list *l, const report_study *s, const report_an
     lines_add(l, "First epoch at which each run reached %.0f%% of its own best test accuracy: %s.",
               100 * REPORT_CONVERGED_FRACTION, buf);
     if (a->first_converged >= 0 && listed > 1)
-        lines_add(l, "Among runs that learned and did not diverge, %s got there first, at epoch %d.",
+        lines_add(l, "Among runs that learned and did not diverge, %s got there first, at epoch %d; "
+                  ONE_SEED_CAVEAT ".",
                   ref(&s->runs[a->first_converged], rb),
                   a->runs[a->first_converged].converged_epoch);
 }
@@ -264,11 +278,11 @@ static void say_stability(line_list *l, const report_study *s, const report_anal
     if (listed > 1 && a->most_stable != a->least_stable) {
         if (lo > 0)
             lines_add(l, "The steadiest was %s and the most erratic %s, whose changes spread %.1f "
-                      "times as wide.", s->runs[a->most_stable].label,
+                      "times as wide; " ONE_SEED_CAVEAT ".", s->runs[a->most_stable].label,
                       s->runs[a->least_stable].label, hi / lo);
         else
             lines_add(l, "The steadiest was %s, whose test loss changed by the same amount every "
-                      "epoch; the most erratic was %s.", s->runs[a->most_stable].label,
+                      "epoch; the most erratic was %s (" ONE_SEED_CAVEAT ").", s->runs[a->most_stable].label,
                       s->runs[a->least_stable].label);
     }
 }
@@ -295,7 +309,7 @@ static void say_overfit(line_list *l, const report_study *s, const report_analys
     const report_run_stats *w = &a->runs[a->widest_gap];
     if (w->overfit_gap > 0)
         lines_add(l, "%s shows the widest gap (%.1f points), the strongest sign of over-fitting "
-                  "among them.", s->runs[a->widest_gap].label, pct(w->overfit_gap));
+                  "among them; " ONE_SEED_CAVEAT ".", s->runs[a->widest_gap].label, pct(w->overfit_gap));
     else
         lines_add(l, "No %srun's train accuracy exceeds its test accuracy (the largest difference "
                   "is %.1f points, %s), so none shows over-fitting yet.",
@@ -375,17 +389,316 @@ static void say_divergence(line_list *l, const report_study *s, const report_ana
     }
 }
 
+
+// ---- studies with several seeds: sentences about conditions ----
+
+// The study's runs grouped by condition, with the comparisons of final test
+// accuracy the report's Comparisons section states (conditions.h).
+typedef struct {
+    report_condition *c;  // (n,) in order of first appearance
+    int n;
+    conditions_cmp cmp;   // best mean final test accuracy against each other condition
+    int *of_run;          // (n_runs,) the condition of each run
+    int several;          // some condition has two runs or more
+} cond_view;
+
+static void cond_view_build(const report_study *s, cond_view *v) {
+    memset(v, 0, sizeof *v);
+    report_conditions_from_study(s, &v->c, &v->n);
+    conditions_compare(v->c, v->n, &v->cmp);
+    v->of_run = lr_calloc((size_t)(s->n_runs > 0 ? s->n_runs : 1), sizeof *v->of_run);
+    for (int i = 0; i < s->n_runs; i++) {
+        int c = 0;
+        while (c < v->n && strcmp(v->c[c].name, s->runs[i].condition) != 0) c++;
+        LR_ASSERT(c < v->n);
+        v->of_run[i] = c;
+    }
+    for (int c = 0; c < v->n; c++) v->several |= v->c[c].n_runs >= 2;
+}
+
+static void cond_view_free(cond_view *v) {
+    conditions_cmp_free(&v->cmp);
+    report_conditions_free(v->c, v->n);
+    free(v->of_run);
+}
+
+// A per-run number the secondary sentences rank conditions on.
+typedef struct {
+    double (*key)(const report_run_stats *);
+    int skip_failed;      // leave out runs that diverged or never learned
+    int sign;             // +1: higher ranks first, -1: lower ranks first
+} cond_metric;
+
+// x: (v->c[c].n_runs,) the metric of condition c's runs in study order, NAN
+// for runs left out or without a value.
+static void cond_values(const report_study *s, const report_analysis *a, const cond_view *v, int c,
+                        const cond_metric *m, double *x) {
+    int k = 0;
+    for (int i = 0; i < s->n_runs; i++) {
+        if (v->of_run[i] != c) continue;
+        const report_run_stats *st = &a->runs[i];
+        int out = m->skip_failed && (st->diverged_epoch || st->at_chance);
+        x[k++] = out ? NAN : m->key(st);
+    }
+}
+
+// The ranking of conditions on one metric by their means, and the test of
+// the first against the second (seed-matched when 2 pairs exist, else Welch).
+typedef struct {
+    int n_ranked;         // conditions with at least one value
+    int first, second;    // by mean; -1 when absent
+    double mean[64];      // means of the conditions (first 64), NAN without values
+    int n_first, n_second;// values in each
+    int paired;
+    stats_test test;      // first - second
+    double p_adj;         // Holm-adjusted within the sentence family; NAN if no test
+} cond_rank;
+
+static void cond_rank_compute(const report_study *s, const report_analysis *a, const cond_view *v,
+                              const cond_metric *m, cond_rank *r) {
+    memset(r, 0, sizeof *r);
+    r->first = r->second = -1;
+    r->test.p = r->p_adj = NAN;
+    int cap = 1;
+    for (int c = 0; c < v->n; c++) if (v->c[c].n_runs > cap) cap = v->c[c].n_runs;
+    double *x = lr_malloc((size_t)cap * sizeof *x), *y = lr_malloc((size_t)cap * sizeof *y);
+    double *means = lr_malloc((size_t)(v->n > 0 ? v->n : 1) * sizeof *means); // (n,)
+    int *counts = lr_calloc((size_t)(v->n > 0 ? v->n : 1), sizeof *counts);
+    for (int c = 0; c < v->n; c++) {
+        cond_values(s, a, v, c, m, x);
+        stats_summary su = stats_summarize(x, v->c[c].n_runs);
+        means[c] = su.n > 0 ? su.mean : NAN;
+        counts[c] = su.n;
+        if (c < 64) r->mean[c] = means[c];
+        if (su.n == 0) continue;
+        r->n_ranked++;
+        if (r->first < 0 || m->sign * means[c] > m->sign * means[r->first]) {
+            r->second = r->first;
+            r->first = c;
+        } else if (r->second < 0 || m->sign * means[c] > m->sign * means[r->second]) {
+            r->second = c;
+        }
+    }
+    if (r->second >= 0) {
+        int fa = r->first, fb = r->second;
+        r->n_first = counts[fa];
+        r->n_second = counts[fb];
+        cond_values(s, a, v, fa, m, x);
+        cond_values(s, a, v, fb, m, y);
+        // Seed-matched pairs, both finite: the design every condition shares (CRN).
+        double *pa = lr_malloc((size_t)cap * sizeof *pa), *pb = lr_malloc((size_t)cap * sizeof *pb);
+        int n_pairs = 0;
+        for (int i = 0; i < v->c[fa].n_runs; i++) {
+            if (!isfinite(x[i])) continue;
+            for (int j = 0; j < v->c[fb].n_runs; j++)
+                if (v->c[fb].seeds[j] == v->c[fa].seeds[i] && isfinite(y[j])) {
+                    pa[n_pairs] = x[i];
+                    pb[n_pairs++] = y[j];
+                    break;
+                }
+        }
+        r->paired = n_pairs >= 2;
+        r->test = r->paired ? stats_paired_t(pa, pb, n_pairs)
+                            : stats_welch_t(x, v->c[fa].n_runs, y, v->c[fb].n_runs);
+        free(pa);
+        free(pb);
+    }
+    free(x);
+    free(y);
+    free(means);
+    free(counts);
+}
+
+// How the gap between the first two conditions of a ranking stands against
+// the seeds, as the end of a sentence: supported (Holm-adjusted p < 0.05),
+// within seed-to-seed noise, or not judgeable with so few seeds. scale and
+// prec turn the difference into the sentence's units.
+static void judged_text(const cond_rank *r, int family, double scale, int prec, const char *unit,
+                        char *out, size_t cap) {
+    const stats_test *t = &r->test;
+    if (!isfinite(r->p_adj)) {
+        snprintf(out, cap, "with %d and %d seeds holding a value, whether this difference exceeds "
+                 "seed-to-seed noise cannot be judged (a test needs 2 on each side)",
+                 r->n_first, r->n_second);
+        return;
+    }
+    char p[32], n[64];
+    if (r->p_adj < 0.001) snprintf(p, sizeof p, "p < 0.001");
+    else snprintf(p, sizeof p, "p = %.3f", r->p_adj);
+    if (r->paired) snprintf(n, sizeof n, "paired t-test, n = %d seeds", t->n);
+    else snprintf(n, sizeof n, "Welch's t-test, n = %d and %d seeds", t->n_a, t->n_b);
+    if (r->p_adj < STATS_ALPHA)
+        snprintf(out, cap, "the seeds support this difference (%+.*f%s, 95%% CI %.*f to %.*f, %s "
+                 "Holm-adjusted over %d comparison%s, %s)", prec, scale * t->diff, unit, prec,
+                 scale * t->ci_lo, prec, scale * t->ci_hi, p, family, family == 1 ? "" : "s", n);
+    else
+        snprintf(out, cap, "this difference is within seed-to-seed noise (%+.*f%s, 95%% CI %.*f to "
+                 "%.*f, %s Holm-adjusted over %d comparison%s, %s)", prec, scale * t->diff, unit,
+                 prec, scale * t->ci_lo, prec, scale * t->ci_hi, p, family, family == 1 ? "" : "s", n);
+}
+
+// "A 3.0, B 4.5" : the means of the conditions with a value.
+static void means_list(const cond_view *v, const cond_rank *r, double scale, int prec, const char *unit,
+                       char *out, size_t cap) {
+    out[0] = '\0';
+    int listed = 0;
+    for (int c = 0; c < v->n && c < 64; c++) {
+        if (!isfinite(r->mean[c])) continue;
+        cat(out, cap, "%s%s %.*f%s", listed++ ? ", " : "", v->c[c].name, prec, scale * r->mean[c], unit);
+    }
+}
+
+static void say_cond_accuracy(line_list *l, const cond_view *v) {
+    const conditions_cmp *cmp = &v->cmp;
+    if (cmp->best < 0) {
+        lines_add(l, "No run has a test evaluation yet, so no accuracy can be compared.");
+        return;
+    }
+    const report_condition *b = &v->c[cmp->best];
+    stats_summary sb = stats_summarize(b->final_test_acc, b->n_runs);
+    stats_summary fb = stats_summarize(b->final_test_f1, b->n_runs);
+    char head[1024];
+    if (sb.n >= 2)
+        snprintf(head, sizeof head, "%.1f%% (95%% CI %.1f to %.1f, n = %d seeds; mean F1 %.3f)",
+                 pct(sb.mean), pct(sb.ci_lo), pct(sb.ci_hi), sb.n, fb.mean);
+    else
+        snprintf(head, sizeof head, "%.1f%% (a single seed with a value; F1 %.3f)", pct(sb.mean), fb.mean);
+    // head without its leading number, for the ranking sentence
+    const char *paren = strchr(head, '(');
+    if (cmp->n_ranked < 2) {
+        lines_add(l, "Only %s has a final test accuracy, so there is no ranking: its mean is %s.",
+                  b->name, head);
+        return;
+    }
+    // The runner-up by mean, and the comparison the Comparisons section states for it.
+    const conditions_comparison *k = NULL;
+    double second_mean = -INFINITY;
+    for (int j = 0; j < cmp->n_cmp; j++) {
+        const report_condition *o = &v->c[cmp->cmp[j].other];
+        stats_summary so = stats_summarize(o->final_test_acc, o->n_runs);
+        if (so.mean > second_mean) { second_mean = so.mean; k = &cmp->cmp[j]; }
+    }
+    LR_ASSERT(k != NULL);
+    const report_condition *o = &v->c[k->other];
+    char tail[1024], pt[32], nt[64];
+    if (k->p_holm < 0.001) snprintf(pt, sizeof pt, "p < 0.001");
+    else snprintf(pt, sizeof pt, "p = %.3f", k->p_holm);
+    if (k->paired) snprintf(nt, sizeof nt, "paired t-test, n = %d seeds", k->test.n);
+    else snprintf(nt, sizeof nt, "Welch's t-test, n = %d and %d seeds", k->test.n_a, k->test.n_b);
+    if (!isfinite(k->p_holm))
+        snprintf(tail, sizeof tail, "whether this exceeds seed-to-seed noise cannot be judged with "
+                 "so few seeds (a test needs 2 on each side)");
+    else if (k->p_holm < STATS_ALPHA && k->test.diff > 0)
+        snprintf(tail, sizeof tail, "%s beats it (95%% CI %.2f to %.2f points, %s Holm-adjusted over "
+                 "%d comparison%s, %s)", b->name, 100 * k->test.ci_lo, 100 * k->test.ci_hi, pt,
+                 cmp->n_cmp, cmp->n_cmp == 1 ? "" : "s", nt);
+    else
+        snprintf(tail, sizeof tail, "this gap is within seed-to-seed noise: no difference is "
+                 "detectable with these seeds (95%% CI %.2f to %.2f points, %s Holm-adjusted, %s)",
+                 100 * k->test.ci_lo, 100 * k->test.ci_hi, pt, nt);
+    lines_add(l, "The highest mean final test accuracy is %.1f%%, by %s %s; the next, %s, averages "
+              "%.1f%%, %.1f points lower, and %s.", pct(sb.mean), b->name, paren, o->name,
+              pct(second_mean), pct(sb.mean - second_mean), tail);
+}
+
+// Peak accuracy, convergence, steadiness, over-fitting and time by condition
+// mean; the first two of each ranking are tested and the tests Holm-adjusted
+// together (one family), so a claim is made only where the seeds bear it.
+static void say_cond_secondary(line_list *l, const report_study *s, const report_analysis *a,
+                               const cond_view *v) {
+    enum { PEAK, CONV, STEADY, GAP, TIME, N_SEC };
+    static const cond_metric metrics[N_SEC] = {
+        {key_peak, 0, 1}, {key_converged, 1, -1}, {key_sd, 1, -1}, {key_gap, 1, 1}, {key_seconds, 0, -1}};
+    cond_rank r[N_SEC];
+    double p[N_SEC];
+    int family = 0;
+    for (int m = 0; m < N_SEC; m++) {
+        cond_rank_compute(s, a, v, &metrics[m], &r[m]);
+        p[m] = r[m].second >= 0 ? r[m].test.p : NAN;
+        family += isfinite(p[m]);
+    }
+    stats_holm(p, p, N_SEC);
+    for (int m = 0; m < N_SEC; m++) r[m].p_adj = p[m];
+    char list[3000], judged[600];
+
+    if (r[PEAK].n_ranked > 0) {
+        means_list(v, &r[PEAK], 100, 1, "%", list, sizeof list);
+        lines_add(l, "Mean best test accuracy over each condition's seeds: %s.", list);
+        if (r[PEAK].second >= 0) {
+            judged_text(&r[PEAK], family, 100, 2, " points", judged, sizeof judged);
+            lines_add(l, "%s has the highest mean peak, %.1f points above the next, %s; %s.",
+                      v->c[r[PEAK].first].name, pct(r[PEAK].mean[r[PEAK].first] - r[PEAK].mean[r[PEAK].second]),
+                      v->c[r[PEAK].second].name, judged);
+        }
+    }
+    if (r[CONV].n_ranked > 0) {
+        means_list(v, &r[CONV], 1, 1, "", list, sizeof list);
+        lines_add(l, "Mean first epoch at which a condition's runs reached %.0f%% of their own best test "
+                  "accuracy (runs that learned and did not diverge): %s.", 100 * REPORT_CONVERGED_FRACTION, list);
+        if (r[CONV].second >= 0) {
+            judged_text(&r[CONV], family, 1, 1, " epochs", judged, sizeof judged);
+            lines_add(l, "%s got there first on average, %.1f epochs before the next, %s; %s.",
+                      v->c[r[CONV].first].name, r[CONV].mean[r[CONV].second] - r[CONV].mean[r[CONV].first],
+                      v->c[r[CONV].second].name, judged);
+        }
+    }
+    if (r[STEADY].n_ranked > 0) {
+        means_list(v, &r[STEADY], 1, 4, "", list, sizeof list);
+        lines_add(l, "Mean standard deviation of the epoch-to-epoch change in test loss (lower is "
+                  "steadier): %s.", list);
+        if (r[STEADY].second >= 0) {
+            judged_text(&r[STEADY], family, 1, 4, "", judged, sizeof judged);
+            lines_add(l, "%s was the steadiest on average, ahead of %s; %s.", v->c[r[STEADY].first].name,
+                      v->c[r[STEADY].second].name, judged);
+        }
+    }
+    if (r[GAP].n_ranked > 0) {
+        means_list(v, &r[GAP], 100, 1, " points", list, sizeof list);
+        lines_add(l, "Mean train minus test accuracy at the last evaluation (runs that learned): %s.", list);
+        const report_condition *w = &v->c[r[GAP].first];
+        double gap = r[GAP].mean[r[GAP].first];
+        if (!(gap > 0))
+            lines_add(l, "No condition's mean train accuracy exceeds its mean test accuracy (the largest "
+                      "difference is %.1f points, %s), so none shows over-fitting yet.", pct(gap), w->name);
+        else if (r[GAP].second >= 0) {
+            judged_text(&r[GAP], family, 100, 2, " points", judged, sizeof judged);
+            lines_add(l, "%s shows the widest mean gap (%.1f points), the strongest sign of over-fitting "
+                      "among them, against %.1f for the next, %s; %s.", w->name, pct(gap),
+                      pct(r[GAP].mean[r[GAP].second]), v->c[r[GAP].second].name, judged);
+        } else
+            lines_add(l, "%s shows a mean gap of %.1f points.", w->name, pct(gap));
+    }
+    if (r[TIME].n_ranked > 0) {
+        means_list(v, &r[TIME], 1, 1, " s", list, sizeof list);
+        lines_add(l, "Mean wall time per run: %s.", list);
+        if (r[TIME].second >= 0) {
+            judged_text(&r[TIME], family, 1, 2, " s", judged, sizeof judged);
+            lines_add(l, "%s was the fastest on average, %.2f s per run ahead of the next, %s; %s.",
+                      v->c[r[TIME].first].name, r[TIME].mean[r[TIME].second] - r[TIME].mean[r[TIME].first],
+                      v->c[r[TIME].second].name, judged);
+        }
+    }
+}
+
 int report_analysis_sentences(const report_study *s, const report_analysis *a, char ***out) {
     line_list l = {0};
     if (s->n_runs == 0) {
         lines_add(&l, "study.json lists no runs.");
     } else {
-        say_accuracy(&l, s, a);
-        say_convergence(&l, s, a);
-        say_stability(&l, s, a);
-        say_overfit(&l, s, a);
-        say_time(&l, s, a);
+        cond_view v;
+        cond_view_build(s, &v);
+        if (v.several) { // condition means; runs are named only for what befell them
+            say_cond_accuracy(&l, &v);
+            say_cond_secondary(&l, s, a, &v);
+        } else {
+            say_accuracy(&l, s, a);
+            say_convergence(&l, s, a);
+            say_stability(&l, s, a);
+            say_overfit(&l, s, a);
+            say_time(&l, s, a);
+        }
         say_divergence(&l, s, a);
+        cond_view_free(&v);
     }
     *out = l.lines;
     return l.n;

@@ -536,6 +536,10 @@ int conditions_plot(const report_condition *c, int n, const char *fig_dir, repor
             {COND_FINAL_TEST_LOSS, "cond_final_loss_vs_", "Final test loss", "final test loss"},
         };
         for (int j = 0; j < 2 && rc == 0; j++) {
+            int any = 0; // no condition with a value (no run tested yet): nothing to draw
+            for (int i = 0; i < n && !any; i++)
+                any = stats_summarize(conditions_metric(&c[i], axis_figs[j].metric), c[i].n_runs).n > 0;
+            if (!any) continue;
             char stem[40], name[48], title[200];
             key_stem(keys[a], stem, sizeof stem);
             snprintf(name, sizeof name, "%s%s", axis_figs[j].stem, stem);
@@ -547,7 +551,9 @@ int conditions_plot(const report_condition *c, int n, const char *fig_dir, repor
             if (rc == 0) figure_add(figs, &n_figs, cap, name, title);
         }
     }
-    if (n_keys == 2 && rc == 0) {
+    int any_acc = 0;
+    for (int i = 0; i < n && !any_acc; i++) any_acc = stats_summarize(c[i].final_test_acc, c[i].n_runs).n > 0;
+    if (n_keys == 2 && rc == 0 && any_acc) {
         char title[200];
         snprintf(title, sizeof title, "Mean final test accuracy (%%) by %.31s and %.31s, \xC2\xB1 95%% CI",
                  keys[0], keys[1]);

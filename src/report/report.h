@@ -7,7 +7,7 @@
 //
 // report_build reads STUDY/study.json, each run's metrics.csv and run.json
 // (docs/output-format.md), computes the findings (report_analyze) and writes
-// STUDY/figures/NAME.{png,svg}, STUDY/report.md and STUDY/report.html, each
+// STUDY/conditions.csv, curves.csv, figures/NAME.{png,svg}, report.md and report.html, each
 // atomically. A run with no metrics.csv, or only some epochs, is reported as
 // far as it got; a missing or partial run.json only loses what it alone holds
 // (status, wall time, confusion matrix). A folder without study.json or a
@@ -136,7 +136,12 @@ void report_lines_free(char **lines, int n);
 // Writes STUDY/summary.csv from the study's files read back (summary.c).
 int report_summary_write(const char *study_dir, lr_err *e);
 
-// Reads the study and writes figures/, report.md and report.html.
+// Writes STUDY/conditions.csv and STUDY/curves.csv (docs/output-format.md)
+// from the study's files read back; report_build writes them too.
+int report_conditions_write(const char *study_dir, lr_err *e);
+
+// Reads the study and writes conditions.csv, curves.csv, figures/,
+// report.md and report.html.
 int report_build(const char *study_dir, lr_err *e);
 
 #endif

@@ -1,9 +1,71 @@
 // report_build.c: the report pipeline: read the study folder, analyse it,
+// group its runs by condition (conditions.csv, curves.csv, the comparisons),
 // draw the figures, write report.md and report.html.
 #define _POSIX_C_SOURCE 200809L
-#include "report_parts.h"
+#include "report_docs.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
 
 #include "../util/fsutil.h"
+#include "study_conditions.h"
+
+static int conditions_files_write(const char *dir, const report_condition *c, int n, lr_err *e) {
+    char path[4400];
+    fs_join(path, sizeof path, dir, "conditions.csv");
+    if (conditions_write_csv(path, c, n, e) != 0) return -1;
+    fs_join(path, sizeof path, dir, "curves.csv");
+    return conditions_write_curves_csv(path, c, n, e);
+}
+
+int report_conditions_write(const char *study_dir, lr_err *e) {
+    report_study s;
+    if (report_study_read(study_dir, &s, e) != 0) {
+        report_study_free(&s);
+        return -1;
+    }
+    report_condition *c;
+    int n;
+    report_conditions_from_study(&s, &c, &n);
+    int rc = conditions_files_write(s.dir, c, n, e);
+    report_conditions_free(c, n);
+    report_study_free(&s);
+    return rc;
+}
+
+static int is_cond_curve(const char *name) {
+    static const char *const names[REPORT_N_CURVES] = {"cond_train_loss", "cond_test_loss", "cond_train_acc",
+                                                       "cond_test_acc", "cond_train_f1", "cond_test_f1"};
+    for (int i = 0; i < REPORT_N_CURVES; i++)
+        if (!strcmp(name, names[i])) return 1;
+    return 0;
+}
+
+// Removes figures/NAME.png and NAME.svg for every NAME this report did not
+// draw (left by an earlier report, or per-run figures of a study now too
+// large for them), so nothing stale lies beside the report as if current.
+static int stale_figures_remove(const char *fig_dir, const report_figure *figs, int n_figs, lr_err *e) {
+    DIR *d = opendir(fig_dir);
+    if (!d) return lr_fail(e, "%s: cannot list the folder: %s", fig_dir, strerror(errno));
+    int rc = 0;
+    for (struct dirent *de; rc == 0 && (de = readdir(d)) != NULL;) {
+        size_t len = strlen(de->d_name);
+        if (len < 5 || (strcmp(de->d_name + len - 4, ".png") != 0 && strcmp(de->d_name + len - 4, ".svg") != 0))
+            continue;
+        int drawn = 0;
+        for (int i = 0; i < n_figs && !drawn; i++)
+            drawn = strlen(figs[i].name) == len - 4 && strncmp(figs[i].name, de->d_name, len - 4) == 0;
+        if (drawn) continue;
+        char path[4400];
+        fs_join(path, sizeof path, fig_dir, de->d_name);
+        if (remove(path) != 0 && errno != ENOENT)
+            rc = lr_fail(e, "%s: cannot remove the stale figure: %s", path, strerror(errno));
+    }
+    closedir(d);
+    return rc;
+}
 
 int report_build(const char *study_dir, lr_err *e) {
     report_study s;
@@ -13,16 +75,43 @@ int report_build(const char *study_dir, lr_err *e) {
     }
     report_analysis a;
     report_analyze(&s, &a);
+    report_cond_part cp;
+    memset(&cp, 0, sizeof cp);
+    report_conditions_from_study(&s, &cp.conds, &cp.n_conds);
+    conditions_compare(cp.conds, cp.n_conds, &cp.cmp);
+    cp.n_sentences = conditions_sentences(cp.conds, cp.n_conds, &cp.cmp, &cp.sentences);
 
     int rc = -1;
     report_figure figs[REPORT_MAX_FIGURES];
     char fig_dir[4400];
     fs_join(fig_dir, sizeof fig_dir, s.dir, "figures");
     if (fs_mkdirs(fig_dir, e) != 0) goto done;
-    int n_figs = plot_figures(&s, &a, fig_dir, figs, REPORT_MAX_FIGURES, e);
+    int n_figs = conditions_plot(cp.conds, cp.n_conds, fig_dir, figs, REPORT_MAX_FIGURES, cp.plot_note,
+                                 sizeof cp.plot_note, e);
     if (n_figs < 0) goto done;
-    rc = report_write_docs(&s, &a, figs, n_figs, e);
+    cp.run_figures = s.n_runs <= REPORT_RUN_FIGURES_MAX;
+    int several = 0;
+    for (int c = 0; c < cp.n_conds; c++) several |= cp.conds[c].n_runs >= 2;
+    if (cp.run_figures && !several) {
+        // One seed per condition: the mean curves are the runs' own curves,
+        // which the per-run figures draw (with divergence marks); keep one set.
+        int k = 0;
+        for (int i = 0; i < n_figs; i++)
+            if (!is_cond_curve(figs[i].name)) figs[k++] = figs[i];
+        n_figs = k;
+    }
+    if (cp.run_figures) {
+        int n_run = plot_figures(&s, &a, fig_dir, figs + n_figs, REPORT_MAX_FIGURES - n_figs, e);
+        if (n_run < 0) goto done;
+        n_figs += n_run;
+    }
+    if (stale_figures_remove(fig_dir, figs, n_figs, e) != 0) goto done;
+    if (conditions_files_write(s.dir, cp.conds, cp.n_conds, e) != 0) goto done;
+    rc = report_write_docs(&s, &a, &cp, figs, n_figs, e);
 done:
+    conditions_lines_free(cp.sentences, cp.n_sentences);
+    conditions_cmp_free(&cp.cmp);
+    report_conditions_free(cp.conds, cp.n_conds);
     report_analysis_free(&a);
     report_study_free(&s);
     return rc;

@@ -6,7 +6,7 @@
 #include "report.h"
 #include "../train/lrfind.h"
 
-enum { REPORT_MAX_FIGURES = 16 };
+enum { REPORT_MAX_FIGURES = 40 };
 
 // One drawn figure: STUDY/figures/NAME.png and NAME.svg.
 typedef struct {
@@ -45,9 +45,5 @@ int plot_drivers_check(lr_err *e);
 // against the rate (log x), the suggestions marked (s may be NULL).
 int plot_lrfind(const char *dir, const char *name, const lrfind_curve *c, const lrfind_suggestions *s,
                 const char *title, lr_err *e);
-
-// Writes STUDY/report.md and STUDY/report.html (PNGs embedded as data: URIs).
-int report_write_docs(const report_study *s, const report_analysis *a,
-                      const report_figure *figs, int n_figs, lr_err *e);
 
 #endif

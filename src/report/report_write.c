@@ -2,11 +2,12 @@
 // figures/NAME.png) and STUDY/report.html, self-contained: the PNGs are
 // embedded as base64 data: URIs and nothing outside the file is referred to.
 #define _POSIX_C_SOURCE 200809L
-#include "report_parts.h"
+#include "report_docs.h"
 
 #include <math.h>
 #include <string.h>
 
+#include "../train/config.h"
 #include "../util/fsutil.h"
 
 static const char MISSING[] = "\xE2\x80\x93"; // en dash: no value
@@ -114,6 +115,122 @@ static const char *study_basename(const report_study *s) {
     return slash ? slash + 1 : d;
 }
 
+// ---- the conditions table: n and mean +- 95% CI half-width per metric ----
+
+enum { COND_COLS = 7 };
+static const char *const COND_HEAD[COND_COLS] = {
+    "condition", "n", "final test acc", "final test F1", "best test acc", "final test loss", "time (s)"};
+static const char PLUS_MINUS[] = "\xC2\xB1";
+
+// mean +- half-width of the finite values x (n,); scale and unit for display.
+static void fmt_mean_ci(cell out, const double *x, int n, double scale, int prec, const char *unit) {
+    stats_summary s = stats_summarize(x, n);
+    if (s.n == 0) snprintf(out, sizeof(cell), "%s", MISSING);
+    else if (s.n == 1) snprintf(out, sizeof(cell), "%.*f%s", prec, scale * s.mean, unit);
+    else snprintf(out, sizeof(cell), "%.*f %s %.*f%s", prec, scale * s.mean, PLUS_MINUS, prec,
+                  scale * (s.ci_hi - s.mean), unit);
+}
+
+static void cond_row(const report_condition *c, cell row[COND_COLS]) {
+    snprintf(row[0], sizeof(cell), "%s", c->name);
+    stats_summary s = stats_summarize(c->final_test_acc, c->n_runs);
+    if (s.n == c->n_runs) snprintf(row[1], sizeof(cell), "%d", s.n);
+    else snprintf(row[1], sizeof(cell), "%d of %d", s.n, c->n_runs);
+    fmt_mean_ci(row[2], c->final_test_acc, c->n_runs, 100, 2, "%");
+    fmt_mean_ci(row[3], c->final_test_f1, c->n_runs, 1, 3, "");
+    fmt_mean_ci(row[4], c->best_test_acc, c->n_runs, 100, 2, "%");
+    fmt_mean_ci(row[5], c->final_test_loss, c->n_runs, 1, 3, "");
+    fmt_mean_ci(row[6], c->seconds, c->n_runs, 1, 2, "");
+}
+
+static const char COND_NOTE[] =
+    "n: seeds with a final test accuracy (a diverged run has none). Each cell is the mean over those "
+    "seeds \xC2\xB1 the half-width of its 95% Student-t confidence interval; a single value where "
+    "there is one seed. The same numbers, with sd, are in conditions.csv; per epoch in curves.csv.";
+
+// Appends arg to the command line, in single quotes when the shell would
+// otherwise read it differently.
+static void shell_arg(char *out, size_t cap, const char *arg) {
+    size_t used = strlen(out);
+    int plain = arg[0] != '\0';
+    for (const char *p = arg; *p && plain; p++)
+        plain = strchr("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._,:=/+-@%", *p) != NULL;
+    if (plain) { snprintf(out + used, cap - used, " %s", arg); return; }
+    char q[1400];
+    size_t j = 0;
+    q[j++] = '\'';
+    for (const char *p = arg; *p && j + 6 < sizeof q; p++) {
+        if (*p == '\'') { memcpy(q + j, "'\\''", 4); j += 4; }
+        else q[j++] = *p;
+    }
+    q[j++] = '\'';
+    q[j] = '\0';
+    snprintf(out + used, cap - used, " %s", q);
+}
+
+// The command that runs this study again over 5 seeds: its axes as --grid
+// flags and the knobs it set away from their defaults. 0 when an axis value
+// holds a comma (a model description), which --grid cannot list.
+static int seeds_command(const report_study *s, char *out, size_t cap) {
+    snprintf(out, cap, "lrscope run --seeds 5");
+    if (s->n_runs == 0) return 1;
+    for (int a = 0; a < s->n_axes; a++) {
+        const knob *k = s->axes[a];
+        if (!strcmp(k->name, "seed")) continue;
+        char arg[1200];
+        size_t len = (size_t)snprintf(arg, sizeof arg, "%s=", k->name);
+        for (int j = 0; j < s->n_runs; j++) {
+            int seen = 0;
+            for (int q = 0; q < j && !seen; q++) seen = knob_equal(k, &s->runs[q].config, &s->runs[j].config);
+            if (seen) continue;
+            char v[300];
+            knob_format(k, &s->runs[j].config, v, sizeof v, KNOB_TEXT_EXACT);
+            if (strchr(v, ',')) return 0;
+            if (len + strlen(v) + 2 >= sizeof arg) return 0;
+            len += (size_t)snprintf(arg + len, sizeof arg - len, "%s%s", arg[len - 1] == '=' ? "" : ",", v);
+        }
+        snprintf(out + strlen(out), cap - strlen(out), " --grid");
+        shell_arg(out, cap, arg);
+    }
+    run_config def;
+    config_defaults(&def);
+    for (int i = 0; i < N_KNOBS; i++) {
+        const knob *k = &KNOBS[i];
+        if (!k->axis || !strcmp(k->name, "seed")) continue;
+        int on_axis = 0;
+        for (int a = 0; a < s->n_axes; a++) on_axis |= s->axes[a] == k;
+        if (on_axis || knob_equal(k, &def, &s->runs[0].config)) continue;
+        int same = 1;
+        for (int j = 1; j < s->n_runs && same; j++) same = knob_equal(k, &s->runs[0].config, &s->runs[j].config);
+        if (!same) continue;
+        char flag[64], v[1024];
+        knob_flag(k, flag, sizeof flag);
+        knob_format(k, &s->runs[0].config, v, sizeof v, KNOB_TEXT_EXACT);
+        snprintf(out + strlen(out), cap - strlen(out), " %s", flag);
+        shell_arg(out, cap, v);
+    }
+    return 1;
+}
+
+// The line under the comparisons when some condition has a single seed.
+static int seeds_hint(const report_study *s, const report_cond_part *cp, char *cmd, size_t cap) {
+    if (cp->cmp.n_single == 0) return 0;
+    if (!seeds_command(s, cmd, cap)) cmd[0] = '\0';
+    return 1;
+}
+
+static const char SEEDS_HINT_FMT[] =
+    "With one seed per condition the spread between seeds is unknown, so these differences cannot be "
+    "judged. Run the same study over 5 seeds to judge them:";
+static const char SEEDS_HINT_YAML[] =
+    "(this study's axes include values --grid cannot list: run its study file with `seeds: 5`, or "
+    "`--seeds 5` after it).";
+
+static const char RUN_FIGS_NOTE_FMT[] =
+    "With %d runs, figures with one line per run would be unreadable: the figures show the %d "
+    "conditions (mean over seeds and 95%% band); each run's numbers are in the Results table and "
+    "its metrics.csv.";
+
 // ---- Markdown ----
 
 // Backslash-escapes what Markdown would read as markup (and table pipes).
@@ -124,7 +241,43 @@ static void md_text(FILE *f, const char *t) {
     }
 }
 
-static void md_write(FILE *f, const report_study *s, const report_analysis *a,
+// Prose whose `...` spans are code: kept as Markdown code spans, the rest escaped.
+static void md_prose(FILE *f, const char *t) {
+    for (int code = 0; *t;) {
+        const char *tick = strchr(t, '`');
+        size_t len = tick ? (size_t)(tick - t) : strlen(t);
+        if (code) {
+            fputc('`', f);
+            fwrite(t, 1, len, f);
+            fputc('`', f);
+        } else {
+            char buf[4096];
+            for (size_t done = 0; done < len;) { // md_text wants a string
+                size_t n = len - done < sizeof buf - 1 ? len - done : sizeof buf - 1;
+                memcpy(buf, t + done, n);
+                buf[n] = '\0';
+                md_text(f, buf);
+                done += n;
+            }
+        }
+        if (!tick) break;
+        t = tick + 1;
+        code = !code;
+    }
+}
+
+static void md_figure(FILE *f, const report_figure *fig) {
+    fprintf(f, "### ");
+    md_text(f, fig->title);
+    fprintf(f, "\n\n![");
+    md_text(f, fig->title);
+    fprintf(f, "](figures/%s.png)\n\nVector version: [figures/%s.svg](figures/%s.svg)\n\n",
+            fig->name, fig->name, fig->name);
+}
+
+static int is_cond_figure(const report_figure *fig) { return strncmp(fig->name, "cond_", 5) == 0; }
+
+static void md_write(FILE *f, const report_study *s, const report_analysis *a, const report_cond_part *cp,
                      char **sentences, int n_sent, const report_figure *figs, int n_figs) {
     fprintf(f, "# Study: ");
     md_text(f, s->name[0] ? s->name : study_basename(s));
@@ -143,6 +296,29 @@ static void md_write(FILE *f, const report_study *s, const report_analysis *a,
         fprintf(f, " | ");
         md_text(f, rows[i].value);
         fprintf(f, " |\n");
+    }
+    fprintf(f, "\n## Conditions\n\n|");
+    for (int c = 0; c < COND_COLS; c++) fprintf(f, " %s |", COND_HEAD[c]);
+    fprintf(f, "\n|");
+    for (int c = 0; c < COND_COLS; c++) fprintf(f, "%s", c < 1 ? "---|" : "---:|");
+    fprintf(f, "\n");
+    for (int i = 0; i < cp->n_conds; i++) {
+        cell row[COND_COLS];
+        cond_row(&cp->conds[i], row);
+        fprintf(f, "|");
+        for (int c = 0; c < COND_COLS; c++) { fputc(' ', f); md_text(f, row[c]); fprintf(f, " |"); }
+        fprintf(f, "\n");
+    }
+    fprintf(f, "\n");
+    md_text(f, COND_NOTE);
+    fprintf(f, "\n\n## Comparisons\n\n");
+    for (int i = 0; i < cp->n_sentences; i++) { fprintf(f, "- "); md_prose(f, cp->sentences[i]); fprintf(f, "\n"); }
+    char cmd[4096];
+    if (seeds_hint(s, cp, cmd, sizeof cmd)) {
+        fprintf(f, "\n");
+        md_text(f, SEEDS_HINT_FMT);
+        if (cmd[0]) fprintf(f, "\n\n```sh\n%s\n```\n", cmd);
+        else { fputc(' ', f); md_prose(f, SEEDS_HINT_YAML); fprintf(f, "\n"); }
     }
     fprintf(f, "\n## Results\n\n|");
     for (int c = 0; c < RES_COLS; c++) fprintf(f, " %s |", RES_HEAD[c]);
@@ -169,14 +345,15 @@ static void md_write(FILE *f, const report_study *s, const report_analysis *a,
     }
     fprintf(f, "\n## Figures\n\n");
     if (n_figs == 0) fprintf(f, "No run has recorded an epoch yet, so there is nothing to draw.\n");
-    for (int i = 0; i < n_figs; i++) {
-        fprintf(f, "### ");
-        md_text(f, figs[i].title);
-        fprintf(f, "\n\n![");
-        md_text(f, figs[i].title);
-        fprintf(f, "](figures/%s.png)\n\nVector version: [figures/%s.svg](figures/%s.svg)\n\n",
-                figs[i].name, figs[i].name, figs[i].name);
+    if (cp->plot_note[0]) { fprintf(f, "Note: "); md_text(f, cp->plot_note); fprintf(f, ".\n\n"); }
+    if (!cp->run_figures) {
+        char note[400];
+        snprintf(note, sizeof note, RUN_FIGS_NOTE_FMT, s->n_runs, cp->n_conds);
+        md_text(f, note);
+        fprintf(f, "\n\n");
     }
+    for (int i = 0; i < n_figs; i++) if (is_cond_figure(&figs[i])) md_figure(f, &figs[i]);
+    for (int i = 0; i < n_figs; i++) if (!is_cond_figure(&figs[i])) md_figure(f, &figs[i]);
 }
 
 // ---- HTML ----
@@ -219,7 +396,43 @@ static const char CSS[] =
     "figure{margin:1.5em 0}img{max-width:100%;height:auto;border:1px solid #eee}"
     "figcaption{color:#444;font-size:.95em}code{background:#f6f6f6;padding:0 .2em}";
 
-static int html_write(FILE *f, const report_study *s, const report_analysis *a,
+// Prose whose `...` spans are code: <code> elements, the rest escaped.
+static void html_prose(FILE *f, const char *t) {
+    char buf[4096];
+    for (int code = 0; *t; code = !code) {
+        const char *tick = strchr(t, '`');
+        size_t len = tick ? (size_t)(tick - t) : strlen(t);
+        if (len >= sizeof buf) len = sizeof buf - 1; // sentences stay far shorter
+        memcpy(buf, t, len);
+        buf[len] = '\0';
+        if (code) fputs("<code>", f);
+        html_text(f, buf);
+        if (code) fputs("</code>", f);
+        if (!tick) break;
+        t = tick + 1;
+    }
+}
+
+static int html_figure(FILE *f, const report_study *s, const report_figure *fig, lr_err *e) {
+    char fig_path[4400], file[96];
+    snprintf(file, sizeof file, "figures/%s.png", fig->name);
+    fs_join(fig_path, sizeof fig_path, s->dir, file);
+    char *png = NULL;
+    size_t len = 0;
+    if (fs_read_all(fig_path, &png, &len, e) != 0) return -1;
+    fprintf(f, "<figure id=\"fig-%s\">\n<img alt=\"", fig->name);
+    html_text(f, fig->title);
+    fprintf(f, "\" width=\"1000\" height=\"700\" src=\"data:image/png;base64,");
+    int bad = base64_write(f, (const unsigned char *)png, len);
+    free(png);
+    if (bad) return lr_fail(e, "report.html: write failed while embedding %s", fig_path);
+    fprintf(f, "\">\n<figcaption>");
+    html_text(f, fig->title);
+    fprintf(f, "</figcaption>\n</figure>\n");
+    return 0;
+}
+
+static int html_write(FILE *f, const report_study *s, const report_analysis *a, const report_cond_part *cp,
                       char **sentences, int n_sent, const report_figure *figs, int n_figs,
                       lr_err *e) {
     fprintf(f, "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>");
@@ -243,7 +456,38 @@ static int html_write(FILE *f, const report_study *s, const report_analysis *a,
         html_text(f, rows[i].value);
         fprintf(f, "</code></td></tr>\n");
     }
-    fprintf(f, "</table>\n<h2 id=\"results\">Results</h2>\n<table>\n<tr>");
+    fprintf(f, "</table>\n<h2 id=\"conditions\">Conditions</h2>\n<table>\n<tr>");
+    for (int c = 0; c < COND_COLS; c++)
+        fprintf(f, "<th%s>%s</th>", c < 1 ? " class=\"l\"" : "", COND_HEAD[c]);
+    fprintf(f, "</tr>\n");
+    for (int i = 0; i < cp->n_conds; i++) {
+        cell row[COND_COLS];
+        cond_row(&cp->conds[i], row);
+        fprintf(f, "<tr>");
+        for (int c = 0; c < COND_COLS; c++) {
+            fprintf(f, "<td%s>", c < 1 ? " class=\"l\"" : "");
+            html_text(f, row[c]);
+            fprintf(f, "</td>");
+        }
+        fprintf(f, "</tr>\n");
+    }
+    fprintf(f, "</table>\n<p>");
+    html_text(f, COND_NOTE);
+    fprintf(f, "</p>\n<h2 id=\"comparisons\">Comparisons</h2>\n<ul>\n");
+    for (int i = 0; i < cp->n_sentences; i++) {
+        fprintf(f, "<li>");
+        html_prose(f, cp->sentences[i]);
+        fprintf(f, "</li>\n");
+    }
+    fprintf(f, "</ul>\n");
+    char cmd[4096];
+    if (seeds_hint(s, cp, cmd, sizeof cmd)) {
+        fprintf(f, "<p>");
+        html_text(f, SEEDS_HINT_FMT);
+        if (cmd[0]) { fprintf(f, "</p>\n<p><code>"); html_text(f, cmd); fprintf(f, "</code></p>\n"); }
+        else { fputc(' ', f); html_prose(f, SEEDS_HINT_YAML); fprintf(f, "</p>\n"); }
+    }
+    fprintf(f, "<h2 id=\"results\">Results</h2>\n<table>\n<tr>");
     for (int c = 0; c < RES_COLS; c++)
         fprintf(f, "<th%s>%s</th>", c < 3 ? " class=\"l\"" : "", RES_HEAD[c]);
     fprintf(f, "</tr>\n");
@@ -278,28 +522,22 @@ static int html_write(FILE *f, const report_study *s, const report_analysis *a,
     if (notes) fprintf(f, "</ul>\n");
     fprintf(f, "<h2 id=\"figures\">Figures</h2>\n");
     if (n_figs == 0) fprintf(f, "<p>No run has recorded an epoch yet, so there is nothing to draw.</p>\n");
-    for (int i = 0; i < n_figs; i++) {
-        char fig_path[4400], file[96];
-        snprintf(file, sizeof file, "figures/%s.png", figs[i].name);
-        fs_join(fig_path, sizeof fig_path, s->dir, file);
-        char *png = NULL;
-        size_t len = 0;
-        if (fs_read_all(fig_path, &png, &len, e) != 0) return -1;
-        fprintf(f, "<figure id=\"fig-%s\">\n<img alt=\"", figs[i].name);
-        html_text(f, figs[i].title);
-        fprintf(f, "\" width=\"1000\" height=\"700\" src=\"data:image/png;base64,");
-        int bad = base64_write(f, (const unsigned char *)png, len);
-        free(png);
-        if (bad) return lr_fail(e, "report.html: write failed while embedding %s", fig_path);
-        fprintf(f, "\">\n<figcaption>");
-        html_text(f, figs[i].title);
-        fprintf(f, "</figcaption>\n</figure>\n");
+    if (cp->plot_note[0]) { fprintf(f, "<p>Note: "); html_text(f, cp->plot_note); fprintf(f, ".</p>\n"); }
+    if (!cp->run_figures) {
+        char note[400];
+        snprintf(note, sizeof note, RUN_FIGS_NOTE_FMT, s->n_runs, cp->n_conds);
+        fprintf(f, "<p>");
+        html_text(f, note);
+        fprintf(f, "</p>\n");
     }
+    for (int pass = 0; pass < 2; pass++)
+        for (int i = 0; i < n_figs; i++)
+            if (is_cond_figure(&figs[i]) == (pass == 0) && html_figure(f, s, &figs[i], e) != 0) return -1;
     fprintf(f, "</body>\n</html>\n");
     return 0;
 }
 
-int report_write_docs(const report_study *s, const report_analysis *a,
+int report_write_docs(const report_study *s, const report_analysis *a, const report_cond_part *cp,
                       const report_figure *figs, int n_figs, lr_err *e) {
     char **sentences = NULL;
     int n_sent = report_analysis_sentences(s, a, &sentences);
@@ -309,12 +547,12 @@ int report_write_docs(const report_study *s, const report_analysis *a,
 
     fs_join(path, sizeof path, s->dir, "report.md");
     if (fs_begin(&af, path, e) != 0) goto done;
-    md_write(af.f, s, a, sentences, n_sent, figs, n_figs);
+    md_write(af.f, s, a, cp, sentences, n_sent, figs, n_figs);
     if (fs_commit(&af, e) != 0) goto done;
 
     fs_join(path, sizeof path, s->dir, "report.html");
     if (fs_begin(&af, path, e) != 0) goto done;
-    if (html_write(af.f, s, a, sentences, n_sent, figs, n_figs, e) != 0) {
+    if (html_write(af.f, s, a, cp, sentences, n_sent, figs, n_figs, e) != 0) {
         fs_abort(&af);
         goto done;
     }

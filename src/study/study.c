@@ -361,6 +361,10 @@ int study_execute(const study *s, lr_err *e) {
         fprintf(stderr, "lrscope: summary.csv: %s\n", se.msg);
         status = EXIT_RUN_FAILED;
     }
+    if (s->no_report && report_conditions_write(s->out_dir, &se) != 0) { // else report_build writes them
+        fprintf(stderr, "lrscope: conditions.csv: %s\n", se.msg);
+        status = EXIT_RUN_FAILED;
+    }
     console_table(stdout, s->runs, done, s->n_runs);
     fflush(stdout);
     if (!s->no_report) {

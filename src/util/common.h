@@ -9,6 +9,12 @@
 #include <stdlib.h>
 
 #define LRSCOPE_VERSION "0.1.0"
+#ifndef LRSCOPE_COMMIT
+#define LRSCOPE_COMMIT "unknown" // the build passes the git commit (Makefile)
+#endif
+#ifndef LRSCOPE_DATE
+#define LRSCOPE_DATE "2026-11-28" // the commit's date, for the manual (Makefile)
+#endif
 
 // Programming errors: stays on in release builds (ggml's GGML_ASSERT).
 #define LR_ASSERT(cond)                                                        \

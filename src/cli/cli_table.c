@@ -1,0 +1,73 @@
+// cli_table.c: the table of lrscope's commands and of the flags that are not
+// run knobs. It drives the top-level usage, dispatch, the man page and the
+// shell completion; the run knobs come from their own table (knobs.h).
+#include "commands.h"
+
+#include <string.h>
+
+static const cli_flag RUN_FLAGS[] = {
+    {"--out", "DIR", "study folder; must not hold files (default results/study-YYYYmmdd-HHMMSS)", "@dir"},
+    {"--lrs", "LIST", "comma-separated learning rates: shorthand for --grid lr=LIST; auto: the range test "
+     "picks valley x 1/10, 1/3, 1, 3", NULL},
+    {"--grid", "KEY=LIST", "a study axis: KEY=V1,V2,... or KEY=logspace:A:B:N (repeatable)", NULL},
+    {"--seeds", "N|LIST", "seeds per condition: N means 1..N, or a list such as 1,2,7", NULL},
+    {"--jobs", "N", "runs trained side by side; 0 = auto", NULL},
+    {"--no-report", NULL, "skip the figures and report at the end", NULL},
+    {"--quiet", NULL, "no progress output", NULL},
+    {"--help", NULL, "show the options and their defaults", NULL},
+    {NULL, NULL, NULL, NULL},
+};
+
+static const cli_flag REPORT_FLAGS[] = {
+    {"--help", NULL, "show the command's help", NULL},
+    {NULL, NULL, NULL, NULL},
+};
+
+static const cli_flag FETCH_FLAGS[] = {
+    {"--dir", "DIR", "data root (default data); the set goes to DIR/FOLDER", "@dir"},
+    {"--url", "URL", "a mirror: the archive's whole URL, or a base URL ending in /", NULL},
+    {"--md5", "HEX", "expected MD5 of a single-archive download from a mirror", NULL},
+    {"--quiet", NULL, "no progress on stderr", NULL},
+    {"--help", NULL, "show the command's help and the known data sets", NULL},
+    {NULL, NULL, NULL, NULL},
+};
+
+static const cli_flag LRFIND_FLAGS[] = {
+    {"--steps", "N", "at most N optimiser steps (default 100)", NULL},
+    {"--start-lr", "X", "first rate (default 1e-07)", NULL},
+    {"--end-lr", "X", "the rate the test heads to (default 10)", NULL},
+    {"--seeds", "N", "repeat with seeds 1..N and show each suggestion's spread", NULL},
+    {"--out", "DIR", "folder for lrfind.csv and the figure; must not hold files (default "
+     "results/lrfind-YYYYmmdd-HHMMSS)", "@dir"},
+    {"--quiet", NULL, "only the suggestions", NULL},
+    {"--help", NULL, "show the options and their defaults", NULL},
+    {NULL, NULL, NULL, NULL},
+};
+
+static const cli_flag DOC_FLAGS[] = {
+    {"--help", NULL, "show the command's help", NULL},
+    {NULL, NULL, NULL, NULL},
+};
+
+const cli_command CLI_COMMANDS[] = {
+    {"run", "[STUDY.yaml] [options]",
+     "train each condition of a study over its seeds, record every epoch, report",
+     cmd_run, RUN_FLAGS, 1, "@yaml"},
+    {"report", "STUDY_DIR", "rebuild the figures and report of a study folder", cmd_report,
+     REPORT_FLAGS, 0, "@dir"},
+    {"fetch", "NAME [options]", "download a data set: cifar10, cifar100, mnist, fashion-mnist",
+     cmd_fetch, FETCH_FLAGS, 0, "@dataset"},
+    {"lrfind", "[STUDY.yaml] [options]",
+     "the learning-rate range test: suggested rates (valley, steepest, minimum/10) and their spread over seeds",
+     cmd_lrfind, LRFIND_FLAGS, 1, "@yaml"},
+    {"doc", "man1|man5-study|bash|zsh",
+     "print a generated manual page or shell completion (used by the build)", cmd_doc, DOC_FLAGS,
+     0, "man1|man5-study|bash|zsh"},
+    {NULL, NULL, NULL, NULL, NULL, 0, NULL},
+};
+
+const cli_command *cli_command_find(const char *name) {
+    for (const cli_command *c = CLI_COMMANDS; c->name; c++)
+        if (strcmp(c->name, name) == 0) return c;
+    return NULL;
+}

@@ -1,0 +1,29 @@
+// report_docs.h: what report_build.c hands report_write.c: the study's
+// conditions, their comparisons and sentences, and which figures were drawn.
+// (Apart from report_parts.h because conditions.h itself includes that.)
+#ifndef LRSCOPE_REPORT_DOCS_H
+#define LRSCOPE_REPORT_DOCS_H
+
+#include "conditions.h"
+#include "report_parts.h"
+
+// Studies of more runs than this get no per-run figures (one line per run):
+// only the condition figures, and the report says so.
+enum { REPORT_RUN_FIGURES_MAX = 10 };
+
+// The study's conditions and what the report says and draws about them.
+typedef struct {
+    report_condition *conds;   // (n_conds,) report_conditions_from_study
+    int n_conds;
+    conditions_cmp cmp;        // the best condition against each other one
+    char **sentences;          // (n_sentences,) conditions_sentences
+    int n_sentences;
+    int run_figures;           // 1: the per-run figures were drawn
+    char plot_note[160];       // conditions_plot's note ("" when every condition is drawn)
+} report_cond_part;
+
+// Writes STUDY/report.md and STUDY/report.html (PNGs embedded as data: URIs).
+int report_write_docs(const report_study *s, const report_analysis *a, const report_cond_part *cp,
+                      const report_figure *figs, int n_figs, lr_err *e);
+
+#endif

@@ -58,7 +58,7 @@ const cli_command CLI_COMMANDS[] = {
     {"fetch", "NAME [options]", "download a data set: cifar10, cifar100, mnist, fashion-mnist",
      cmd_fetch, FETCH_FLAGS, 0, "@dataset"},
     {"lrfind", "[STUDY.yaml] [options]",
-     "the learning-rate range test: suggested rates (valley, steepest, minimum/10) and their spread over seeds",
+     "the learning-rate range test: suggested rates and their spread over seeds",
      cmd_lrfind, LRFIND_FLAGS, 1, "@yaml"},
     {"doc", "man1|man5-study|bash|zsh",
      "print a generated manual page or shell completion (used by the build)", cmd_doc, DOC_FLAGS,

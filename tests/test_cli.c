@@ -546,7 +546,7 @@ static void test_bad_flags(void **state) {
     expect_bad_input(st, "--isa", "%s --isa bogus", data);
     expect_bad_input(st, "--bogus-flag", "%s --bogus-flag", data);
     expect_bad_input(st, "--batch-size", "%s --batch-size 0", data);
-    expect_bad_input(st, "--schedule", "%s --schedule cosine", data);
+    expect_bad_input(st, "--schedule", "%s --schedule cosin", data);
     expect_bad_input(st, "--momentum", "%s --momentum abc", data);
     // two rates that would share a run folder
     expect_bad_input(st, "runs/lr=0.1", "%s --lrs 0.1,0.10000001", data);
@@ -1090,6 +1090,9 @@ static void test_every_knob_flag_in_run_json(void **state) {
         else if (!strcmp(k->name, "epochs")) snprintf(v, sizeof v, "2");
         else if (!strcmp(k->name, "isa")) snprintf(v, sizeof v, "scalar");              // on every CPU
         else if (!strcmp(k->name, "threads")) snprintf(v, sizeof v, "1");
+        // issue 10: knobs that exclude each other stay at their defaults
+        else if (!strcmp(k->name, "dampening")) snprintf(v, sizeof v, "0");     // nesterov is on
+        else if (!strcmp(k->name, "warmup_epochs")) snprintf(v, sizeof v, "0"); // warmup_steps is set
         else if (k->type == KNOB_DOUBLE) snprintf(v, sizeof v, "%.17g", k->lo + (k->hi - k->lo) * 0.375 > 1
                                                   ? 0.0375 : k->lo + (k->hi - k->lo) * 0.375);
         else if (k->type == KNOB_INT || k->type == KNOB_UINT64) snprintf(v, sizeof v, "%.0f", k->lo + 2);
@@ -1100,7 +1103,8 @@ static void test_every_knob_flag_in_run_json(void **state) {
         else snprintf(v, sizeof v, "x");
         lr_err e;
         if (knob_parse(k, v, &want, flag, &e) != 0) fail_msg("test value: %s", e.msg);
-        len += (size_t)snprintf(args + len, sizeof args - len, " %s '%s'", flag, v);
+        // a bool flag alone means true, so its value goes after '='
+        len += (size_t)snprintf(args + len, sizeof args - len, k->type == KNOB_BOOL ? " %s='%s'" : " %s '%s'", flag, v);
         assert_true(len < sizeof args);
     }
     char *err;
@@ -1697,6 +1701,59 @@ static void test_jobs_deterministic(void **state) {
     assert_int_equal(system(cmd), 0);
 }
 
+// ---------------------------------------------------------------- issue 10: optimiser and schedule knobs
+
+// A bad optimiser or schedule knob, alone or in combination with the run's
+// shape (200 training images), is refused with exit 2 naming the knob, before
+// any training and without a study folder (expect_bad_input checks both).
+static void test_optim_knobs_refused_before_training(void **state) {
+    cli_state *st = *state;
+    char data[4400];
+    snprintf(data, sizeof data, "--data '%s'", st->data);
+    expect_bad_input(st, "did you mean \"cosine\"", "%s --schedule cosin", data);
+    expect_bad_input(st, "--optimizer", "%s --optimizer adamm", data);
+    expect_bad_input(st, "did you mean \"adam\"", "%s --optimizer adamm", data);
+    expect_bad_input(st, "--gamma", "%s --gamma -0.5", data);
+    expect_bad_input(st, "gamma 0 is out of range", "%s --schedule exponential --gamma 0", data);
+    expect_bad_input(st, "--pct-start", "%s --schedule onecycle --pct-start 1.5", data);
+    expect_bad_input(st, "pct_start 1 is out of range", "%s --schedule onecycle --pct-start 1", data);
+    expect_bad_input(st, "pct_start 0 is out of range", "%s --schedule onecycle --pct-start 0", data);
+    expect_bad_input(st, "t_max 0 is out of range", "%s --schedule cosine --t-max 0", data);
+    expect_bad_input(st, "milestones must be increasing: 3 comes after 5", "%s --schedule multistep --milestones 5,3",
+                     data);
+    expect_bad_input(st, "milestones", "%s --schedule multistep", data); // it needs at least one
+    expect_bad_input(st, "nesterov needs momentum > 0", "%s --nesterov --momentum 0", data);
+    // one-cycle: 1 epoch x 1 batch of 200 images leaves no rising phase
+    expect_bad_input(st, "one-cycle run of 1 steps (1 epochs x 1 batches) is shorter than its schedule",
+                     "%s --schedule onecycle --batch-size 200", data);
+    // warm-up as long as the run: 1 epoch of 2 batches (128 + 72 images)
+    expect_bad_input(st, "a warm-up of 2 steps (warmup_epochs 1) leaves nothing of the run's 2 steps",
+                     "%s --warmup-epochs 1", data);
+    expect_bad_input(st, "warmup_steps 5", "%s --warmup-steps 5", data);
+    // in a study of several conditions, the message says which one; a later
+    // condition's fault still stops the whole study before its first run
+    expect_bad_input(st, "condition batch_size=200", "%s --schedule onecycle --grid batch_size=64,200", data);
+    // from a study file
+    char path[4400], arg[8900];
+    snprintf(path, sizeof path, "%s/bad-onecycle.yaml", st->root);
+    const char *yaml = "base:\n  schedule: onecycle\n  pct_start: 1\ngrid:\n  lr: [0.1]\n";
+    test_write_file(path, yaml, strlen(yaml));
+    snprintf(arg, sizeof arg, "'%s' %s", path, data);
+    expect_bad_input(st, "pct_start 1 is out of range", "%s", arg);
+}
+
+// run.json records the steps per epoch (the schedule figure's clock):
+// 200 images in batches of 128 are 2 steps.
+static void test_run_json_steps_per_epoch(void **state) {
+    cli_state *st = *state;
+    ensure_main_run(st);
+    char path[4600];
+    snprintf(path, sizeof path, "%s/out1/runs/lr=0.05/seed-1/run.json", st->root);
+    json_t *root = load_json(path);
+    assert_int_equal(json_integer_value(json_object_get(root, RUN_KEY_STEPS_PER_EPOCH)), 2);
+    json_decref(root);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_run_writes_study),
@@ -1724,6 +1781,8 @@ int main(void) {
         cmocka_unit_test(test_every_knob_flag_in_run_json),
         cmocka_unit_test(test_study_file_and_flags),
         cmocka_unit_test(test_study_round_trip_and_jobs),
+        cmocka_unit_test(test_optim_knobs_refused_before_training),
+        cmocka_unit_test(test_run_json_steps_per_epoch),
         // the conditions in the report (issue 9)
         cmocka_unit_test(test_report_conditions_study),
         cmocka_unit_test(test_report_one_seed_hint),

@@ -157,7 +157,7 @@ static void test_grid_errors(void **state) {
     grid_bad(&sp, "lr=0.1,", "empty value");
     grid_bad(&sp, "threads=1,2", "cannot be an axis");
     grid_bad(&sp, "lr", "KEY=V1,V2");
-    grid_bad(&sp, "schedule=step,cosine", "step, constant");
+    grid_bad(&sp, "schedule=step,cosin", "did you mean \"cosine\"");
     assert_int_equal(sp.n_axes, 0); // nothing half-set
     lr_err e = {{0}};
     assert_int_equal(spec_set_seeds(&sp, "0", "--seeds", &e), -1);

@@ -15,7 +15,7 @@ static void other_value(const knob *k, char *out, size_t cap) {
     case KNOB_DOUBLE: {
         double def = *(const double *)((const char *)&d + k->offset);
         double v = def != k->hi ? (def + k->hi) / 2 : (def + k->lo) / 2;
-        if (k->hi > 1e5 && def < 1e5) v = def * 3 + 0.25; // a wide range: stay near the default
+        if (k->hi > 1e5 && def < 1e5) v = fabs(def) * 3 + 0.25; // a wide range: stay near the default (max_lr: -1)
         snprintf(out, cap, "%.17g", v);
         return;
     }
@@ -151,8 +151,11 @@ static void test_bad_values_refused_with_range(void **state) {
     run_config c;
     config_defaults(&c);
     lr_err e;
-    assert_int_equal(knob_parse(knob_find("schedule"), "cosine", &c, "--schedule", &e), -1);
-    assert_non_null(strstr(e.msg, "step, constant"));
+    assert_int_equal(knob_parse(knob_find("schedule"), "cosin", &c, "--schedule", &e), -1);
+    assert_non_null(strstr(e.msg, "step, constant, multistep"));
+    assert_non_null(strstr(e.msg, "did you mean \"cosine\"")); // a misspelt value gets the closest
+    assert_int_equal(knob_parse(knob_find("optimizer"), "adamm", &c, "--optimizer", &e), -1);
+    assert_non_null(strstr(e.msg, "did you mean \"adam\""));
 }
 
 static void test_json_round_trip(void **state) {

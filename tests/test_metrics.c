@@ -196,7 +196,8 @@ static void test_schedule_constant(void **state) {
     for (int ep = 0; ep < 40; ep++) assert_true(schedule_lr(&c, ep) == 0.037);
     assert_true(schedule_known("step"));
     assert_true(schedule_known("constant"));
-    assert_false(schedule_known("cosine"));
+    assert_true(schedule_known("cosine")); // issue 10: every schedule.h name is known
+    assert_false(schedule_known("cosin"));
     assert_false(schedule_known("Step"));
     assert_false(schedule_known(""));
 }

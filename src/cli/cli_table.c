@@ -7,7 +7,8 @@
 
 static const cli_flag RUN_FLAGS[] = {
     {"--out", "DIR", "study folder; must not hold files (default results/study-YYYYmmdd-HHMMSS)", "@dir"},
-    {"--lrs", "LIST", "comma-separated learning rates: shorthand for --grid lr=LIST", NULL},
+    {"--lrs", "LIST", "comma-separated learning rates: shorthand for --grid lr=LIST; auto: the range test "
+     "picks valley x 1/10, 1/3, 1, 3", NULL},
     {"--grid", "KEY=LIST", "a study axis: KEY=V1,V2,... or KEY=logspace:A:B:N (repeatable)", NULL},
     {"--seeds", "N|LIST", "seeds per condition: N means 1..N, or a list such as 1,2,7", NULL},
     {"--jobs", "N", "runs trained side by side; 0 = auto", NULL},
@@ -31,6 +32,18 @@ static const cli_flag FETCH_FLAGS[] = {
     {NULL, NULL, NULL, NULL},
 };
 
+static const cli_flag LRFIND_FLAGS[] = {
+    {"--steps", "N", "at most N optimiser steps (default 100)", NULL},
+    {"--start-lr", "X", "first rate (default 1e-07)", NULL},
+    {"--end-lr", "X", "the rate the test heads to (default 10)", NULL},
+    {"--seeds", "N", "repeat with seeds 1..N and show each suggestion's spread", NULL},
+    {"--out", "DIR", "folder for lrfind.csv and the figure; must not hold files (default "
+     "results/lrfind-YYYYmmdd-HHMMSS)", "@dir"},
+    {"--quiet", NULL, "only the suggestions", NULL},
+    {"--help", NULL, "show the options and their defaults", NULL},
+    {NULL, NULL, NULL, NULL},
+};
+
 static const cli_flag DOC_FLAGS[] = {
     {"--help", NULL, "show the command's help", NULL},
     {NULL, NULL, NULL, NULL},
@@ -44,6 +57,9 @@ const cli_command CLI_COMMANDS[] = {
      REPORT_FLAGS, 0, "@dir"},
     {"fetch", "NAME [options]", "download a data set: cifar10, cifar100, mnist, fashion-mnist",
      cmd_fetch, FETCH_FLAGS, 0, "@dataset"},
+    {"lrfind", "[STUDY.yaml] [options]",
+     "the learning-rate range test: suggested rates and their spread over seeds",
+     cmd_lrfind, LRFIND_FLAGS, 1, "@yaml"},
     {"doc", "man1|man5-study|bash|zsh",
      "print a generated manual page or shell completion (used by the build)", cmd_doc, DOC_FLAGS,
      0, "man1|man5-study|bash|zsh"},

@@ -43,6 +43,9 @@ static void usage(FILE *out) {
             "                      KEY=linspace:A:B:N. Every knob below can be an axis\n"
             "                      unless marked [not an axis]\n"
             "  --lrs LIST          shorthand for --grid lr=LIST (default 0.1,0.01,0.001)\n"
+            "  --lrs auto          run the range test first (lrscope lrfind, default settings,\n"
+            "                      the study's seed) and take the valley suggestion x 1/10,\n"
+            "                      1/3, 1 and 3 (also --grid lr=auto, lr: auto in a file)\n"
             "  --seeds N|LIST      repeat every condition with seeds 1..N, or the seeds listed\n"
             "                      (e.g. 1,2,7); default: --seed alone\n"
             "  --out DIR           study folder; must not hold files (default\n"
@@ -180,9 +183,18 @@ static int build_spec(const cli_args *a, study_spec *sp, lr_err *e) {
     for (int i = 0; i < a->n_knobs; i++) seed_flag |= !strcmp(a->knobs[i].k->name, "seed");
     for (int i = 0; i < a->n_grids; i++) seeds_flag |= !strncmp(a->grids[i], "seed=", 5);
     if (seed_flag && seeds_flag) return lr_fail(e, "--seed: give either --seed N (one seed) or --seeds / --grid seed=...");
-    for (int i = 0; i < a->n_grids; i++)
+    for (int i = 0; i < a->n_grids; i++) {
+        if (!strcmp(a->grids[i], "lr=auto")) { // the range test picks the axis
+            sp->lr_auto = 1;
+            continue;
+        }
+        if (!strncmp(a->grids[i], "lr=", 3)) sp->lr_auto = 0; // a flag's rates replace a file's lr: auto
         if (spec_parse_grid_flag(sp, a->grids[i], e) != 0) return -1;
-    if (a->lrs) {
+    }
+    if (a->lrs && !strcmp(a->lrs, "auto")) {
+        sp->lr_auto = 1;
+    } else if (a->lrs) {
+        sp->lr_auto = 0; // the rates given replace a file's lr: auto
         char arg[4200];
         if (snprintf(arg, sizeof arg, "lr=%s", a->lrs) >= (int)sizeof arg) return lr_fail(e, "--lrs: too long");
         if (spec_parse_grid_flag(sp, arg, e) != 0) {
@@ -202,11 +214,52 @@ static int build_spec(const cli_args *a, study_spec *sp, lr_err *e) {
         if (!strcmp(kv->k->name, "lr")) sp->lr_set = 1;    // --lr X: that rate alone
     }
     if (a->seeds && spec_set_seeds(sp, a->seeds, "--seeds", e) != 0) return -1;
+    if (sp->lr_auto && sp->lr_set)
+        return lr_fail(e, "--lr: lr auto picks the rates with the range test; give one or the other");
+    return 0;
+}
+
+// lr: auto: runs the range test on the base configuration (its seed, or the
+// first of the study's seeds) and sets the lr axis to the valley suggestion
+// x 1/10, 1/3, 1, 3; fills f and c for the study folder. Returns 0 or the
+// exit status.
+static int pick_lrs(study_spec *sp, int quiet, study_lrfind *f, lrfind_curve *c, lr_err *e) {
+    run_config base = sp->base;
+    if (sp->n_seeds > 0) base.seed = sp->seeds[0];
+    grid_axis *seed_axis = spec_axis(sp, knob_find("seed"));
+    if (seed_axis) {
+        lr_err ok;
+        LR_ASSERT(knob_parse(knob_find("seed"), seed_axis->values[0], &base, "seed", &ok) == 0);
+    }
+    lrfind_suggestions s;
+    int rc = lrfind_for_study(&base, quiet, &g_stop, c, &s, e);
+    if (rc != 0) return rc;
+    lrfind_opts o;
+    lrfind_defaults(&o);
+    static const double factor[4] = {0.1, 1.0 / 3.0, 1.0, 3.0};
+    char text[4][32];
+    const char *values[4];
+    run_config scratch = sp->base;
+    for (int i = 0; i < 4; i++) {
+        snprintf(text[i], sizeof text[i], "%.3g", s.valley * factor[i]);
+        values[i] = text[i];
+        lr_err ok;
+        if (knob_parse(knob_find("lr"), text[i], &scratch, "lr", &ok) != 0)
+            return lr_fail(e, "lr auto: the range test's valley %g gives a rate out of range (%s)", s.valley, ok.msg),
+                   EXIT_RUN_FAILED;
+        f->lrs[i] = scratch.lr;
+    }
+    if (spec_set_axis(sp, knob_find("lr"), values, 4, "lr auto", e) != 0) return EXIT_RUN_FAILED;
+    *f = (study_lrfind){base.seed, o.steps, o.start_lr, o.end_lr, c->n, s.valley, s.steepest, s.minimum,
+                        {f->lrs[0], f->lrs[1], f->lrs[2], f->lrs[3]}};
+    if (!quiet)
+        fprintf(stderr, "lrscope: lr auto: valley %.3g (steepest %.3g, minimum/10 %.3g); rates %s, %s, %s, %s\n",
+                s.valley, s.steepest, s.minimum, text[0], text[1], text[2], text[3]);
     return 0;
 }
 
 // The data folder is missing: fetch it when it is where a fetch would put it.
-static int ensure_data(const run_config *base, int data_given, int quiet, lr_err *e) {
+int cli_ensure_data(const run_config *base, int data_given, int quiet, lr_err *e) {
     if (dataset_check_dir(base->data_dir, e) != 0) return -1; // a FIFO, a file, too long
     if (fs_is_dir(base->data_dir)) return 0;
     const dataset_info *info = dataset_find(base->dataset);
@@ -244,13 +297,27 @@ int cmd_run(int argc, char **argv) {
     spec_init(sp);
     run_config *runs = NULL;
     int n_runs = 0, status = EXIT_BAD_INPUT;
+    study_lrfind finder;
+    lrfind_curve finder_curve;
+    lrfind_curve_init(&finder_curve);
     int rc = parse_args(argc, argv, &a, &s, &e);
     if (rc == 1) {
         usage(stdout);
         status = EXIT_OK;
         goto done;
     }
-    if (rc != 0 || build_spec(&a, sp, &e) != 0 || spec_expand(sp, &runs, &n_runs, &e) != 0) goto bad;
+    if (rc != 0 || build_spec(&a, sp, &e) != 0) goto bad;
+    if (sp->lr_auto) {
+        int st = pick_lrs(sp, s.quiet, &finder, &finder_curve, &e);
+        if (st != 0) {
+            fprintf(stderr, "lrscope run: %s\n", e.msg);
+            status = st;
+            goto done;
+        }
+        s.lrfind = &finder;
+        s.lrfind_curve = &finder_curve;
+    }
+    if (spec_expand(sp, &runs, &n_runs, &e) != 0) goto bad;
     snprintf(s.name, sizeof s.name, "%s", sp->name);
     for (int i = 0; i < sp->n_axes; i++) s.axes[s.n_axes++] = sp->axes[i].k;
     if (sp->n_axes == 0) s.axes[s.n_axes++] = knob_find("lr"); // spec_expand's default axis: study.json lists it
@@ -261,7 +328,7 @@ int cmd_run(int argc, char **argv) {
         int seen = 0;
         for (int j = 0; j < i && !seen; j++)
             seen = !strcmp(runs[i].dataset, runs[j].dataset) && !strcmp(runs[i].data_dir, runs[j].data_dir);
-        if (!seen && ensure_data(&runs[i], sp->base.data_dir[0] != '\0', s.quiet, &e) != 0) goto bad;
+        if (!seen && cli_ensure_data(&runs[i], sp->base.data_dir[0] != '\0', s.quiet, &e) != 0) goto bad;
     }
     if (!s.out_dir[0]) study_default_dir(s.out_dir, sizeof s.out_dir);
     s.runs = runs;
@@ -293,6 +360,7 @@ bad:
     fprintf(stderr, "lrscope run: %s\n", e.msg);
     status = EXIT_BAD_INPUT;
 done:
+    lrfind_curve_free(&finder_curve);
     free(runs);
     spec_free(sp);
     free(sp);

@@ -9,6 +9,7 @@ int cmd_run(int argc, char **argv);     // cmd_run.c: the learning-rate study
 int cmd_report(int argc, char **argv);  // cmd_report.c: figures + report of a study folder
 int cmd_fetch(int argc, char **argv);   // cmd_fetch.c: download a data set
 int cmd_doc(int argc, char **argv);     // cmd_doc.c: generated man pages and completion
+int cmd_lrfind(int argc, char **argv);  // cmd_lrfind.c: the learning-rate range test
 
 // A flag that is not a run knob. `complete` tells the shell completion what
 // its value is: NULL (none), "@dir", "@file", "@yaml", "@dataset", or the
@@ -29,5 +30,18 @@ typedef struct {
 
 extern const cli_command CLI_COMMANDS[]; // terminated by a NULL name
 const cli_command *cli_command_find(const char *name);
+
+// Shared by the commands.
+#include <signal.h>
+#include "../train/lrfind.h"
+// cmd_run.c: fetches base's data set when its folder is missing and sits
+// where a fetch would put it; -1 with e otherwise (or when the fetch fails).
+int cli_ensure_data(const run_config *base, int data_given, int quiet, lr_err *e);
+// cmd_lrfind.c: the range test with default settings on base (its model,
+// data, optimiser and seed) for `lr: auto`; fills c (free it) and s. Returns
+// 0, EXIT_BAD_INPUT (bad configuration or data) or EXIT_RUN_FAILED
+// (interrupted, or too few points to suggest), with e.
+int lrfind_for_study(const run_config *base, int quiet, volatile sig_atomic_t *stop, lrfind_curve *c,
+                     lrfind_suggestions *s, lr_err *e);
 
 #endif

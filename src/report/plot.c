@@ -12,6 +12,7 @@
 #include <plplot.h>
 #include <string.h>
 
+#include "../train/schedule.h"
 #include "../util/fsutil.h"
 
 enum { PAGE_W = 1000, PAGE_H = 700 };
@@ -79,6 +80,33 @@ static int run_points(const report_run *r, series_id id, int log_y, double *x, d
     return n;
 }
 
+long plot_lr_series(const report_run *r, double **x, double **y) {
+    const int spe = r->steps_per_epoch;
+    if (spe < 1) return 0;
+    // the epochs trained, in order from 1, before any divergence
+    int n_ep = 0;
+    while (n_ep < r->n_epochs && n_ep < r->config.epochs && r->epochs[n_ep].epoch == n_ep + 1 &&
+           !(r->diverged_epoch && r->epochs[n_ep].epoch >= r->diverged_epoch) && isfinite(r->epochs[n_ep].lr))
+        n_ep++;
+    if (n_ep == 0) return 0;
+    long n = (long)n_ep * spe;
+    double *epoch_lr = lr_malloc((size_t)r->config.epochs * sizeof *epoch_lr);
+    for (int k = 0; k < r->config.epochs; k++) epoch_lr[k] = k < n_ep ? r->epochs[k].lr : r->epochs[n_ep - 1].lr;
+    double *px = lr_malloc((size_t)n * sizeof *px), *py = lr_malloc((size_t)n * sizeof *py);
+    lr_err e;
+    int rc = schedule_replay(&r->config, spe, epoch_lr, py, n, &e);
+    free(epoch_lr);
+    if (rc != 0) {
+        free(px);
+        free(py);
+        return 0;
+    }
+    for (long k = 0; k < n; k++) px[k] = (double)(k / spe) + 0.5 + (double)(k % spe) / spe;
+    *x = px;
+    *y = py;
+    return n;
+}
+
 // Picks the axis ranges (and log or linear) from the data; 0 if no data.
 static int curve_prepare(fig_ctx *c) {
     double lo = INFINITY, hi = -INFINITY, hi_ok = -INFINITY;
@@ -98,6 +126,17 @@ static int curve_prepare(fig_ctx *c) {
             if (!r->diverged_epoch && v > hi_ok) hi_ok = v;
         }
         if (r->diverged_epoch > c->xmax) c->xmax = r->diverged_epoch;
+        double *sx, *sy;
+        long n = c->series == SER_LR ? plot_lr_series(r, &sx, &sy) : 0;
+        for (long k = 0; k < n; k++) { // the rate within each epoch (one-cycle, warm-up in steps)
+            if (!isfinite(sy[k])) continue;
+            if (sy[k] < lo) lo = sy[k];
+            if (sy[k] > hi) hi = sy[k];
+        }
+        if (n > 0) {
+            free(sx);
+            free(sy);
+        }
     }
     if (!any) return 0;
     int is_loss = c->series == SER_TRAIN_LOSS || c->series == SER_TEST_LOSS;
@@ -227,7 +266,19 @@ static void curve_draw(const void *arg) {
         plcol0(run_colour(i));
         pllsty(run_style(i));
         plwidth(2.4);
-        if (c->series == SER_LR && n > 0) { // the rate holds for a whole epoch: steps
+        double *lx, *ly;
+        long ln = c->series == SER_LR && n > 0 ? plot_lr_series(r, &lx, &ly) : 0;
+        if (ln > 0) { // the schedule replayed step by step
+            long m = 0;
+            for (long k = 0; k < ln; k++) { // a rate of 0 (cosine's eta_min) has no place on a log axis
+                if (!isfinite(ly[k]) || (c->log_y && ly[k] <= 0)) continue;
+                lx[m] = lx[k];
+                ly[m++] = c->log_y ? log10(ly[k]) : ly[k];
+            }
+            if (m > 1) plline((PLINT)m, lx, ly);
+            free(lx);
+            free(ly);
+        } else if (c->series == SER_LR && n > 0) { // the rate holds for a whole epoch: steps
             double *sx = lr_malloc(2 * (size_t)n * sizeof *sx), *sy = lr_malloc(2 * (size_t)n * sizeof *sy);
             for (int k = 0; k < n; k++) {
                 sx[2 * k] = x[k] - 0.5;
@@ -513,7 +564,7 @@ int plot_figures(const report_study *s, const report_analysis *a, const char *fi
         {SER_TEST_ACC, "test_acc", "Test accuracy per epoch", "test accuracy (%)"},
         {SER_TRAIN_F1, "train_f1", "Train F1 (macro) per epoch", "train F1"},
         {SER_TEST_F1, "test_f1", "Test F1 (macro) per epoch", "test F1"},
-        {SER_LR, "lr_schedule", "Learning rate per epoch (schedule)", "learning rate"},
+        {SER_LR, "lr_schedule", "Learning rate per step (schedule)", "learning rate"},
     };
     if (drivers_check(e) != 0) return -1;
     int n = 0;

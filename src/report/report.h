@@ -52,6 +52,7 @@ typedef struct {
     int diverged_epoch;   // run.json "diverged_epoch", else first non-finite loss; 0 none
     double seconds;       // run.json "seconds", else the sum of epoch times; NaN unknown
     int planned_epochs;   // run.json config.epochs, else study config.epochs; 0 unknown
+    int steps_per_epoch;  // run.json "steps_per_epoch" (optimiser steps per epoch); 0 unknown
     char note[640];       // why run.json was not used, "" if it was (or is absent)
     int n_classes;        // 0 when there is no usable confusion matrix
     char (*classes)[32];  // (n_classes,) class names
@@ -67,6 +68,7 @@ typedef struct {
     int n_axes;
     report_run *runs;     // (n_runs,) in study.json order
     int n_runs;
+    char lrfind_note[600]; // study.json "lrfind" (lr auto) as a sentence; "" when absent
 } report_study;
 
 // Parses STUDY/study.json and every run's files. On failure returns -1 with

@@ -285,7 +285,9 @@ static void md_write(FILE *f, const report_study *s, const report_analysis *a, c
     fprintf(f, "%d run%s planned", s->n_runs, s->n_runs == 1 ? "" : "s");
     if (s->created[0]) { fprintf(f, ", created "); md_text(f, s->created); }
     if (s->version[0]) { fprintf(f, " by lrscope "); md_text(f, s->version); }
-    fprintf(f, ".\n\n## Configuration\n\n| setting | value |\n|---|---|\n");
+    fprintf(f, ".");
+    if (s->lrfind_note[0]) { fprintf(f, "\n\n"); md_text(f, s->lrfind_note); }
+    fprintf(f, "\n\n## Configuration\n\n| setting | value |\n|---|---|\n");
     config_row rows[N_KNOBS + 1];
     int n_rows = config_rows(s, rows);
     for (int i = 0; i < n_rows; i++) {
@@ -441,7 +443,9 @@ static int html_write(FILE *f, const report_study *s, const report_analysis *a, 
     fprintf(f, "</h1>\n<p>%d run%s planned", s->n_runs, s->n_runs == 1 ? "" : "s");
     if (s->created[0]) { fprintf(f, ", created "); html_text(f, s->created); }
     if (s->version[0]) { fprintf(f, " by lrscope "); html_text(f, s->version); }
-    fprintf(f, ".</p>\n<h2 id=\"configuration\">Configuration</h2>\n<table>\n"
+    fprintf(f, ".</p>\n");
+    if (s->lrfind_note[0]) { fprintf(f, "<p>"); html_text(f, s->lrfind_note); fprintf(f, "</p>\n"); }
+    fprintf(f, "<h2 id=\"configuration\">Configuration</h2>\n<table>\n"
                "<tr><th class=\"l\">setting</th><th class=\"l\">value</th></tr>\n");
     config_row rows[N_KNOBS + 1];
     int n_rows = config_rows(s, rows);

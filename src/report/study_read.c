@@ -211,6 +211,23 @@ static int study_read_json(const char *path, report_study *s, lr_err *e) {
         s->axes[s->n_axes++] = knob_find(json_string_value(key));
     }
 
+    json_t *finder = json_object_get(root, STUDY_KEY_LRFIND), *flrs = json_object_get(finder, "lrs");
+    if (json_is_object(finder) && json_is_array(flrs) && json_array_size(flrs) == 4) {
+        double fv[4];
+        for (int i = 0; i < 4; i++) fv[i] = json_number_value(json_array_get(flrs, i));
+        snprintf(s->lrfind_note, sizeof s->lrfind_note,
+                 "The learning rates were chosen by a range test (lr auto: seed %lld, %lld steps, lr %g to %g; "
+                 "curve in lrfind.csv): valley %.3g (steepest %.3g, minimum/10 %.3g); the lr axis is the valley "
+                 "x 1/10, 1/3, 1, 3: %g, %g, %g, %g.",
+                 (long long)json_integer_value(json_object_get(finder, "seed")),
+                 (long long)json_integer_value(json_object_get(finder, "points")),
+                 json_number_value(json_object_get(finder, "start_lr")),
+                 json_number_value(json_object_get(finder, "end_lr")),
+                 json_number_value(json_object_get(finder, "valley")),
+                 json_number_value(json_object_get(finder, "steepest")),
+                 json_number_value(json_object_get(finder, "minimum")), fv[0], fv[1], fv[2], fv[3]);
+    }
+
     json_t *runs = json_object_get(root, STUDY_KEY_RUNS);
     if (!json_is_array(runs)) {
         rc = lr_fail(e, "%s: expected a \"%s\" array of {\"%s\", \"%s\", \"%s\", \"%s\"} objects", path,
@@ -333,6 +350,9 @@ static int run_read_json(report_run *r, const char *path, lr_err *e) {
     v = json_object_get(json_object_get(root, "config"), "epochs");
     if (json_is_integer(v) && json_integer_value(v) > 0 && json_integer_value(v) < 1000000000)
         r->planned_epochs = (int)json_integer_value(v);
+    v = json_object_get(root, RUN_KEY_STEPS_PER_EPOCH);
+    if (json_is_integer(v) && json_integer_value(v) > 0 && json_integer_value(v) < 1000000000)
+        r->steps_per_epoch = (int)json_integer_value(v);
     run_read_confusion(r, root);
     json_decref(root);
     return 0;

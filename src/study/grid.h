@@ -36,6 +36,8 @@ typedef struct {
     grid_axis axes[GRID_MAX_AXES];
     int n_axes;               // 0: the seed study's axis, lr = 0.1, 0.01, 0.001 (lr = base.lr if lr_set)
     int lr_set;               // lr given as a setting (--lr, base: lr): no default lr axis
+    int lr_auto;              // lr: auto (--lrs auto, grid: lr: auto, base: lr: auto): the range test
+                              // (lrfind.h) picks the lr axis before the study (cmd_run.c)
     uint64_t seeds[GRID_MAX_SEEDS];
     int n_seeds;              // 0: the base seed alone
 } study_spec;

@@ -122,6 +122,7 @@ int run_files_write_json(const char *run_dir, const run_config *cfg, const run_r
     json_object_set_new(root, "status", json_string(run_status_name(r->status)));
     json_object_set_new(root, "diverged_epoch", r->diverged_epoch ? json_integer(r->diverged_epoch) : json_null());
     json_object_set_new(root, "epochs_done", json_integer(r->epochs_done));
+    json_object_set_new(root, RUN_KEY_STEPS_PER_EPOCH, json_integer(r->steps_per_epoch));
     json_object_set_new(root, "seconds", json_real(r->seconds));
     json_object_set_new(root, "train_images_per_s", json_real(r->train_images_per_s));
     json_object_set_new(root, "eval_images_per_s", json_real(r->eval_images_per_s));
@@ -220,6 +221,16 @@ int run_files_write_study(const char *study_dir, const study_header *h, const ru
                                               RUN_KEY_CONDITION, jstr(runs[i].condition), RUN_KEY_SEED,
                                               (json_int_t)runs[i].seed, RUN_KEY_CONFIG, knobs_to_json(&runs[i])));
     json_object_set_new(root, STUDY_KEY_RUNS, list);
+    if (h->lrfind) {
+        const study_lrfind *f = h->lrfind;
+        json_t *lrs = json_array();
+        for (int i = 0; i < 4; i++) json_array_append_new(lrs, json_real(f->lrs[i]));
+        json_object_set_new(root, STUDY_KEY_LRFIND,
+                            json_pack("{s:I, s:i, s:f, s:f, s:I, s:f, s:f, s:f, s:o}", "seed", (json_int_t)f->seed,
+                                      "steps", f->steps, "start_lr", f->start_lr, "end_lr", f->end_lr, "points",
+                                      (json_int_t)f->points, "valley", f->valley, "steepest", f->steepest, "minimum",
+                                      f->minimum, "lrs", lrs));
+    }
     char path[4096];
     fs_join(path, sizeof path, study_dir, "study.json");
     return dump_json(path, root, e);

@@ -19,12 +19,26 @@
 #define RUN_KEY_CONDITION "condition"    // "lr=0.1,momentum=0.9"
 #define RUN_KEY_SEED "seed"
 #define RUN_KEY_CONFIG "config"          // every knob (knobs_to_json)
+#define STUDY_KEY_LRFIND "lrfind"        // lr auto: {"seed", "steps", "start_lr", "end_lr", "points",
+                                         // "valley", "steepest", "minimum", "lrs": [4 rates]}; absent otherwise
+#define RUN_KEY_STEPS_PER_EPOCH "steps_per_epoch" // run.json: optimiser steps per epoch (the schedule's clock)
+
+// lr: auto: the range test that chose the lr axis (study.json "lrfind").
+typedef struct {
+    uint64_t seed;
+    int steps;
+    double start_lr, end_lr;
+    long points;                         // steps recorded before the stop rule
+    double valley, steepest, minimum;    // the suggestions (minimum: minimum/10)
+    double lrs[4];                       // the axis: valley x 1/10, 1/3, 1, 3
+} study_lrfind;
 
 // What study.json says about the study as a whole.
 typedef struct {
     const char *name;                    // "" when not given
     const knob *const *axes;             // (n_axes) the grid's axes, in order
     int n_axes;
+    const study_lrfind *lrfind;          // NULL: the rates were given
 } study_header;
 
 int run_files_write_metrics(const char *run_dir, const run_result *r, lr_err *e);

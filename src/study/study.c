@@ -180,6 +180,18 @@ static int check_model(const study *s, const run_config *cfg, int c, int h, int 
 }
 
 // Trains the runs of one data set (x->order), side by side as planned.
+// config_check_optim for one run; in a study of several runs the message
+// says which condition.
+static int check_optim(const run_config *r, int batches_per_epoch, int n_runs, lr_err *e) {
+    if (config_check_optim(r, batches_per_epoch, e) == 0) return 0;
+    if (n_runs > 1 && r->condition[0]) {
+        char why[sizeof e->msg];
+        snprintf(why, sizeof why, "%s", e->msg);
+        lr_fail(e, "condition %s: %s", r->condition, why);
+    }
+    return -1;
+}
+
 static void execute_group(study_exec *x, int jobs) {
     atomic_store(&x->next, 0);
     if (jobs == 1) {
@@ -221,6 +233,20 @@ int study_execute(const study *s, lr_err *e) {
             return EXIT_BAD_INPUT;
         }
     }
+    // The optimiser and schedule knobs of every run, with the run's shape
+    // (batches per epoch = ceil(train images / batch_size)), before anything
+    // is trained or written. A run on another data set, not loaded yet, is
+    // checked here as if its epochs were long, and again with its size when
+    // its data set is loaded (below, before its group trains).
+    for (int i = 0; i < s->n_runs; i++) {
+        const run_config *r = &s->runs[i];
+        int bpe = same_data(r, first) ? (train.n + r->batch_size - 1) / r->batch_size : 1 << 20;
+        if (check_optim(r, bpe, s->n_runs, e) != 0) {
+            dataset_free(&train);
+            dataset_free(&test);
+            return EXIT_BAD_INPUT;
+        }
+    }
     if (fs_dir_nonempty(s->out_dir)) {
         lr_fail(e, "--out %s: the folder already holds files; lrscope never overwrites a study. "
                    "Choose another folder or remove it", s->out_dir);
@@ -228,8 +254,11 @@ int study_execute(const study *s, lr_err *e) {
         dataset_free(&test);
         return EXIT_BAD_INPUT;
     }
-    study_header h = {s->name, s->axes, s->n_axes};
-    if (fs_mkdirs(s->out_dir, e) != 0 || run_files_write_study(s->out_dir, &h, s->runs, s->n_runs, e) != 0) {
+    study_header h = {s->name, s->axes, s->n_axes, s->lrfind};
+    char finder_csv[4200];
+    fs_join(finder_csv, sizeof finder_csv, s->out_dir, "lrfind.csv");
+    if (fs_mkdirs(s->out_dir, e) != 0 || run_files_write_study(s->out_dir, &h, s->runs, s->n_runs, e) != 0 ||
+        (s->lrfind_curve && lrfind_write_csv(finder_csv, s->lrfind_curve, e) != 0)) {
         char why[sizeof e->msg];
         snprintf(why, sizeof why, "%s", e->msg); // e->msg is both source and destination
         lr_fail(e, "--out %s: cannot write the study there (%s)", s->out_dir, why);
@@ -289,6 +318,23 @@ int study_execute(const study *s, lr_err *e) {
                         train.n, test.n);
         }
         loaded = 0;
+        // Runs on a data set loaded only now: their shape checked with its size.
+        int refused = 0;
+        for (int k = 0; k < x.n_order && !refused; k++) {
+            const run_config *r = &s->runs[x.order[k]];
+            lr_err ce;
+            if (check_optim(r, (train.n + r->batch_size - 1) / r->batch_size, s->n_runs, &ce) != 0) {
+                fprintf(stderr, "lrscope: %s; the %d run%s on %s did not run\n", ce.msg, x.n_order,
+                        x.n_order == 1 ? "" : "s", x.info->name);
+                refused = 1;
+            }
+        }
+        if (refused) {
+            x.status = EXIT_RUN_FAILED;
+            dataset_free(&train);
+            dataset_free(&test);
+            continue;
+        }
         // The test set is transformed the same way at every evaluation. With the
         // AVX-512 transform, doing it again from the bytes (3 KB per image) beats
         // reading it back transformed (12 KB per image); without it, keep it.

@@ -7,6 +7,8 @@
 #include <signal.h>
 
 #include "../train/knobs.h"
+#include "../train/lrfind.h"
+#include "run_files.h"
 
 enum { STUDY_MAX_AXES = 8 };
 
@@ -22,6 +24,10 @@ typedef struct {
     int no_report;      // skip figures and report at the end
     int jobs;           // runs trained side by side; 0 = auto (study_plan)
     volatile sig_atomic_t *stop; // Ctrl-C
+    // lr: auto: the range test that chose the lr axis, written with the
+    // study (study.json "lrfind", lrfind.csv); NULL otherwise.
+    const study_lrfind *lrfind;
+    const lrfind_curve *lrfind_curve;
 } study;
 
 // Returns the exit status: 0 every run finished, 1 some run diverged or was

@@ -82,6 +82,10 @@ static int set_base(reader *r, const yaml_node_t *key, const yaml_node_t *v, con
     if (value_text(r, k, v, text, sizeof text) != 0) return -1;
     snprintf(where, sizeof where, "%s:%d: %s", r->path, line_of(v), k->name);
     (void)key;
+    if (!strcmp(k->name, "lr") && !strcmp(text, "auto")) { // the range test picks the rates
+        r->sp->lr_auto = 1;
+        return 0;
+    }
     if (!strcmp(k->name, "lr")) r->sp->lr_set = 1;
     return knob_parse(k, text, &r->sp->base, where, r->e);
 }
@@ -160,6 +164,9 @@ static int read_axis(reader *r, const knob *k, const yaml_node_t *v) {
             if (value_text(r, k, x, text, sizeof text) != 0) { rc = -1; break; }
             values[n] = lr_strdup(text);
         }
+    } else if (!strcmp(k->name, "lr") && v->type == YAML_SCALAR_NODE && !strcmp(scalar(v), "auto")) {
+        r->sp->lr_auto = 1; // lr: auto: the range test picks the axis
+        return 0;
     } else {
         return fail_at(r, v, "grid: %s: expected a list of values, {logspace: [start, end, count]} or "
                              "{linspace: [start, end, count]}; found a single value (put it in base:)", k->name);

@@ -36,12 +36,14 @@ const knob KNOBS[] = {
      "epochs per run", 1, NULL},
     {"batch_size", KNOB_INT, FIELD(batch_size), 1, 65536, NULL, "128", "N",
      "images per step; the last partial batch is kept", 1, NULL},
-    {"schedule", KNOB_ENUM, FIELD(schedule), 0, 0, "step|constant", "step", "NAME",
-     "learning-rate schedule: StepLR or constant", 1, NULL},
+    {"schedule", KNOB_ENUM, FIELD(schedule), 0, 0,
+     "step|constant|multistep|exponential|cosine|cosine-restarts|onecycle|plateau", "step", "NAME",
+     "learning-rate schedule, PyTorch's: StepLR, constant, MultiStepLR, ExponentialLR, CosineAnnealingLR, "
+     "CosineAnnealingWarmRestarts, OneCycleLR, ReduceLROnPlateau (README: each with its knobs)", 1, NULL},
     {"step_size", KNOB_INT, FIELD(step_size), 1, 100000, NULL, "5", "N",
-     "StepLR period in epochs", 1, NULL},
+     "step: StepLR period in epochs", 1, NULL},
     {"gamma", KNOB_DOUBLE, FIELD(gamma), 0, 10, NULL, "0.5", "X",
-     "StepLR factor", 1, NULL},
+     "step, multistep, exponential: the rate's factor, > 0", 1, NULL},
     {"eval_interval", KNOB_INT, FIELD(eval_interval), 1, 100000, NULL, "1", "N",
      "test every N epochs and after the last", 1, NULL},
     {"seed", KNOB_UINT64, FIELD(seed), 0, 2147483647.0, NULL, "1", "N",
@@ -52,6 +54,75 @@ const knob KNOBS[] = {
      "kernels", 0, NULL},
     {"prefetch", KNOB_ENUM, FIELD(prefetch), 0, 0, "auto|on|off", "auto", "MODE",
      "transform images on a separate loader thread (auto: when a core is spare)", 0, NULL},
+    // ---- optimiser and schedule knobs (issue 10): PyTorch 1.13's names and defaults ----
+    {"optimizer", KNOB_ENUM, FIELD(optimizer), 0, 0, "sgd|adam|adamw", "sgd", "NAME",
+     "optimiser: SGD (momentum, dampening, nesterov, weight_decay), Adam or AdamW (beta1, beta2, eps, "
+     "weight_decay, amsgrad)", 1, NULL},
+    {"nesterov", KNOB_BOOL, FIELD(nesterov), 0, 0, NULL, "false", "BOOL",
+     "sgd: Nesterov momentum (needs momentum > 0 and dampening 0)", 1, NULL},
+    {"dampening", KNOB_DOUBLE, FIELD(dampening), 0, 1, NULL, "0", "X",
+     "sgd: dampening of the momentum", 1, NULL},
+    {"beta1", KNOB_DOUBLE, FIELD(beta1), 0, 1, NULL, "0.9", "X",
+     "adam, adamw: first-moment decay, below 1", 1, NULL},
+    {"beta2", KNOB_DOUBLE, FIELD(beta2), 0, 1, NULL, "0.999", "X",
+     "adam, adamw: second-moment decay, below 1", 1, NULL},
+    {"eps", KNOB_DOUBLE, FIELD(eps), 0, 1, NULL, "1e-08", "X",
+     "adam, adamw: term added to the denominator", 1, NULL},
+    {"amsgrad", KNOB_BOOL, FIELD(amsgrad), 0, 0, NULL, "false", "BOOL",
+     "adam, adamw: the AMSGrad variant", 1, NULL},
+    {"milestones", KNOB_INT_LIST, FIELD(milestones), 1, 100000, NULL, "", "N,N,...",
+     "multistep: epochs at which the rate is multiplied by gamma, increasing (required by multistep)", 1, NULL},
+    {"t_max", KNOB_INT, FIELD(t_max), -1, 100000, NULL, "-1", "N",
+     "cosine: T_max, the half-period in epochs; -1 = the run's epochs after any warm-up", 1, NULL},
+    {"eta_min", KNOB_DOUBLE, FIELD(eta_min), 0, 1e6, NULL, "0", "X",
+     "cosine, cosine-restarts: the lowest rate", 1, NULL},
+    {"t_0", KNOB_INT, FIELD(t_0), 1, 100000, NULL, "10", "N",
+     "cosine-restarts: T_0, the first period in epochs", 1, NULL},
+    {"t_mult", KNOB_INT, FIELD(t_mult), 1, 1000, NULL, "1", "N",
+     "cosine-restarts: T_mult, each period's growth factor", 1, NULL},
+    {"max_lr", KNOB_DOUBLE, FIELD(max_lr), -1, 1e6, NULL, "-1", "X",
+     "onecycle: the peak rate; -1 = the run's lr (so an lr axis is a max_lr axis)", 1, NULL},
+    {"pct_start", KNOB_DOUBLE, FIELD(pct_start), 0, 1, NULL, "0.3", "X",
+     "onecycle: share of the steps spent rising, in (0, 1)", 1, NULL},
+    {"div_factor", KNOB_DOUBLE, FIELD(div_factor), 0, 1e9, NULL, "25", "X",
+     "onecycle: initial rate = max_lr / div_factor, > 0", 1, NULL},
+    {"final_div_factor", KNOB_DOUBLE, FIELD(final_div_factor), 0, 1e12, NULL, "10000", "X",
+     "onecycle: final rate = initial rate / final_div_factor, > 0", 1, NULL},
+    {"anneal", KNOB_ENUM, FIELD(anneal), 0, 0, "cos|linear", "cos", "NAME",
+     "onecycle: anneal_strategy", 1, NULL},
+    {"three_phase", KNOB_BOOL, FIELD(three_phase), 0, 0, NULL, "false", "BOOL",
+     "onecycle: rise, fall back symmetrically, then anneal (fastai's shape when false)", 1, NULL},
+    {"cycle_momentum", KNOB_BOOL, FIELD(cycle_momentum), 0, 0, NULL, "true", "BOOL",
+     "onecycle: cycle sgd's momentum (adam's beta1) inversely to the rate", 1, NULL},
+    {"base_momentum", KNOB_DOUBLE, FIELD(base_momentum), 0, 1, NULL, "0.85", "X",
+     "onecycle: momentum at the peak rate, below 1 and at most max_momentum", 1, NULL},
+    {"max_momentum", KNOB_DOUBLE, FIELD(max_momentum), 0, 1, NULL, "0.95", "X",
+     "onecycle: momentum at the lowest rates, below 1", 1, NULL},
+    {"warmup_start_factor", KNOB_DOUBLE, FIELD(warmup_start_factor), 0, 1, NULL, "0.3333333333333333", "X",
+     "warm-up (LinearLR, chained before the schedule as SequentialLR): first rate = lr x this, in (0, 1]", 1,
+     NULL},
+    {"warmup_epochs", KNOB_INT, FIELD(warmup_epochs), 0, 100000, NULL, "0", "N",
+     "warm-up length in epochs, stepped per epoch; 0 = none", 1, NULL},
+    {"warmup_steps", KNOB_INT, FIELD(warmup_steps), 0, 1000000000, NULL, "0", "N",
+     "warm-up length in optimiser steps, stepped per batch; 0 = none (give epochs or steps, not both)", 1, NULL},
+    {"plateau_mode", KNOB_ENUM, FIELD(plateau_mode), 0, 0, "min|max", "min", "MODE",
+     "plateau: min for test_loss, max for test_acc", 1, NULL},
+    {"plateau_metric", KNOB_ENUM, FIELD(plateau_metric), 0, 0, "test_loss|test_acc", "test_loss", "NAME",
+     "plateau: the monitored metric, fed after each evaluation", 1, NULL},
+    {"plateau_factor", KNOB_DOUBLE, FIELD(plateau_factor), 0, 1, NULL, "0.1", "X",
+     "plateau: rate *= factor at each cut, in (0, 1)", 1, NULL},
+    {"plateau_patience", KNOB_INT, FIELD(plateau_patience), 0, 100000, NULL, "10", "N",
+     "plateau: evaluations without improvement before a cut", 1, NULL},
+    {"plateau_threshold", KNOB_DOUBLE, FIELD(plateau_threshold), 0, 1e6, NULL, "0.0001", "X",
+     "plateau: the smallest change that counts as an improvement", 1, NULL},
+    {"plateau_threshold_mode", KNOB_ENUM, FIELD(plateau_threshold_mode), 0, 0, "rel|abs", "rel", "MODE",
+     "plateau: threshold relative to the best or absolute", 1, NULL},
+    {"plateau_cooldown", KNOB_INT, FIELD(plateau_cooldown), 0, 100000, NULL, "0", "N",
+     "plateau: evaluations ignored after a cut", 1, NULL},
+    {"plateau_min_lr", KNOB_DOUBLE, FIELD(plateau_min_lr), 0, 1e6, NULL, "0", "X",
+     "plateau: the rate's floor", 1, NULL},
+    {"plateau_eps", KNOB_DOUBLE, FIELD(plateau_eps), 0, 1e6, NULL, "1e-08", "X",
+     "plateau: cuts smaller than this are skipped", 1, NULL},
 };
 const int N_KNOBS = (int)(sizeof KNOBS / sizeof KNOBS[0]);
 
@@ -178,9 +249,11 @@ int knob_parse(const knob *k, const char *text, run_config *c, const char *where
     void *field = (char *)c + k->offset;
     char range[400];
     knob_range_text(k, range, sizeof range);
-    // An empty default stands for "derived" (data: data/<folder>); only the
+    // An empty default stands for "derived" (data: data/<folder>) or "none"
+    // (milestones: the empty list); only the
     // table itself may give it: an empty value from a user is refused.
-    if (text[0] == '\0' && !(k->type == KNOB_STRING && k->def[0] == '\0' && !strcmp(where, "default")))
+    if (text[0] == '\0' &&
+        !((k->type == KNOB_STRING || k->type == KNOB_INT_LIST) && k->def[0] == '\0' && !strcmp(where, "default")))
         return lr_fail(e, "%s: empty value; expected %s", where, range);
     switch (k->type) {
     case KNOB_DOUBLE: {
@@ -210,8 +283,19 @@ int knob_parse(const knob *k, const char *text, run_config *c, const char *where
     }
     case KNOB_ENUM:
         if (!enum_has(k->values, text)) {
-            // values and field size are both from the table: a value that fits the list fits the field
-            return lr_fail(e, "%s %s: unknown; expected %s", where, text, range);
+            // a misspelling gets the closest value
+            char values[512], *cands[64 + 1];
+            int n = 0;
+            snprintf(values, sizeof values, "%s", k->values);
+            for (char *tok = values; tok && n < 64; n++) {
+                cands[n] = tok;
+                tok = strchr(tok, '|');
+                if (tok) *tok++ = '\0';
+            }
+            cands[n] = NULL;
+            const char *near = knob_closest(text, (const char *const *)cands);
+            return lr_fail(e, "%s %s: unknown; expected %s%s%s%s", where, text, range, near ? "; did you mean \"" : "",
+                           near ? near : "", near ? "\"?" : "");
         }
         LR_ASSERT(strlen(text) < k->size);
         memcpy(field, text, strlen(text) + 1);
@@ -227,7 +311,7 @@ int knob_parse(const knob *k, const char *text, run_config *c, const char *where
     case KNOB_INT_LIST: {
         int_list l = {0};
         const char *p = text;
-        for (;;) {
+        while (text[0]) { // "" (only from the table): the empty list
             const char *comma = strchr(p, ',');
             size_t len = comma ? (size_t)(comma - p) : strlen(p);
             char item[32];
@@ -384,9 +468,9 @@ int knobs_from_json(json_t *obj, run_config *c, const char *where, lr_err *e) {
     json_object_foreach(obj, key, v) {
         const knob *k = knob_find(key);
         if (!k) {
-            const char *names[64 + 1];
+            const char *names[128 + 1];
             int n = 0;
-            for (; n < N_KNOBS && n < 64; n++) names[n] = KNOBS[n].name;
+            for (; n < N_KNOBS && n < 128; n++) names[n] = KNOBS[n].name;
             names[n] = NULL;
             const char *near = knob_closest(key, names);
             return lr_fail(e, "%s: unknown key \"%s\"%s%s%s", where, key, near ? "; did you mean \"" : "",
@@ -394,6 +478,10 @@ int knobs_from_json(json_t *obj, run_config *c, const char *where, lr_err *e) {
         }
         char text[4200], at[4400];
         snprintf(at, sizeof at, "%s: %s", where, key);
+        if (k->type == KNOB_INT_LIST && k->def[0] == '\0' && json_is_array(v) && json_array_size(v) == 0) {
+            ((int_list *)((char *)c + k->offset))->n = 0; // the default's empty list, as written
+            continue;
+        }
         if (json_as_text(k, v, text, sizeof text) != 0)
             return lr_fail(e, "%s: expected %s", at, KIND[k->type]);
         if (knob_parse(k, text, c, at, e) != 0) return -1;

@@ -5,6 +5,7 @@
 #include "train.h"
 #include "metrics.h"
 #include "optim.h"
+#include "schedule.h"
 #include "pool.h"
 #include "../data/loader.h"
 
@@ -32,14 +33,16 @@ size_t train_memory_bytes(const model_desc *m, int batch_size, int threads) {
     return sizeof(float) * (m->n_params * (3 + groups) + (size_t)(threads > 0 ? threads : pool_cores()) * per_thread);
 }
 
-// Adds the group slots in group order and takes the SGD step, each thread
-// over its own slice of the parameters: the order per parameter is fixed.
+// Adds the group slots in group order and takes the optimiser step, each
+// thread over its own slice of the parameters: the order per parameter is
+// fixed.
 typedef struct {
     const float *grad_slots; // (groups, P)
-    float *grads, *params, *momentum_buf;
+    float *grads, *params;
     size_t P;
-    int groups, first;
-    float lr, momentum, weight_decay;
+    int groups;
+    const optim_state *opt;
+    optim_hyper hyper;       // this step's lr, momentum/beta1 and the rest
 } update_ctx;
 
 static void update_worker(void *arg, int tid, int nthreads) {
@@ -51,8 +54,7 @@ static void update_worker(void *arg, int tid, int nthreads) {
         const float *slot = u->grad_slots + (size_t)k * u->P;
         for (size_t i = lo; i < hi; i++) g[i] += slot[i];
     }
-    int first = u->first;
-    sgd_step(u->params + lo, g + lo, u->momentum_buf + lo, hi - lo, u->lr, u->momentum, u->weight_decay, &first);
+    optim_update(u->opt, &u->hyper, u->params, g, lo, hi);
 }
 
 // What the threads share for one batch.
@@ -72,7 +74,7 @@ typedef struct {
     int backward;
     atomic_int next;     // next group to take: threads take groups as they free up
     atomic_int done;     // groups finished: the update starts when all are
-    update_ctx *update;  // training: the SGD step taken in the same round
+    update_ctx *update;  // training: the optimiser step taken in the same round
 } step_ctx;
 
 static void step_worker(void *arg, int tid, int nthreads) {
@@ -155,6 +157,12 @@ int train_run(const run_config *cfg, const dataset *train, const dataset *test,
     if (!kt) return -1;
     if (cfg->epochs < 1 || cfg->batch_size < 1 || cfg->eval_interval < 1)
         return lr_fail(e, "epochs, batch size and eval interval must be at least 1");
+    // The schedule and the optimiser state: plain values, saved whole by a resume.
+    r->steps_per_epoch = (train->n + cfg->batch_size - 1) / cfg->batch_size; // the loader's batches
+    schedule sched;
+    if (schedule_init(&sched, cfg, r->steps_per_epoch, e) != 0) return -1;
+    optim_state opt;
+    if (optim_init(&opt, cfg, r->model.n_params, e) != 0) return -1;
     const model_desc *m = &r->model;
     const int K = m->num_classes, T = cfg->threads > 0 ? cfg->threads : train_default_threads();
     const size_t P = m->n_params;
@@ -170,7 +178,6 @@ int train_run(const run_config *cfg, const dataset *train, const dataset *test,
     int max_batch = cfg->batch_size > eval_batch ? cfg->batch_size : eval_batch;
     int max_groups = (max_batch + LANES - 1) / LANES;
     float *grads = lr_aligned_alloc(P * sizeof(float));
-    float *momentum_buf = lr_aligned_alloc(P * sizeof(float));
     float *grad_slots = lr_aligned_alloc((size_t)((cfg->batch_size + LANES - 1) / LANES) * P * sizeof(float));
     float *loss = lr_aligned_alloc((size_t)max_groups * LANES * sizeof(float));
     int *pred = lr_calloc((size_t)max_groups * LANES, sizeof(int));
@@ -184,6 +191,7 @@ int train_run(const run_config *cfg, const dataset *train, const dataset *test,
     loader *train_ld = loader_create(train, info, cfg->batch_size, 1, cfg->seed, prefill);
     loader *test_ld = loader_create(test, info, eval_batch, 0, cfg->seed, prefill);
     loader_set_isa(train_ld, cfg->isa);
+    LR_ASSERT(loader_num_batches(train_ld) == r->steps_per_epoch); // the schedule's clock
     loader_set_isa(test_ld, cfg->isa);
     float **xbuf = lr_calloc((size_t)T, sizeof *xbuf);
     for (int t = 0; t < T; t++) xbuf[t] = lr_aligned_alloc((size_t)train->c * train->h * train->w * LANES * sizeof(float));
@@ -191,7 +199,7 @@ int train_run(const run_config *cfg, const dataset *train, const dataset *test,
     step_ctx s = {.m = m, .kt = kt, .params = r->params, .ws = ws, .grad_slots = grad_slots,
                   .loss = loss, .pred = pred, .xbuf = xbuf,
                   .img_floats = (size_t)train->c * train->h * train->w * LANES};
-    int first_step = 1;
+    long step = 0; // optimiser steps taken
     double run_start = lr_now(), train_time = 0.0, eval_time = 0.0;
     long long train_images = 0, eval_images = 0;
     r->status = RUN_RUNNING;
@@ -199,7 +207,7 @@ int train_run(const run_config *cfg, const dataset *train, const dataset *test,
         double t0 = lr_now();
         epoch_record *rec = &r->epochs[epoch];
         rec->epoch = epoch + 1;
-        rec->lr = schedule_lr(cfg, epoch);
+        rec->lr = NAN; // the rate of the epoch's first step
         memset(train_cm, 0, (size_t)K * K * sizeof *train_cm);
         double loss_sum = 0.0;
         int seen = 0, nb = loader_num_batches(train_ld);
@@ -214,19 +222,27 @@ int train_run(const run_config *cfg, const dataset *train, const dataset *test,
             const batch *b = loader_next(train_ld);
             s.b = b;
             s.scale = 1.0f / (float)b->n;
-            update_ctx u = {.grad_slots = grad_slots, .grads = grads, .params = r->params,
-                            .momentum_buf = momentum_buf, .P = P, .groups = b->groups, .first = first_step,
-                            .lr = (float)rec->lr, .momentum = (float)cfg->momentum,
-                            .weight_decay = (float)cfg->weight_decay};
+            schedule_point sp;
+            lr_err se;
+            LR_ASSERT(schedule_at(&sched, step, &sp, &se) == 0); // a run never steps past its schedule
+            if (hooks && hooks->step_lr) sp.lr = hooks->step_lr(hooks->ctx, step);
+            if (bi == 0) rec->lr = sp.lr;
+            update_ctx u = {.grad_slots = grad_slots, .grads = grads, .params = r->params, .P = P,
+                            .groups = b->groups, .opt = &opt, .hyper = optim_hyper_from(cfg, &sp)};
             s.update = &u;
             atomic_store(&s.next, 0);
             atomic_store(&s.done, 0);
-            pool_run(p, step_worker, &s); // forward, backward, gradient sum and SGD step
+            pool_run(p, step_worker, &s); // forward, backward, gradient sum and optimiser step
             s.update = NULL;
-            first_step = 0;
+            optim_step_done(&opt);
+            step++;
             double batch_loss = tally(b, loss, pred, train_cm, K);
             loss_sum += batch_loss;
             seen += b->n;
+            if (hooks && hooks->on_step && hooks->on_step(hooks->ctx, step - 1, sp.lr, batch_loss / b->n)) {
+                r->status = RUN_FINISHED;
+                break;
+            }
             if (!isfinite(batch_loss)) {
                 r->status = RUN_DIVERGED;
                 r->diverged_epoch = epoch + 1;
@@ -257,6 +273,10 @@ int train_run(const run_config *cfg, const dataset *train, const dataset *test,
                 r->status = RUN_DIVERGED;
                 r->diverged_epoch = epoch + 1;
             }
+            // ReduceLROnPlateau steps after each evaluated epoch only: its
+            // patience and cooldown count evaluations (eval_interval).
+            if (r->status == RUN_RUNNING && schedule_feeds_plateau(&sched, epoch))
+                schedule_plateau_step(&sched, sched.plateau.metric_acc ? rec->test_acc : rec->test_loss);
         }
         rec->seconds = lr_now() - t0;
         r->epochs_done = epoch + 1;
@@ -280,7 +300,7 @@ int train_run(const run_config *cfg, const dataset *train, const dataset *test,
     free(pred);
     free(loss);
     free(grad_slots);
-    free(momentum_buf);
+    optim_free(&opt);
     free(grads);
     return 0;
 }

@@ -20,7 +20,7 @@ const char *run_status_name(run_status s);
 
 typedef struct {
     int epoch;            // from 1
-    double lr;
+    double lr;            // the rate of the epoch's first optimiser step (schedule.h)
     double train_loss, train_acc, train_f1;
     int has_test;         // 0 in epochs without evaluation
     double test_loss, test_acc, test_f1;
@@ -42,6 +42,7 @@ typedef struct {
     float *params;        // (model.n_params) trained weights, owned
     const char *isa;      // kernels used
     int threads;
+    int steps_per_epoch;  // optimiser steps (batches) per epoch: what schedule_replay needs
 } run_result;
 
 typedef struct {
@@ -52,6 +53,12 @@ typedef struct {
     void (*on_epoch)(void *ctx, const run_result *r);
     void *ctx;
     volatile sig_atomic_t *stop; // set asynchronously (Ctrl-C): stop, mark interrupted
+    // The range test (lrfind.c), both may be NULL: step_lr gives the rate of
+    // optimiser step `step` (from 0) in place of the schedule's; on_step gets
+    // each step's rate and mean batch loss after the step, and returning nonzero
+    // ends the run there: status finished, that epoch not evaluated.
+    double (*step_lr)(void *ctx, long step);
+    int (*on_step)(void *ctx, long step, double lr, double batch_loss);
 } train_hooks;
 
 // 0 when the run ended in any status (see r->status); -1 with e on a setup

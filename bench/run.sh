@@ -46,3 +46,10 @@ END {
     printf "  one epoch (train + test) vs the seed pipeline: 1 thread %.1fx (%.2f s vs %.2f s), 2 threads %.1fx (%.2f s vs %.2f s)\n", \
         pipe[1] / l1["epoch_s"], l1["epoch_s"], pipe[1], pipe[2] / l2["epoch_s"], l2["epoch_s"], pipe[2]
 }' "$out" | tee -a "$out"
+
+# Issue 9's figure: a 50-run study against 25 x a 2-run study (about 15 min
+# at 30 epochs; BENCH_STUDY_EPOCHS=N shortens it, SKIP_STUDY_SCALE=1 skips it).
+if [[ -z "${SKIP_STUDY_SCALE:-}" ]]; then
+    echo | tee -a "$out"
+    EPOCHS=${BENCH_STUDY_EPOCHS:-30} bench/study_scale.sh "$build" "$data" | tee -a "$out"
+fi

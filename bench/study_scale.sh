@@ -8,7 +8,8 @@
 # both (the ratio is what matters).
 set -euo pipefail
 build=$1; data=$2; epochs=${EPOCHS:-30}
-tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
+# KEEP=DIR keeps the two studies (their reports) in DIR instead of a temporary folder.
+if [[ -n "${KEEP:-}" ]]; then tmp=$KEEP; mkdir -p "$tmp"; else tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT; fi
 measure() { # name, then lrscope run's arguments
     local name=$1; shift
     /usr/bin/time -f "%e %M" -o "$tmp/$name.time" "$build/lrscope" run --data "$data" --epochs "$epochs" \

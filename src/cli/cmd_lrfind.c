@@ -63,18 +63,7 @@ static const char *const LRFIND_FLAGS[] = {"steps", "start-lr", "end-lr", "seeds
 enum { N_LRFIND_FLAGS = (int)(sizeof LRFIND_FLAGS / sizeof LRFIND_FLAGS[0]) };
 
 static int unknown_flag(const char *name, lr_err *e) {
-    const char *cands[128 + N_LRFIND_FLAGS + 1];
-    char flags[128][64];
-    int n = 0;
-    for (int i = 0; i < N_KNOBS && i < 128; i++) {
-        knob_flag(&KNOBS[i], flags[i], sizeof flags[i]);
-        cands[n++] = flags[i] + 2;
-    }
-    for (int i = 0; i < N_LRFIND_FLAGS; i++) cands[n++] = LRFIND_FLAGS[i];
-    cands[n] = NULL;
-    const char *near = knob_closest(name, cands);
-    if (near) return lr_fail(e, "--%s: unknown option; did you mean --%s? (see lrscope lrfind --help)", name, near);
-    return lr_fail(e, "--%s: unknown option (see lrscope lrfind --help)", name);
+    return knobs_unknown_flag(name, LRFIND_FLAGS, N_LRFIND_FLAGS, "lrfind", e);
 }
 
 static int parse_real(const char *flag, const char *s, double lo, double hi, double *out, lr_err *e) {

@@ -87,18 +87,7 @@ typedef struct {
 } cli_args;
 
 static int unknown_flag(const char *name, lr_err *e) {
-    const char *cands[128 + N_STUDY_FLAGS + 1];
-    char flags[128][64];
-    int n = 0;
-    for (int i = 0; i < N_KNOBS && i < 128; i++) {
-        knob_flag(&KNOBS[i], flags[i], sizeof flags[i]);
-        cands[n++] = flags[i] + 2;
-    }
-    for (int i = 0; i < N_STUDY_FLAGS; i++) cands[n++] = STUDY_FLAGS[i];
-    cands[n] = NULL;
-    const char *near = knob_closest(name, cands);
-    if (near) return lr_fail(e, "--%s: unknown option; did you mean --%s? (see lrscope run --help)", name, near);
-    return lr_fail(e, "--%s: unknown option (see lrscope run --help)", name);
+    return knobs_unknown_flag(name, STUDY_FLAGS, N_STUDY_FLAGS, "run", e);
 }
 
 static int parse_count(const char *flag, const char *s, long lo, long hi, int *out, lr_err *e) {

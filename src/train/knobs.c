@@ -533,3 +533,21 @@ void knobs_help(FILE *out) {
         wrap(out, text, col, INDENT);
     }
 }
+
+int knobs_unknown_flag(const char *name, const char *const *extra, int n_extra, const char *command,
+                       lr_err *e) {
+    enum { CAP = 256 };
+    const char *cands[CAP + 1];
+    char flags[CAP][64];
+    int n = 0;
+    for (int i = 0; i < N_KNOBS && n < CAP; i++, n++) {
+        knob_flag(&KNOBS[i], flags[n], sizeof flags[n]);
+        cands[n] = flags[n] + 2;
+    }
+    for (int i = 0; i < n_extra && n < CAP; i++) cands[n++] = extra[i];
+    cands[n] = NULL;
+    const char *near = knob_closest(name, cands);
+    if (near)
+        return lr_fail(e, "--%s: unknown option; did you mean --%s? (see lrscope %s --help)", name, near, command);
+    return lr_fail(e, "--%s: unknown option (see lrscope %s --help)", name, command);
+}

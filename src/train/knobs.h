@@ -83,6 +83,11 @@ json_t *knobs_to_json(const run_config *c);
 // wrong type or a value out of range is an error naming `where` and the key.
 int knobs_from_json(json_t *obj, run_config *c, const char *where, lr_err *e);
 
+// Refuses `--name`, which is neither a knob's flag nor one of the command's
+// own flags (`extra`, without "--"), suggesting the closest of them all.
+int knobs_unknown_flag(const char *name, const char *const *extra, int n_extra, const char *command,
+                       lr_err *e);
+
 // Writes one line per knob: flag, placeholder, help, default and range.
 void knobs_help(FILE *out);
 

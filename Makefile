@@ -168,7 +168,7 @@ $(BUILD)/liblrscope.a: $(LIB_OBJ)
 $(BUILD)/lrscope: $(BUILD)/src/cli/main.o $(BUILD)/liblrscope.a
 	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
-$(BUILD)/tests/%: tests/%.c tests/test_util.h tests/tensor_file.h $(BUILD)/liblrscope.a
+$(BUILD)/tests/%: tests/%.c $(wildcard tests/*.h) $(BUILD)/liblrscope.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(shell pkg-config --cflags cmocka) -MMD -MP $< $(BUILD)/liblrscope.a \
 	    $(LDFLAGS) $(LDLIBS) $(shell pkg-config --libs cmocka) -o $@

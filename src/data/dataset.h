@@ -62,6 +62,8 @@ void dataset_default_class_names(dataset *d);
 
 // Loaders, one per format (each in its own file).
 int cifar10_load(const char *dir, dataset *train, dataset *test, lr_err *e);
+// CIFAR-10's standard class names (cifar10.c), label order.
+extern const char *const CIFAR10_CLASS_NAMES[10];
 // cifar100.c: train.bin/test.bin; fine labels (100 classes) or coarse (20).
 int cifar100_load(const char *dir, dataset *train, dataset *test, lr_err *e);
 int cifar100_coarse_load(const char *dir, dataset *train, dataset *test, lr_err *e);

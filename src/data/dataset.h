@@ -72,5 +72,9 @@ int mnist_load(const char *dir, dataset *train, dataset *test, lr_err *e);
 int fashion_mnist_load(const char *dir, dataset *train, dataset *test, lr_err *e);
 // image_folder.c: DIR/train/CLASS/*.png|jpg and DIR/test/CLASS/*.png|jpg.
 int image_folder_load(const char *dir, dataset *train, dataset *test, lr_err *e);
+// One PNG or JPEG file, with the loader's checks and caps, decoded to c
+// channels (1 or 3: grey is repeated, alpha dropped, colour made grey as
+// stb_image does) into *pixels (c, h, w), owned by the caller.
+int image_decode_file(const char *path, int c, uint8_t **pixels, int *h, int *w, lr_err *e);
 
 #endif

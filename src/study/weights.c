@@ -192,7 +192,6 @@ static int v1_meta(const char *path, const char *hint, const model_desc *m, weig
         return lr_fail(e, "%s: inputs of %d channels; expected 1..%d", path, m->in_c, DATASET_MAX_CHANNELS);
     const int cifar10 = !strcmp(info->name, "cifar10");
     weights_meta_from(w, info, m->in_c, m->num_classes, cifar10 ? (char *const *)CIFAR10_CLASS_NAMES : NULL);
-    w->version = 1;
     snprintf(w->note, sizeof w->note,
              "%s is a version-1 weights file: data set %s assumed%s, with its normalisation and %s "
              "class names (train again for a file that describes itself)",
@@ -275,6 +274,7 @@ int weights_read(const char *path, const char *dataset_hint, model_desc *m, floa
     if ((version == 2 ? read_meta(path, meta_start, end, m, w, e)
                       : v1_meta(path, dataset_hint, m, w, e)) != 0)
         goto done;
+    w->version = (int)version;
     if (version == 2 && dataset_hint && strcmp(dataset_hint, w->dataset) != 0) {
         lr_fail(e, "%s: a model trained on %s, not on --dataset %s", path, w->dataset, dataset_hint);
         goto done;

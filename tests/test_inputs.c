@@ -267,7 +267,10 @@ static void test_weights_header_caps(void **state) {
     lr_err e;
     if (model_build(&m, "linear:4,relu,linear", 1, 2, 2, 3, &e) != 0) fail_msg("%s", e.msg);
     float *params = lr_aligned_alloc(m.n_params * sizeof(float));
-    assert_int_equal(weights_save(path, &m, params, &e), 0);
+    weights_meta meta;
+    weights_meta_from(&meta, dataset_find("folder"), 1, 3, NULL);
+    assert_int_equal(weights_save(path, &m, params, &meta, &e), 0);
+    weights_meta_free(&meta);
     free(params);
     size_t len;
     char *orig;

@@ -44,6 +44,27 @@ static const cli_flag LRFIND_FLAGS[] = {
     {NULL, NULL, NULL, NULL},
 };
 
+static const cli_flag EVALUATE_FLAGS[] = {
+    {"--data", "DIR", "the data set's folder (required); its test split is evaluated", "@dir"},
+    {"--dataset", "NAME", "the data set; must be the one the weights name (or tells a version-1 file's)",
+     "@dataset"},
+    {"--json", NULL, "one JSON document on stdout", NULL},
+    {"--isa", "NAME", "kernels (default auto)", "auto|scalar|avx2|avx512"},
+    {"--threads", "N", "threads, 0 = all cores (results do not depend on it)", NULL},
+    {"--help", NULL, "show the command's help", NULL},
+    {NULL, NULL, NULL, NULL},
+};
+
+static const cli_flag PREDICT_FLAGS[] = {
+    {"--top", "K", "classes shown per image (default 5)", NULL},
+    {"--index", "N", "the record of a CIFAR-10 .bin IMAGE, from 0", NULL},
+    {"--dataset", "NAME", "the data set of a version-1 weights file its shape does not tell", "@dataset"},
+    {"--json", NULL, "one JSON document on stdout: logits and top classes per image", NULL},
+    {"--isa", "NAME", "kernels (default auto)", "auto|scalar|avx2|avx512"},
+    {"--help", NULL, "show the command's help", NULL},
+    {NULL, NULL, NULL, NULL},
+};
+
 static const cli_flag DOC_FLAGS[] = {
     {"--help", NULL, "show the command's help", NULL},
     {NULL, NULL, NULL, NULL},
@@ -60,6 +81,12 @@ const cli_command CLI_COMMANDS[] = {
     {"lrfind", "[STUDY.yaml] [options]",
      "the learning-rate range test: suggested rates and their spread over seeds",
      cmd_lrfind, LRFIND_FLAGS, 1, "@yaml"},
+    {"evaluate", "RUN_DIR_or_WEIGHTS --data DIR [options]",
+     "test metrics and confusion matrix of saved weights, as training computed them",
+     cmd_evaluate, EVALUATE_FLAGS, 0, "@file"},
+    {"predict", "RUN_DIR_or_WEIGHTS IMAGE... [options]",
+     "classify PNG or JPEG images (or CIFAR-10 records) with saved weights: top classes",
+     cmd_predict, PREDICT_FLAGS, 0, "@file"},
     {"doc", "man1|man5-study|bash|zsh",
      "print a generated manual page or shell completion (used by the build)", cmd_doc, DOC_FLAGS,
      0, "man1|man5-study|bash|zsh"},

@@ -10,6 +10,8 @@ int cmd_report(int argc, char **argv);  // cmd_report.c: figures + report of a s
 int cmd_fetch(int argc, char **argv);   // cmd_fetch.c: download a data set
 int cmd_doc(int argc, char **argv);     // cmd_doc.c: generated man pages and completion
 int cmd_lrfind(int argc, char **argv);  // cmd_lrfind.c: the learning-rate range test
+int cmd_predict(int argc, char **argv); // cmd_predict.c: classify images with saved weights
+int cmd_evaluate(int argc, char **argv); // cmd_evaluate.c: test metrics of saved weights
 
 // A flag that is not a run knob. `complete` tells the shell completion what
 // its value is: NULL (none), "@dir", "@file", "@yaml", "@dataset", or the
@@ -43,5 +45,21 @@ int cli_ensure_data(const run_config *base, int data_given, int quiet, lr_err *e
 // (interrupted, or too few points to suggest), with e.
 int lrfind_for_study(const run_config *base, int quiet, volatile sig_atomic_t *stop, lrfind_curve *c,
                      lrfind_suggestions *s, lr_err *e);
+
+// cmd_predict.c, shared with cmd_evaluate.c and the tests.
+#include "../model/model.h"
+#include "../study/weights.h"
+// Reads the weights of a run folder (its weights.lrsw) or a weights file;
+// path (cap bytes) receives the file read. dataset_hint as weights_read.
+int cli_open_weights(const char *arg, const char *dataset_hint, model_desc *m, float **params,
+                     weights_meta *meta, char *path, size_t cap, lr_err *e);
+// An image file (PNG/JPEG; a CIFAR-10 .bin with record index >= 0) as the
+// model's normalised input x (C, H, W).
+int predict_prepare(const char *path, long index, const model_desc *m, const weights_meta *meta, float *x,
+                    lr_err *e);
+// The logits (classes) of one input x (C, H, W), put in lane 0 of lanes
+// (C, H, W, LANES, aligned) with the other lanes empty.
+void predict_logits(const model_desc *m, const kernel_table *kt, const float *params, model_ws *ws,
+                    float *lanes, const float *x, float *logits);
 
 #endif

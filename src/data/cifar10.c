@@ -64,7 +64,7 @@ static int read_batch(const char *dir, const char *name, dataset *d, int first, 
     return 0;
 }
 
-static const char *DEFAULT_NAMES[10] = {"airplane", "automobile", "bird", "cat", "deer",
+const char *const CIFAR10_CLASS_NAMES[10] = {"airplane", "automobile", "bird", "cat", "deer",
                                         "dog", "frog", "horse", "ship", "truck"};
 
 // Class names from batches.meta.txt when present, else the standard ones.
@@ -78,7 +78,7 @@ static int read_names(const char *dir, dataset *d, lr_err *e) {
     d->class_names = lr_calloc(10, sizeof *d->class_names);
     char line[256];
     for (int k = 0; k < 10; k++) {
-        const char *name = DEFAULT_NAMES[k];
+        const char *name = CIFAR10_CLASS_NAMES[k];
         if (f && fgets(line, sizeof line, f)) {
             line[strcspn(line, "\r\n")] = '\0';
             if (line[0]) name = line;

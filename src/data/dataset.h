@@ -62,6 +62,8 @@ void dataset_default_class_names(dataset *d);
 
 // Loaders, one per format (each in its own file).
 int cifar10_load(const char *dir, dataset *train, dataset *test, lr_err *e);
+// CIFAR-10's standard class names (cifar10.c), label order.
+extern const char *const CIFAR10_CLASS_NAMES[10];
 // cifar100.c: train.bin/test.bin; fine labels (100 classes) or coarse (20).
 int cifar100_load(const char *dir, dataset *train, dataset *test, lr_err *e);
 int cifar100_coarse_load(const char *dir, dataset *train, dataset *test, lr_err *e);
@@ -70,5 +72,9 @@ int mnist_load(const char *dir, dataset *train, dataset *test, lr_err *e);
 int fashion_mnist_load(const char *dir, dataset *train, dataset *test, lr_err *e);
 // image_folder.c: DIR/train/CLASS/*.png|jpg and DIR/test/CLASS/*.png|jpg.
 int image_folder_load(const char *dir, dataset *train, dataset *test, lr_err *e);
+// One PNG or JPEG file, with the loader's checks and caps, decoded to c
+// channels (1 or 3: grey is repeated, alpha dropped, colour made grey as
+// stb_image does) into *pixels (c, h, w), owned by the caller.
+int image_decode_file(const char *path, int c, uint8_t **pixels, int *h, int *w, lr_err *e);
 
 #endif

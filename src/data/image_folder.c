@@ -267,6 +267,31 @@ static int decode_into(const char *path, const char *first, dataset *d, int idx,
     return 0;
 }
 
+int image_decode_file(const char *path, int c, uint8_t **pixels, int *h, int *w, lr_err *e) {
+    LR_ASSERT(c == 1 || c == 3);
+    *pixels = NULL;
+    char *buf;
+    size_t len;
+    if (fs_read_all_max(path, MAX_FILE_BYTES, &buf, &len, e) != 0) return -1;
+    shape s;
+    if (probe(path, (const uint8_t *)buf, len, &s, e) != 0) {
+        free(buf);
+        return -1;
+    }
+    int comp;
+    uint8_t *px = stbi_load_from_memory((const uint8_t *)buf, (int)len, w, h, &comp, c);
+    free(buf);
+    if (!px)
+        return lr_fail(e, "%s: cannot decode image: %s", path, lr_reason(stbi_failure_reason()));
+    size_t plane = (size_t)*h * *w;
+    uint8_t *out = lr_malloc((size_t)c * plane);
+    for (size_t p = 0; p < plane; p++)
+        for (int k = 0; k < c; k++) out[k * plane + p] = px[p * c + k];
+    stbi_image_free(px);
+    *pixels = out;
+    return 0;
+}
+
 // Decodes a listed split into d; shape0 fixes the size (from the first
 // training image, first0 names it).
 static int load_split(const file_list *fl, const shape *s0, const char *first0,

@@ -100,8 +100,10 @@ static json_t *machine_json(void) {
     return j;
 }
 
+// Numbers with 17 significant digits: every double read back is the one
+// written, so `lrscope evaluate` can reproduce a run's final metrics bit for bit.
 static int dump_json(const char *path, json_t *root, lr_err *e) {
-    char *text = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10));
+    char *text = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(17));
     json_decref(root);
     if (!text) return lr_fail(e, "%s: cannot encode JSON", path);
     size_t n = strlen(text);

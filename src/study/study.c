@@ -80,6 +80,15 @@ study_plan study_plan_cores(const study *s, int cores) {
     return (study_plan){1, cores};
 }
 
+// The weights file describes what the model was trained on (weights.h).
+static int save_weights(const char *path, const study_exec *x, const run_result *r, lr_err *e) {
+    weights_meta meta;
+    weights_meta_from(&meta, x->info, x->train->c, x->train->num_classes, x->train->class_names);
+    int rc = weights_save(path, &r->model, r->params, &meta, e);
+    weights_meta_free(&meta);
+    return rc;
+}
+
 // Trains run i and writes its files; returns 0, or -1 when the study must stop.
 static int execute_run(study_exec *x, int i) {
     const study *s = x->s;
@@ -113,7 +122,7 @@ static int execute_run(study_exec *x, int i) {
     lr_err we;
     if (sv.write_failed || run_files_write_metrics(sv.run_dir, r, &we) != 0 ||
         run_files_write_json(sv.run_dir, cfg, r, x->train->class_names, &we) != 0 ||
-        (r->params && weights_save(path, &r->model, r->params, &we) != 0)) {
+        (r->params && save_weights(path, x, r, &we) != 0)) {
         fprintf(stderr, "lrscope: run %s: %s\n", cfg->name, sv.write_failed ? sv.err.msg : we.msg);
         failed = 1;
     }

@@ -305,6 +305,46 @@ int train_run(const run_config *cfg, const dataset *train, const dataset *test,
     return 0;
 }
 
+int train_evaluate(const model_desc *m, const float *params, const dataset *d,
+                   const dataset_info *info, const char *isa, int threads, double *loss,
+                   int64_t *cm, lr_err *e) {
+    if (d->c != m->in_c || d->h != m->in_h || d->w != m->in_w || d->num_classes != m->num_classes)
+        return lr_fail(e, "the data are %dx%dx%d images of %d classes, the model takes %dx%dx%d "
+                          "inputs and has %d classes", d->c, d->h, d->w, d->num_classes, m->in_c,
+                       m->in_h, m->in_w, m->num_classes);
+    if (d->n < 1) return lr_fail(e, "no images to evaluate");
+    const kernel_table *kt = kernels_select(isa, e);
+    if (!kt) return -1;
+    const int T = threads > 0 ? threads : train_default_threads(), eval_batch = 1024; // as train_run
+    const int max_groups = (eval_batch + LANES - 1) / LANES;
+    float *losses = lr_aligned_alloc((size_t)max_groups * LANES * sizeof(float));
+    int *pred = lr_calloc((size_t)max_groups * LANES, sizeof(int));
+    model_ws *ws = lr_calloc((size_t)T, sizeof *ws);
+    float **xbuf = lr_calloc((size_t)T, sizeof *xbuf);
+    const size_t img_floats = (size_t)d->c * d->h * d->w * LANES;
+    for (int t = 0; t < T; t++) {
+        model_ws_alloc(&ws[t], m);
+        xbuf[t] = lr_aligned_alloc(img_floats * sizeof(float));
+    }
+    pool *p = pool_create(T);
+    loader *ld = loader_create(d, info, eval_batch, 0, 0, T < pool_cores());
+    loader_set_isa(ld, isa);
+    step_ctx s = {.m = m, .kt = kt, .params = params, .ws = ws, .loss = losses, .pred = pred,
+                  .xbuf = xbuf, .img_floats = img_floats};
+    *loss = evaluate(&s, p, ld, cm);
+    loader_destroy(ld);
+    pool_destroy(p);
+    for (int t = 0; t < T; t++) {
+        model_ws_free(&ws[t]);
+        free(xbuf[t]);
+    }
+    free(xbuf);
+    free(ws);
+    free(pred);
+    free(losses);
+    return 0;
+}
+
 void run_result_free(run_result *r) {
     free(r->epochs);
     free(r->test_cm);

@@ -67,6 +67,14 @@ int train_run(const run_config *cfg, const dataset *train, const dataset *test,
               const dataset_info *info, const train_hooks *hooks, run_result *r, lr_err *e);
 void run_result_free(run_result *r);
 
+// Evaluates params on d exactly as train_run evaluates its test set (the
+// same loader, groups, kernels and loss sum in image order): the mean loss
+// and the confusion matrix cm (classes, classes). threads 0 = all cores.
+// -1 with e for an unknown ISA or a data set whose shape is not the model's.
+int train_evaluate(const model_desc *m, const float *params, const dataset *d,
+                   const dataset_info *info, const char *isa, int threads, double *loss,
+                   int64_t *cm, lr_err *e);
+
 // Bytes a run of this model needs beyond the data set (parameters, gradients,
 // momentum, per-group gradient slots, per-thread activations), to refuse a
 // model that cannot fit before anything is written.

@@ -9,6 +9,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -q
+# What the machine had before: everything the build brings is purged again
+# before the package is installed, so that apt must pull in its runtime
+# dependencies itself.
+before=$(dpkg-query -W -f='${Package}\n' | sort)
 apt-get install -y -q --no-install-recommends dpkg-dev debhelper fakeroot lintian
 apt-get build-dep -y -q ./
 out=$(mktemp -d)
@@ -19,7 +23,18 @@ git ls-files -z | tar --null -T - -cf - | (mkdir -p "$out/src" && tar -xf - -C "
 deb=$(ls "$out"/lrscope_*.deb)
 echo "check-deb: built $(basename "$deb")"
 lintian --fail-on error "$deb"
+build_deps=$(comm -13 <(echo "$before") <(dpkg-query -W -f='${Package}\n' | sort))
+apt-get purge -y -q $build_deps
+apt-get autoremove -y -q --purge
+for lib in libplplot17 libjansson4 libgsl27 libyaml-0-2 libarchive13; do
+    if dpkg-query -W -f='${Status}' "$lib" 2>/dev/null | grep -q "install ok installed"; then
+        echo "check-deb: $lib is still installed after purging the build dependencies"; exit 1
+    fi
+done
 apt-get install -y -q --no-install-recommends "$deb" man-db mandoc
+if ldd "$(command -v lrscope)" | grep -q "not found"; then
+    echo "check-deb: the installed lrscope lacks libraries:"; ldd "$(command -v lrscope)" | grep "not found"; exit 1
+fi
 files=$(dpkg -L lrscope | while read -r f; do [ -f "$f" ] && echo "$f"; done)
 (cd / && lrscope --version)
 (cd / && MANWIDTH=80 man lrscope | head -20)

@@ -277,6 +277,21 @@ static void md_figure(FILE *f, const report_figure *fig) {
 
 static int is_cond_figure(const report_figure *fig) { return strncmp(fig->name, "cond_", 5) == 0; }
 
+// A table's header and alignment rows; the first n_left columns align left.
+static void md_table_head(FILE *f, const char *const *head, int n_cols, int n_left) {
+    fprintf(f, "|");
+    for (int c = 0; c < n_cols; c++) fprintf(f, " %s |", head[c]);
+    fprintf(f, "\n|");
+    for (int c = 0; c < n_cols; c++) fprintf(f, "%s", c < n_left ? "---|" : "---:|");
+    fprintf(f, "\n");
+}
+
+static void md_table_row(FILE *f, cell *row, int n_cols) {
+    fprintf(f, "|");
+    for (int c = 0; c < n_cols; c++) { fputc(' ', f); md_text(f, row[c]); fprintf(f, " |"); }
+    fprintf(f, "\n");
+}
+
 static void md_write(FILE *f, const report_study *s, const report_analysis *a, const report_cond_part *cp,
                      char **sentences, int n_sent, const report_figure *figs, int n_figs) {
     fprintf(f, "# Study: ");
@@ -297,17 +312,12 @@ static void md_write(FILE *f, const report_study *s, const report_analysis *a, c
         md_text(f, rows[i].value);
         fprintf(f, " |\n");
     }
-    fprintf(f, "\n## Conditions\n\n|");
-    for (int c = 0; c < COND_COLS; c++) fprintf(f, " %s |", COND_HEAD[c]);
-    fprintf(f, "\n|");
-    for (int c = 0; c < COND_COLS; c++) fprintf(f, "%s", c < 1 ? "---|" : "---:|");
-    fprintf(f, "\n");
+    fprintf(f, "\n## Conditions\n\n");
+    md_table_head(f, COND_HEAD, COND_COLS, 1);
     for (int i = 0; i < cp->n_conds; i++) {
         cell row[COND_COLS];
         cond_row(&cp->conds[i], row);
-        fprintf(f, "|");
-        for (int c = 0; c < COND_COLS; c++) { fputc(' ', f); md_text(f, row[c]); fprintf(f, " |"); }
-        fprintf(f, "\n");
+        md_table_row(f, row, COND_COLS);
     }
     fprintf(f, "\n");
     md_text(f, COND_NOTE);
@@ -320,17 +330,12 @@ static void md_write(FILE *f, const report_study *s, const report_analysis *a, c
         if (cmd[0]) fprintf(f, "\n\n```sh\n%s\n```\n", cmd);
         else { fputc(' ', f); md_prose(f, SEEDS_HINT_YAML); fprintf(f, "\n"); }
     }
-    fprintf(f, "\n## Results\n\n|");
-    for (int c = 0; c < RES_COLS; c++) fprintf(f, " %s |", RES_HEAD[c]);
-    fprintf(f, "\n|");
-    for (int c = 0; c < RES_COLS; c++) fprintf(f, "%s", c < 3 ? "---|" : "---:|");
-    fprintf(f, "\n");
+    fprintf(f, "\n## Results\n\n");
+    md_table_head(f, RES_HEAD, RES_COLS, 3);
     for (int i = 0; i < s->n_runs; i++) {
         cell row[RES_COLS];
         results_row(&s->runs[i], &a->runs[i], row);
-        fprintf(f, "|");
-        for (int c = 0; c < RES_COLS; c++) { fputc(' ', f); md_text(f, row[c]); fprintf(f, " |"); }
-        fprintf(f, "\n");
+        md_table_row(f, row, RES_COLS);
     }
     if (any_inferred(s)) { fprintf(f, "\n"); md_text(f, INFERRED_NOTE); fprintf(f, "\n"); }
     fprintf(f, "\n## Analysis\n\n");
@@ -369,6 +374,23 @@ static void html_text(FILE *f, const char *t) {
         default: fputc(*t, f);
         }
     }
+}
+
+// A table's header row and body rows; the first n_left columns align left.
+static void html_table_head(FILE *f, const char *const *head, int n_cols, int n_left) {
+    fprintf(f, "<tr>");
+    for (int c = 0; c < n_cols; c++) fprintf(f, "<th%s>%s</th>", c < n_left ? " class=\"l\"" : "", head[c]);
+    fprintf(f, "</tr>\n");
+}
+
+static void html_table_row(FILE *f, cell *row, int n_cols, int n_left) {
+    fprintf(f, "<tr>");
+    for (int c = 0; c < n_cols; c++) {
+        fprintf(f, "<td%s>", c < n_left ? " class=\"l\"" : "");
+        html_text(f, row[c]);
+        fprintf(f, "</td>");
+    }
+    fprintf(f, "</tr>\n");
 }
 
 static int base64_write(FILE *f, const unsigned char *p, size_t n) {
@@ -456,20 +478,12 @@ static int html_write(FILE *f, const report_study *s, const report_analysis *a, 
         html_text(f, rows[i].value);
         fprintf(f, "</code></td></tr>\n");
     }
-    fprintf(f, "</table>\n<h2 id=\"conditions\">Conditions</h2>\n<table>\n<tr>");
-    for (int c = 0; c < COND_COLS; c++)
-        fprintf(f, "<th%s>%s</th>", c < 1 ? " class=\"l\"" : "", COND_HEAD[c]);
-    fprintf(f, "</tr>\n");
+    fprintf(f, "</table>\n<h2 id=\"conditions\">Conditions</h2>\n<table>\n");
+    html_table_head(f, COND_HEAD, COND_COLS, 1);
     for (int i = 0; i < cp->n_conds; i++) {
         cell row[COND_COLS];
         cond_row(&cp->conds[i], row);
-        fprintf(f, "<tr>");
-        for (int c = 0; c < COND_COLS; c++) {
-            fprintf(f, "<td%s>", c < 1 ? " class=\"l\"" : "");
-            html_text(f, row[c]);
-            fprintf(f, "</td>");
-        }
-        fprintf(f, "</tr>\n");
+        html_table_row(f, row, COND_COLS, 1);
     }
     fprintf(f, "</table>\n<p>");
     html_text(f, COND_NOTE);
@@ -487,20 +501,12 @@ static int html_write(FILE *f, const report_study *s, const report_analysis *a, 
         if (cmd[0]) { fprintf(f, "</p>\n<p><code>"); html_text(f, cmd); fprintf(f, "</code></p>\n"); }
         else { fputc(' ', f); html_prose(f, SEEDS_HINT_YAML); fprintf(f, "</p>\n"); }
     }
-    fprintf(f, "<h2 id=\"results\">Results</h2>\n<table>\n<tr>");
-    for (int c = 0; c < RES_COLS; c++)
-        fprintf(f, "<th%s>%s</th>", c < 3 ? " class=\"l\"" : "", RES_HEAD[c]);
-    fprintf(f, "</tr>\n");
+    fprintf(f, "<h2 id=\"results\">Results</h2>\n<table>\n");
+    html_table_head(f, RES_HEAD, RES_COLS, 3);
     for (int i = 0; i < s->n_runs; i++) {
         cell row[RES_COLS];
         results_row(&s->runs[i], &a->runs[i], row);
-        fprintf(f, "<tr>");
-        for (int c = 0; c < RES_COLS; c++) {
-            fprintf(f, "<td%s>", c < 3 ? " class=\"l\"" : "");
-            html_text(f, row[c]);
-            fprintf(f, "</td>");
-        }
-        fprintf(f, "</tr>\n");
+        html_table_row(f, row, RES_COLS, 3);
     }
     fprintf(f, "</table>\n");
     if (any_inferred(s)) { fprintf(f, "<p>"); html_text(f, INFERRED_NOTE); fprintf(f, "</p>\n"); }

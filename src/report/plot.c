@@ -448,22 +448,26 @@ static void confusion_draw(const void *arg) {
     plschr(0, 1.35);
     plmtex("t", 1.6, 0.5, 0.5, c->title);
 
-    // Colour bar: fraction of the true class (an image: PLplot's cairo
-    // gradient leaks its pattern).
+    // Colour bar: fraction of the true class.
+    plot_colorbar(0.0, 1.0, "fraction of true class", 0.2, 0.9, 0.04);
+}
+
+// Drawn as an image: PLplot's cairo gradient leaks its pattern.
+void plot_colorbar(double lo, double hi, const char *label, double tick, double text_scale, double size) {
     const char *axis_opts[] = {"bcvtn"};
-    const char *bar_labels[] = {"fraction of true class"};
+    const char *bar_labels[] = {label};
     int label_opts[] = {PL_COLORBAR_LABEL_RIGHT};
-    double ticks[] = {0.2};
+    double ticks[] = {tick};
     int sub_ticks[] = {0};
     int n_values[] = {101};
     double vals[101];
-    for (int i = 0; i <= 100; i++) vals[i] = i / 100.0;
+    for (int i = 0; i <= 100; i++) vals[i] = lo + (hi - lo) * i / 100.0;
     const double *values[] = {vals};
     double cw, ch;
-    plschr(0, 0.9);
+    plschr(0, text_scale);
     plcolorbar(&cw, &ch, PL_COLORBAR_IMAGE | PL_COLORBAR_LABEL_RIGHT,
                PL_POSITION_RIGHT | PL_POSITION_OUTSIDE | PL_POSITION_VIEWPORT,
-               0.04, 0.0, 0.04, 1.0, COL_BG, COL_INK, 1, 0, 0, 0, 0,
+               size, 0.0, size, 1.0, COL_BG, COL_INK, 1, 0, 0, 0, 0,
                1, label_opts, bar_labels, 1, axis_opts, ticks, sub_ticks, n_values,
                (const PLFLT *const *)values);
     plschr(0, 1.0);

@@ -434,23 +434,7 @@ static void heatmap_draw(const void *arg) {
     plmtex("l", 5.0, 0.5, 0.5, f->other);
     plschr(0, 1.2);
     plmtex("t", 1.6, 0.5, 0.5, f->title);
-    const char *axis_opts[] = {"bcvtn"};
-    const char *bar_labels[] = {"mean final test accuracy (%)"};
-    int label_opts[] = {PL_COLORBAR_LABEL_RIGHT};
-    double ticks[] = {0};
-    int sub_ticks[] = {0};
-    int n_values[] = {101};
-    double vals[101];
-    for (int i = 0; i <= 100; i++) vals[i] = lo + (hi - lo) * i / 100.0;
-    const double *values[] = {vals};
-    double cw, ch;
-    plschr(0, 0.85);
-    plcolorbar(&cw, &ch, PL_COLORBAR_IMAGE | PL_COLORBAR_LABEL_RIGHT,
-               PL_POSITION_RIGHT | PL_POSITION_OUTSIDE | PL_POSITION_VIEWPORT,
-               0.03, 0.0, 0.03, 1.0, COL_BG, COL_INK, 1, 0, 0, 0, 0,
-               1, label_opts, bar_labels, 1, axis_opts, ticks, sub_ticks, n_values,
-               (const PLFLT *const *)values);
-    plschr(0, 1.0);
+    plot_colorbar(lo, hi, "mean final test accuracy (%)", 0, 0.85, 0.03);
 }
 
 // ---- the figure list ----

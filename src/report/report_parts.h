@@ -40,6 +40,10 @@ int plot_render(const char *fig_dir, const char *name, void (*draw)(const void *
 // Fails with a message naming the Debian package when PLplot lacks its cairo
 // drivers (PLplot itself would exit the process).
 int plot_drivers_check(lr_err *e);
+// A colour bar right of the current viewport, lo..hi in the current colour
+// map 1, labelled, ticks every `tick` (0: PLplot's choice), text at
+// text_scale, `size` the bar's width and gap (viewport fractions).
+void plot_colorbar(double lo, double hi, const char *label, double tick, double text_scale, double size);
 
 // The range test's figure: dir/name.png and .svg, loss and smoothed loss
 // against the rate (log x), the suggestions marked (s may be NULL).

@@ -342,10 +342,13 @@ int ensemble_sentences(const ensemble_group *g, int n, char ***out) {
         if (formed == 1) {
             char words[64];
             gain_words(words, sizeof words, r.gain_best);
-            say(&l, "The ensemble %s of %d models reaches %.2f %% test accuracy (macro-F1 %.3f); its best member, "
+            char who[320];
+            if (!strcmp(g[i].name, "all")) snprintf(who, sizeof who, "of the study's %d finished runs", g[i].n_members);
+            else snprintf(who, sizeof who, "%.256s (%d models)", g[i].name, g[i].n_members);
+            say(&l, "The ensemble %s reaches %.2f %% test accuracy (macro-F1 %.3f); its best member, "
                     "%s, reaches %.2f %% (F1 %.3f): the ensemble %s (%.2f points over the members' mean). "
                     "This is one ensemble on one test set, so there is no interval; a seeds study gives one.",
-                g[i].name, g[i].n_members, 100 * g[i].test_acc, g[i].test_f1, g[i].members[r.best].run,
+                who, 100 * g[i].test_acc, g[i].test_f1, g[i].members[r.best].run,
                 100 * r.best_acc, r.best_f1, words, 100 * r.gain_mean);
         }
     }

@@ -13,6 +13,7 @@ static const cli_flag RUN_FLAGS[] = {
     {"--seeds", "N|LIST", "seeds per condition: N means 1..N, or a list such as 1,2,7", NULL},
     {"--jobs", "N", "runs trained side by side; 0 = auto", NULL},
     {"--no-report", NULL, "skip the figures and report at the end", NULL},
+    {"--no-ensemble", NULL, "skip the study's ensembles at the end (ensemble.csv)", NULL},
     {"--quiet", NULL, "no progress output", NULL},
     {"--help", NULL, "show the options and their defaults", NULL},
     {NULL, NULL, NULL, NULL},
@@ -55,6 +56,17 @@ static const cli_flag EVALUATE_FLAGS[] = {
     {NULL, NULL, NULL, NULL},
 };
 
+static const cli_flag ENSEMBLE_FLAGS[] = {
+    {"--data", "DIR", "the data set's folder (required); its test split is evaluated", "@dir"},
+    {"--dataset", "NAME", "the data set; must be the one the weights name", "@dataset"},
+    {"--json", NULL, "one JSON document on stdout", NULL},
+    {"--isa", "NAME", "kernels (default auto)", "auto|scalar|avx2|avx512"},
+    {"--threads", "N", "threads, 0 = all cores (results do not depend on it)", NULL},
+    {"--out", "FILE", "also write the results as CSV, in ensemble.csv's format", "@file"},
+    {"--help", NULL, "show the command's help", NULL},
+    {NULL, NULL, NULL, NULL},
+};
+
 static const cli_flag PREDICT_FLAGS[] = {
     {"--top", "K", "classes shown per image (default 5)", NULL},
     {"--index", "N", "the record of a CIFAR-10 .bin IMAGE, from 0", NULL},
@@ -84,6 +96,9 @@ const cli_command CLI_COMMANDS[] = {
     {"evaluate", "RUN_DIR_or_WEIGHTS --data DIR [options]",
      "test metrics and confusion matrix of saved weights, as training computed them",
      cmd_evaluate, EVALUATE_FLAGS, 0, "@file"},
+    {"ensemble", "RUN_DIR_or_WEIGHTS... --data DIR [options]",
+     "the mean of several trained models' softmax outputs: each member's and the ensemble's test metrics",
+     cmd_ensemble, ENSEMBLE_FLAGS, 0, "@file"},
     {"predict", "RUN_DIR_or_WEIGHTS IMAGE... [options]",
      "classify PNG or JPEG images (or CIFAR-10 records) with saved weights: top classes",
      cmd_predict, PREDICT_FLAGS, 0, "@file"},

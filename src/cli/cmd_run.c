@@ -55,6 +55,8 @@ static void usage(FILE *out) {
             "                      one run at a time on all cores, so every run is timed\n"
             "                      under the same conditions (default 0)\n"
             "  --no-report         skip the figures and report at the end\n"
+            "  --no-ensemble       skip the study's ensembles at the end (ensemble.csv: each\n"
+            "                      condition's seeds, or all runs of a one-seed study)\n"
             "  --quiet             no progress output\n"
             "  -h, --help          this help\n"
             "\n"
@@ -67,7 +69,7 @@ static void usage(FILE *out) {
 }
 
 // The flags that are not knobs.
-static const char *const STUDY_FLAGS[] = {"out", "jobs", "quiet", "no-report", "seeds", "grid", "lrs", "help"};
+static const char *const STUDY_FLAGS[] = {"out", "jobs", "quiet", "no-report", "no-ensemble", "seeds", "grid", "lrs", "help"};
 enum { N_STUDY_FLAGS = (int)(sizeof STUDY_FLAGS / sizeof STUDY_FLAGS[0]) };
 
 typedef struct {
@@ -121,7 +123,7 @@ static int parse_args(int argc, char **argv, cli_args *a, study *s, lr_err *e) {
         memcpy(name, arg + 2, len);
         name[len] = '\0';
         if (eq) value = eq + 1;
-        int is_switch = !strcmp(name, "quiet") || !strcmp(name, "no-report");
+        int is_switch = !strcmp(name, "quiet") || !strcmp(name, "no-report") || !strcmp(name, "no-ensemble");
         const knob *k = knob_find_flag(name);
         int known = k != NULL;
         for (int j = 0; j < N_STUDY_FLAGS && !known; j++) known = !strcmp(name, STUDY_FLAGS[j]);
@@ -129,6 +131,7 @@ static int parse_args(int argc, char **argv, cli_args *a, study *s, lr_err *e) {
         if (is_switch) {
             if (value) return lr_fail(e, "--%s takes no value", name);
             if (!strcmp(name, "quiet")) s->quiet = 1;
+            else if (!strcmp(name, "no-ensemble")) s->no_ensemble = 1;
             else s->no_report = 1;
             continue;
         }

@@ -80,6 +80,16 @@ int report_build(const char *study_dir, lr_err *e) {
     report_conditions_from_study(&s, &cp.conds, &cp.n_conds);
     conditions_compare(cp.conds, cp.n_conds, &cp.cmp);
     cp.n_sentences = conditions_sentences(cp.conds, cp.n_conds, &cp.cmp, &cp.sentences);
+    // The study's ensembles (study_ensemble.h), when it made them.
+    char ens_path[4400];
+    fs_join(ens_path, sizeof ens_path, s.dir, "ensemble.csv");
+    if (fs_exists(ens_path)) {
+        lr_err ee;
+        if (ensemble_csv_read(ens_path, &cp.ens, &cp.n_ens, &ee) == 0)
+            cp.n_ens_sentences = ensemble_sentences(cp.ens, cp.n_ens, &cp.ens_sentences);
+        else
+            snprintf(cp.ens_note, sizeof cp.ens_note, "%s", ee.msg);
+    }
 
     int rc = -1;
     report_figure figs[REPORT_MAX_FIGURES];
@@ -109,6 +119,8 @@ int report_build(const char *study_dir, lr_err *e) {
     if (conditions_files_write(s.dir, cp.conds, cp.n_conds, e) != 0) goto done;
     rc = report_write_docs(&s, &a, &cp, figs, n_figs, e);
 done:
+    ensemble_lines_free(cp.ens_sentences, cp.n_ens_sentences);
+    ensemble_groups_free(cp.ens, cp.n_ens);
     conditions_lines_free(cp.sentences, cp.n_sentences);
     conditions_cmp_free(&cp.cmp);
     report_conditions_free(cp.conds, cp.n_conds);

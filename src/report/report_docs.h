@@ -5,6 +5,7 @@
 #define LRSCOPE_REPORT_DOCS_H
 
 #include "conditions.h"
+#include "ensemble.h"
 #include "report_parts.h"
 
 // Studies of more runs than this get no per-run figures (one line per run):
@@ -20,6 +21,11 @@ typedef struct {
     int n_sentences;
     int run_figures;           // 1: the per-run figures were drawn
     char plot_note[160];       // conditions_plot's note ("" when every condition is drawn)
+    ensemble_group *ens;       // (n_ens,) STUDY/ensemble.csv; NULL when absent
+    int n_ens;
+    char **ens_sentences;      // (n_ens_sentences,) ensemble_sentences
+    int n_ens_sentences;
+    char ens_note[1200];       // why ensemble.csv could not be read ("" when it was, or is absent)
 } report_cond_part;
 
 // Writes STUDY/report.md and STUDY/report.html (PNGs embedded as data: URIs).

@@ -150,6 +150,29 @@ static const char COND_NOTE[] =
 
 // Appends arg to the command line, in single quotes when the shell would
 // otherwise read it differently.
+// ---- the ensembles table (ensemble.csv), built once, rendered twice ----
+
+enum { ENS_COLS = 8 };
+static const char *const ENS_HEAD[ENS_COLS] = {
+    "ensemble", "members", "ensemble test acc", "ensemble test F1", "best member", "its test acc",
+    "its test F1", "gain (points)"};
+
+static void ens_row(const ensemble_group *g, cell row[ENS_COLS]) {
+    ensemble_gain r = ensemble_gain_of(g);
+    snprintf(row[0], sizeof(cell), "%s", g->name);
+    fmt_int(row[1], g->n_members);
+    fmt_pct(row[2], g->test_acc);
+    fmt_num(row[3], "%.3f", g->test_f1);
+    snprintf(row[4], sizeof(cell), "%.300s", r.best >= 0 ? g->members[r.best].run : MISSING);
+    fmt_pct(row[5], r.best_acc);
+    fmt_num(row[6], "%.3f", r.best_f1);
+    fmt_num(row[7], "%+.2f", 100 * r.gain_best);
+}
+
+static const char ENS_NOTE[] =
+    "Each ensemble averages its members' softmax outputs on the test set (ensemble.csv); gain is the "
+    "ensemble's test accuracy minus its best member's.";
+
 static void shell_arg(char *out, size_t cap, const char *arg) {
     size_t used = strlen(out);
     int plain = arg[0] != '\0';
@@ -330,6 +353,22 @@ static void md_write(FILE *f, const report_study *s, const report_analysis *a, c
         if (cmd[0]) fprintf(f, "\n\n```sh\n%s\n```\n", cmd);
         else { fputc(' ', f); md_prose(f, SEEDS_HINT_YAML); fprintf(f, "\n"); }
     }
+    if (cp->ens || cp->ens_note[0]) {
+        fprintf(f, "\n## Ensembles\n\n");
+        if (cp->ens_note[0]) { fprintf(f, "ensemble.csv could not be read: "); md_text(f, cp->ens_note); fprintf(f, "\n"); }
+        if (cp->n_ens > 0) {
+            md_table_head(f, ENS_HEAD, ENS_COLS, 1);
+            for (int i = 0; i < cp->n_ens; i++) {
+                cell row[ENS_COLS];
+                ens_row(&cp->ens[i], row);
+                md_table_row(f, row, ENS_COLS);
+            }
+            fprintf(f, "\n");
+            md_text(f, ENS_NOTE);
+            fprintf(f, "\n\n");
+        }
+        for (int i = 0; i < cp->n_ens_sentences; i++) { fprintf(f, "- "); md_prose(f, cp->ens_sentences[i]); fprintf(f, "\n"); }
+    }
     fprintf(f, "\n## Results\n\n");
     md_table_head(f, RES_HEAD, RES_COLS, 3);
     for (int i = 0; i < s->n_runs; i++) {
@@ -500,6 +539,29 @@ static int html_write(FILE *f, const report_study *s, const report_analysis *a, 
         html_text(f, SEEDS_HINT_FMT);
         if (cmd[0]) { fprintf(f, "</p>\n<p><code>"); html_text(f, cmd); fprintf(f, "</code></p>\n"); }
         else { fputc(' ', f); html_prose(f, SEEDS_HINT_YAML); fprintf(f, "</p>\n"); }
+    }
+    if (cp->ens || cp->ens_note[0]) {
+        fprintf(f, "<h2 id=\"ensembles\">Ensembles</h2>\n");
+        if (cp->ens_note[0]) { fprintf(f, "<p>ensemble.csv could not be read: "); html_text(f, cp->ens_note); fprintf(f, "</p>\n"); }
+        if (cp->n_ens > 0) {
+            fprintf(f, "<table>\n");
+            html_table_head(f, ENS_HEAD, ENS_COLS, 1);
+            for (int i = 0; i < cp->n_ens; i++) {
+                cell row[ENS_COLS];
+                ens_row(&cp->ens[i], row);
+                html_table_row(f, row, ENS_COLS, 1);
+            }
+            fprintf(f, "</table>\n<p>");
+            html_text(f, ENS_NOTE);
+            fprintf(f, "</p>\n");
+        }
+        fprintf(f, "<ul>\n");
+        for (int i = 0; i < cp->n_ens_sentences; i++) {
+            fprintf(f, "<li>");
+            html_prose(f, cp->ens_sentences[i]);
+            fprintf(f, "</li>\n");
+        }
+        fprintf(f, "</ul>\n");
     }
     fprintf(f, "<h2 id=\"results\">Results</h2>\n<table>\n");
     html_table_head(f, RES_HEAD, RES_COLS, 3);

@@ -3,6 +3,7 @@
 #include "study.h"
 #include "console.h"
 #include "run_files.h"
+#include "study_ensemble.h"
 #include "weights.h"
 #include "../data/augment.h"
 #include "../data/loader.h"
@@ -376,6 +377,11 @@ int study_execute(const study *s, lr_err *e) {
     }
     console_table(stdout, s->runs, done, s->n_runs);
     fflush(stdout);
+    // The study's ensembles (ensemble.csv), before the report that reads them.
+    if (!s->no_ensemble && !(s->stop && *s->stop) && study_ensemble_write(s->out_dir, s->quiet, &se) != 0) {
+        fprintf(stderr, "lrscope: ensemble.csv: %s\n", se.msg);
+        status = EXIT_RUN_FAILED;
+    }
     if (!s->no_report) {
         lr_err re;
         if (report_build(s->out_dir, &re) != 0) {

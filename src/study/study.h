@@ -22,6 +22,7 @@ typedef struct {
     int n_runs;
     int quiet;
     int no_report;      // skip figures and report at the end
+    int no_ensemble;    // skip the ensembles at the end (study_ensemble.h)
     int jobs;           // runs trained side by side; 0 = auto (study_plan)
     volatile sig_atomic_t *stop; // Ctrl-C
     // lr: auto: the range test that chose the lr axis, written with the

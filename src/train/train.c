@@ -351,3 +351,111 @@ void run_result_free(run_result *r) {
     free(r->params);
     memset(r, 0, sizeof *r);
 }
+
+// ---- per-image probabilities (ensembles) ----
+
+// What the threads share for one batch of train_predict_probs: the forward
+// pass and softmax_xent exactly as step_worker runs them in evaluation, plus
+// each image's softmax written at its data set index.
+typedef struct {
+    const model_desc *m;
+    const kernel_table *kt;
+    const float *params;
+    const batch *b;
+    const loader *ld;
+    float **xbuf;        // (threads) one group's input each
+    size_t img_floats;   // one group's input (C, H, W, L)
+    model_ws *ws;        // (threads)
+    float *loss;         // (groups * L) per image
+    int *pred;           // (groups * L)
+    float *probs;        // (data set images, classes)
+    atomic_int next;
+} probs_ctx;
+
+static void probs_worker(void *arg, int tid, int nthreads) {
+    probs_ctx *s = arg;
+    model_ws *ws = &s->ws[tid];
+    const int K = s->m->num_classes;
+    (void)nthreads;
+    for (int g; (g = atomic_fetch_add_explicit(&s->next, 1, memory_order_relaxed)) < s->b->groups;) {
+        const float *x;
+        if (s->b->x) {
+            x = s->b->x + (size_t)g * s->img_floats;
+        } else {
+            loader_fill_group(s->ld, s->b, g, s->xbuf[tid]);
+            x = s->xbuf[tid];
+        }
+        const float *logits = model_forward(s->m, s->kt, s->params, ws, x); // (K, L)
+        const int *labels = s->b->labels + (size_t)g * LANES;
+        softmax_xent(ws->dlogits, s->loss + (size_t)g * LANES, s->pred + (size_t)g * LANES, logits, labels, K,
+                     1.0f / (float)s->b->n);
+        // The softmax softmax_xent takes its gradient from: exp(logit - max - log sum exp).
+        for (int l = 0; l < LANES; l++) {
+            if (labels[l] < 0) continue;
+            float mx = logits[l];
+            for (int k = 1; k < K; k++) {
+                float v = logits[k * LANES + l];
+                if (v > mx || (isnan(v) && !isnan(mx))) mx = v;
+            }
+            float sum = 0.0f;
+            for (int k = 0; k < K; k++) sum += expf(logits[k * LANES + l] - mx);
+            float logsum = logf(sum);
+            float *p = s->probs + (size_t)s->b->index[(size_t)g * LANES + l] * K;
+            for (int k = 0; k < K; k++) p[k] = expf(logits[k * LANES + l] - mx - logsum);
+        }
+    }
+}
+
+int train_predict_probs(const model_desc *m, const float *params, const dataset *d, const dataset_info *info,
+                        const char *isa, int threads, float *probs, double *loss, int64_t *cm, lr_err *e) {
+    if (d->c != m->in_c || d->h != m->in_h || d->w != m->in_w || d->num_classes != m->num_classes)
+        return lr_fail(e, "the data are %dx%dx%d images of %d classes, the model takes %dx%dx%d "
+                          "inputs and has %d classes", d->c, d->h, d->w, d->num_classes, m->in_c,
+                       m->in_h, m->in_w, m->num_classes);
+    if (d->n < 1) return lr_fail(e, "no images to evaluate");
+    const kernel_table *kt = kernels_select(isa, e);
+    if (!kt) return -1;
+    const int K = m->num_classes;
+    const int T = threads > 0 ? threads : train_default_threads(), eval_batch = 1024; // as train_evaluate
+    const int max_groups = (eval_batch + LANES - 1) / LANES;
+    float *losses = lr_aligned_alloc((size_t)max_groups * LANES * sizeof(float));
+    int *pred = lr_calloc((size_t)max_groups * LANES, sizeof(int));
+    model_ws *ws = lr_calloc((size_t)T, sizeof *ws);
+    float **xbuf = lr_calloc((size_t)T, sizeof *xbuf);
+    int64_t *tally_cm = lr_calloc((size_t)K * K, sizeof *tally_cm);
+    const size_t img_floats = (size_t)d->c * d->h * d->w * LANES;
+    for (int t = 0; t < T; t++) {
+        model_ws_alloc(&ws[t], m);
+        xbuf[t] = lr_aligned_alloc(img_floats * sizeof(float));
+    }
+    pool *p = pool_create(T);
+    loader *ld = loader_create(d, info, eval_batch, 0, 0, T < pool_cores());
+    loader_set_isa(ld, isa);
+    probs_ctx s = {.m = m, .kt = kt, .params = params, .ws = ws, .loss = losses, .pred = pred,
+                   .xbuf = xbuf, .img_floats = img_floats, .probs = probs, .ld = ld};
+    double loss_sum = 0.0; // per-image losses in image order, as evaluate()
+    int n = 0;
+    loader_start_epoch(ld, 0);
+    for (const batch *b; (b = loader_next(ld)) != NULL;) {
+        s.b = b;
+        atomic_store(&s.next, 0);
+        pool_run(p, probs_worker, &s);
+        loss_sum += tally(b, losses, pred, tally_cm, K);
+        n += b->n;
+    }
+    LR_ASSERT(n == d->n);
+    if (loss) *loss = loss_sum / n;
+    if (cm) memcpy(cm, tally_cm, (size_t)K * K * sizeof *cm);
+    loader_destroy(ld);
+    pool_destroy(p);
+    for (int t = 0; t < T; t++) {
+        model_ws_free(&ws[t]);
+        free(xbuf[t]);
+    }
+    free(tally_cm);
+    free(xbuf);
+    free(ws);
+    free(pred);
+    free(losses);
+    return 0;
+}

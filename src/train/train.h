@@ -75,6 +75,13 @@ int train_evaluate(const model_desc *m, const float *params, const dataset *d,
                    const dataset_info *info, const char *isa, int threads, double *loss,
                    int64_t *cm, lr_err *e);
 
+// train_evaluate that also hands back each image's softmax: probs (d->n,
+// classes), row i for data set image i. loss and cm (classes, classes) may be
+// NULL; when given they are train_evaluate's to the bit (same loader, groups,
+// kernels and per-image losses summed in image order). For ensembles.
+int train_predict_probs(const model_desc *m, const float *params, const dataset *d, const dataset_info *info,
+                        const char *isa, int threads, float *probs, double *loss, int64_t *cm, lr_err *e);
+
 // Bytes a run of this model needs beyond the data set (parameters, gradients,
 // momentum, per-group gradient slots, per-thread activations), to refuse a
 // model that cannot fit before anything is written.

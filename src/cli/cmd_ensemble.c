@@ -106,11 +106,12 @@ static void print_json(const ensemble_eval *x, const char *data, int best) {
 static void print_text(const ensemble_eval *x, const char *data, int best) {
     printf("ensemble of %d (%s, %s) on %d test images of %s\n\n", x->n_members, x->dataset, x->spec, x->images,
            data);
-    printf("%-12s %-21s %-21s %-21s %s\n", "", "test loss", "test accuracy", "test macro-F1", "weights");
+    // Rounded for reading; --json has every digit.
+    printf("%-12s %9s %13s %13s  %s\n", "", "test loss", "test accuracy", "test macro-F1", "weights");
     for (int m = 0; m < x->n_members; m++)
-        printf("member %-5d %-21.17g %-21.17g %-21.17g %s%s\n", m + 1, x->member_loss[m], x->member_acc[m],
+        printf("member %-5d %9.4f %12.2f%% %13.4f  %s%s\n", m + 1, x->member_loss[m], 100 * x->member_acc[m],
                x->member_f1[m], x->paths[m], m == best ? "  (best)" : "");
-    printf("%-12s %-21.17g %-21.17g %-21.17g\n", "ensemble", x->loss, x->acc, x->f1);
+    printf("%-12s %9.4f %12.2f%% %13.4f\n", "ensemble", x->loss, 100 * x->acc, x->f1);
     double gain = x->acc - x->member_acc[best];
     printf("\nthe ensemble %s the best member (member %d) by %.2f points of test accuracy\n",
            gain > 0 ? "beats" : gain < 0 ? "trails" : "ties with", best + 1, 100 * (gain < 0 ? -gain : gain));

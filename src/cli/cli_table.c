@@ -13,6 +13,7 @@ static const cli_flag RUN_FLAGS[] = {
     {"--seeds", "N|LIST", "seeds per condition: N means 1..N, or a list such as 1,2,7", NULL},
     {"--jobs", "N", "runs trained side by side; 0 = auto", NULL},
     {"--no-report", NULL, "skip the figures and report at the end", NULL},
+    {"--tensorboard", "DIR", "TensorBoard event files under DIR/<study name>/ instead of the study folder", "@dir"},
     {"--quiet", NULL, "no progress output", NULL},
     {"--help", NULL, "show the options and their defaults", NULL},
     {NULL, NULL, NULL, NULL},

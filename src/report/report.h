@@ -18,6 +18,8 @@
 #ifndef LRSCOPE_REPORT_H
 #define LRSCOPE_REPORT_H
 
+#include <pthread.h>
+
 #include "../train/knobs.h"
 #include "../util/common.h"
 
@@ -143,5 +145,31 @@ int report_conditions_write(const char *study_dir, lr_err *e);
 // Reads the study and writes conditions.csv, curves.csv, figures/,
 // report.md and report.html.
 int report_build(const char *study_dir, lr_err *e);
+// The same while the study runs: report.html reloads itself every
+// REPORT_LIVE_REFRESH seconds (<meta http-equiv="refresh">) and says the
+// study is running. The final report_build writes it without.
+int report_build_live(const char *study_dir, lr_err *e);
+
+// The report while a study runs, rebuilt after an epoch when due: one
+// rebuild at a time over the study's threads (a thread that finds one under
+// way skips its turn: PLplot is not reentrant), and after a rebuild that took
+// C seconds none for max(REPORT_LIVE_MIN_GAP, REPORT_LIVE_COST_FACTOR * C)
+// seconds, so rebuilding takes at most about 1% of the study's time.
+enum { REPORT_LIVE_REFRESH = 5 };            // the browser reloads every 5 s
+#define REPORT_LIVE_MIN_GAP 5.0              // seconds between rebuilds, at least
+#define REPORT_LIVE_COST_FACTOR 99.0         // gap >= 99 x the last rebuild's time
+typedef struct {
+    pthread_mutex_t mu;
+    char dir[4096];
+    double next;        // lr_now() before which no rebuild starts
+    double last_cost;   // seconds the last rebuild took
+    int builds;         // rebuilds so far
+    int failed;         // a rebuild failed: no more until the final report
+} report_live;
+void report_live_init(report_live *l, const char *study_dir);
+// Rebuilds if due: 1 rebuilt, 0 not due (or another thread is at it), -1
+// failed (e says why; later calls do nothing).
+int report_live_epoch(report_live *l, lr_err *e);
+void report_live_free(report_live *l);
 
 #endif

@@ -546,7 +546,7 @@ static void test_live_report(void **state) {
                       "1,0.1,2.0,0.3,0.2,2.1,0.25,0.2,1.5\n");
     // the second run has not started: no folder yet
     report_live live;
-    report_live_init(&live, dir);
+    report_live_init(&live, dir, lr_now() - 1000.0); // 1000 s in: 1% is 10 s, the first rebuild is due
     lr_err e;
     int rc = report_live_epoch(&live, &e);
     if (rc < 0) fail_msg("report_live_epoch: %s", e.msg);
@@ -563,7 +563,7 @@ static void test_live_report(void **state) {
                       "1,0.1,2.0,0.3,0.2,2.1,0.25,0.2,1.5\n2,0.1,1.8,0.35,0.3,2.0,0.3,0.25,1.5\n");
     assert_int_equal(report_live_epoch(&live, &e), 0);
     assert_int_equal(live.builds, 1);
-    assert_true(live.next >= lr_now() + REPORT_LIVE_MIN_GAP - 1.0);
+    assert_true(live.spent > 0 && live.spent == live.last_cost);
     report_live_free(&live);
     // the final report has no refresh
     if (report_build(dir, &e) != 0) fail_msg("report_build: %s", e.msg);
@@ -572,6 +572,29 @@ static void test_live_report(void **state) {
     assert_null(strstr(html, "still running"));
     free(html);
     test_rmtree(dir);
+}
+
+// When the live report is due: within 1% of the study's time, counting the
+// next rebuild at the last one's cost, and at least 5 s apart.
+static void test_live_report_throttle(void **state) {
+    (void)state;
+    report_live l;
+    report_live_init(&l, "unused", 0.0);
+    assert_false(report_live_due(&l, 99.0));  // the first rebuild, estimated at 1 s: not before 100 s
+    assert_true(report_live_due(&l, 100.0));
+    l.builds = 1;
+    l.last_end = 200.0;
+    l.last_cost = 2.0;
+    l.spent = 2.0;
+    assert_false(report_live_due(&l, 204.0)); // (2 + 2) s within 1% only from 400 s on
+    assert_false(report_live_due(&l, 399.0));
+    assert_true(report_live_due(&l, 400.0));
+    l.last_cost = 0.01;                       // cheap rebuilds: still 5 s apart
+    assert_false(report_live_due(&l, 204.9));
+    assert_true(report_live_due(&l, 205.0));
+    l.failed = 1;
+    assert_false(report_live_due(&l, 1e6));
+    report_live_free(&l);
 }
 
 // At the end of a study (report on) report.html does not reload itself.
@@ -598,6 +621,7 @@ int main(void) {
         cmocka_unit_test(test_study_writes_event_files),
         cmocka_unit_test(test_tensorboard_flag),
         cmocka_unit_test(test_live_report),
+        cmocka_unit_test(test_live_report_throttle),
         cmocka_unit_test(test_study_report_final_no_refresh),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);

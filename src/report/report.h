@@ -150,23 +150,31 @@ int report_build(const char *study_dir, lr_err *e);
 // study is running. The final report_build writes it without.
 int report_build_live(const char *study_dir, lr_err *e);
 
-// The report while a study runs, rebuilt after an epoch when due: one
-// rebuild at a time over the study's threads (a thread that finds one under
-// way skips its turn: PLplot is not reentrant), and after a rebuild that took
-// C seconds none for max(REPORT_LIVE_MIN_GAP, REPORT_LIVE_COST_FACTOR * C)
-// seconds, so rebuilding takes at most about 1% of the study's time.
+// The report while a study runs, rebuilt after an epoch when due, so that
+// rebuilding takes at most REPORT_LIVE_SHARE of the study's time so far: due
+// when (seconds spent rebuilding + the next rebuild's, estimated as the last
+// one's) <= REPORT_LIVE_SHARE x (seconds since the study started), and at
+// least REPORT_LIVE_MIN_GAP after the last. One rebuild at a time over the
+// study's threads: a thread that finds one under way skips its turn (PLplot
+// is not reentrant).
 enum { REPORT_LIVE_REFRESH = 5 };            // the browser reloads every 5 s
+#define REPORT_LIVE_SHARE 0.01               // 1% of the study's time
 #define REPORT_LIVE_MIN_GAP 5.0              // seconds between rebuilds, at least
-#define REPORT_LIVE_COST_FACTOR 99.0         // gap >= 99 x the last rebuild's time
+#define REPORT_LIVE_FIRST_COST 1.0           // estimate before the first (1.2 s for 3 runs x 30 epochs)
 typedef struct {
     pthread_mutex_t mu;
     char dir[4096];
-    double next;        // lr_now() before which no rebuild starts
-    double last_cost;   // seconds the last rebuild took
+    double start;       // lr_now() at the study's start
+    double last_end;    // lr_now() at the end of the last rebuild (0 none)
+    double last_cost;   // seconds the last rebuild took (REPORT_LIVE_FIRST_COST before one)
+    double spent;       // seconds spent rebuilding so far
     int builds;         // rebuilds so far
     int failed;         // a rebuild failed: no more until the final report
 } report_live;
-void report_live_init(report_live *l, const char *study_dir);
+// start: lr_now() when the study started.
+void report_live_init(report_live *l, const char *study_dir, double start);
+// 1 if a rebuild is due at time now (lr_now()).
+int report_live_due(const report_live *l, double now);
 // Rebuilds if due: 1 rebuilt, 0 not due (or another thread is at it), -1
 // failed (e says why; later calls do nothing).
 int report_live_epoch(report_live *l, lr_err *e);

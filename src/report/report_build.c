@@ -122,27 +122,32 @@ int report_build_live(const char *study_dir, lr_err *e) { return build(study_dir
 
 // ------------------------------------------------------------------ while the study runs
 
-void report_live_init(report_live *l, const char *study_dir) {
+void report_live_init(report_live *l, const char *study_dir, double start) {
     memset(l, 0, sizeof *l);
     pthread_mutex_init(&l->mu, NULL);
     snprintf(l->dir, sizeof l->dir, "%s", study_dir);
-    l->next = lr_now(); // the first epoch's end brings the first rebuild
+    l->start = start;
+    l->last_cost = REPORT_LIVE_FIRST_COST;
+}
+
+int report_live_due(const report_live *l, double now) {
+    if (l->failed || (l->builds > 0 && now - l->last_end < REPORT_LIVE_MIN_GAP)) return 0;
+    return l->spent + l->last_cost <= REPORT_LIVE_SHARE * (now - l->start);
 }
 
 int report_live_epoch(report_live *l, lr_err *e) {
     if (pthread_mutex_trylock(&l->mu) != 0) return 0; // another run's thread is rebuilding
     int rc = 0;
     double t0 = lr_now();
-    if (!l->failed && t0 >= l->next) {
+    if (report_live_due(l, t0)) {
         if (report_build_live(l->dir, e) != 0) {
             l->failed = 1;
             rc = -1;
         } else {
-            double t1 = lr_now();
-            l->last_cost = t1 - t0;
+            l->last_end = lr_now();
+            l->last_cost = l->last_end - t0;
+            l->spent += l->last_cost;
             l->builds++;
-            double gap = REPORT_LIVE_COST_FACTOR * l->last_cost;
-            l->next = t1 + (gap > REPORT_LIVE_MIN_GAP ? gap : REPORT_LIVE_MIN_GAP);
             rc = 1;
         }
     }

@@ -330,7 +330,7 @@ int study_execute(const study *s, lr_err *e) {
     // ---- TensorBoard and the live report
     snprintf(x.tb_dir, sizeof x.tb_dir, "%s", tb_dir);
     report_live live;
-    report_live_init(&live, s->out_dir);
+    report_live_init(&live, s->out_dir, x.start);
     x.live = s->no_report ? NULL : &live;
     x.results = lr_calloc((size_t)s->n_runs, sizeof *x.results);
     x.done = lr_calloc((size_t)s->n_runs, sizeof *x.done);

@@ -80,7 +80,7 @@ FUZZ_SRC := $(wildcard fuzz/fuzz_*.c)
 FUZZ_BIN := $(FUZZ_SRC:fuzz/%.c=$(BUILD)/fuzz/%)
 FUZZ_SECONDS ?= 60
 
-.PHONY: all deps test check run bench clean install uninstall docs fuzz fuzz-ci fuzz-build
+.PHONY: all deps test check check-report run bench clean install uninstall docs fuzz fuzz-ci fuzz-build
 all: $(BUILD)/lrscope docs
 
 # Manual pages and shell completion, generated from the tables that drive
@@ -187,6 +187,12 @@ test: deps
 # The tests without the install step (the Debian package build uses it).
 check: all $(TEST_BIN)
 	@tests/run.sh $(BUILD)
+
+# report.html in headless Chromium: no outside request, every figure loads
+# (tests/tools/check_report.sh). Apart from `make test`: chromium is 100 MB+.
+check-report: $(BUILD)/lrscope
+	@command -v chromium >/dev/null || { echo "check-report: needs Debian's chromium (apt-get install chromium)"; exit 2; }
+	tests/tools/check_report.sh $(BUILD)/lrscope
 
 # The data: DATA=DIR if given, else ./data/cifar-10-batches-bin if present,
 # else a copy beside the checkout (../shared/datasets/...), else lrscope

@@ -3,19 +3,22 @@
 # and draw its figures, and only those that are missing. Idempotent and quick
 # when everything is there. `--with-torch` adds python3-torch/torchvision
 # and python3-scipy/mpmath, used only to regenerate reference data and for side-by-side benchmarks;
-# `--with-fuzz` adds clang and its libFuzzer runtime, for `make fuzz`.
+# `--with-fuzz` adds clang and its libFuzzer runtime, for `make fuzz`;
+# `--with-chromium` adds chromium, for `make check-report` (headless report check).
 set -euo pipefail
 
 packages=(gcc make pkg-config libc6-dev
           libcmocka-dev libjansson-dev zlib1g-dev
           libplplot-dev plplot-driver-cairo
           libcurl4-openssl-dev libarchive-dev libstb-dev libyaml-dev
-          libgsl-dev mandoc man-db zsh)
+          libgsl-dev mandoc man-db zsh
+          protobuf-compiler)   # protoc --decode_raw: the second reader of test_tfevents
 for arg in "$@"; do
     case "$arg" in
         --with-torch) packages+=(python3-torch python3-torchvision python3-scipy python3-mpmath) ;;
         --with-fuzz) packages+=(clang libclang-rt-14-dev) ;;
-        *) echo "install-deps: unknown option $arg (expected --with-torch or --with-fuzz)" >&2; exit 2 ;;
+        --with-chromium) packages+=(chromium) ;;
+        *) echo "install-deps: unknown option $arg (expected --with-torch, --with-fuzz or --with-chromium)" >&2; exit 2 ;;
     esac
 done
 

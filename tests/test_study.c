@@ -74,6 +74,7 @@ typedef struct {
 } run_start;
 
 static void start_of(const run_config *c, const dataset *d, run_start *out) {
+    memset(out, 0, sizeof *out); // same_start compares whole arrays, past the batch's n too
     model_desc m;
     lr_err e;
     if (model_build(&m, c->model, d->c, d->h, d->w, d->num_classes, &e) != 0) fail_msg("%s", e.msg);

@@ -14,6 +14,7 @@ static const cli_flag RUN_FLAGS[] = {
     {"--jobs", "N", "runs trained side by side; 0 = auto", NULL},
     {"--no-report", NULL, "skip the figures and report at the end", NULL},
     {"--no-ensemble", NULL, "skip the study's ensembles at the end (ensemble.csv)", NULL},
+    {"--tensorboard", "DIR", "TensorBoard event files under DIR/<study name>/ instead of the study folder", "@dir"},
     {"--quiet", NULL, "no progress output", NULL},
     {"--help", NULL, "show the options and their defaults", NULL},
     {NULL, NULL, NULL, NULL},

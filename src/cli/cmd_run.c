@@ -5,6 +5,7 @@
 #include "../data/dataset.h"
 #include "../fetch/fetch.h"
 #include "../model/kernels.h"
+#include "../report/tfevents.h"
 #include "../study/study.h"
 #include "../study/study_file.h"
 #include "../train/knobs.h"
@@ -57,6 +58,8 @@ static void usage(FILE *out) {
             "  --no-report         skip the figures and report at the end\n"
             "  --no-ensemble       skip the study's ensembles at the end (ensemble.csv: each\n"
             "                      condition's seeds, or all runs of a one-seed study)\n"
+            "  --tensorboard DIR   TensorBoard event files under DIR/<study name>/ (the\n"
+            "                      run folders' tree) instead of in the study folder\n"
             "  --quiet             no progress output\n"
             "  -h, --help          this help\n"
             "\n"
@@ -69,7 +72,8 @@ static void usage(FILE *out) {
 }
 
 // The flags that are not knobs.
-static const char *const STUDY_FLAGS[] = {"out", "jobs", "quiet", "no-report", "no-ensemble", "seeds", "grid", "lrs", "help"};
+static const char *const STUDY_FLAGS[] = {"out", "jobs", "quiet", "no-report", "no-ensemble", "seeds", "grid", "lrs",
+                                          "tensorboard", "help"};
 enum { N_STUDY_FLAGS = (int)(sizeof STUDY_FLAGS / sizeof STUDY_FLAGS[0]) };
 
 typedef struct {
@@ -153,6 +157,11 @@ static int parse_args(int argc, char **argv, cli_args *a, study *s, lr_err *e) {
             if (strlen(value) >= sizeof s->out_dir)
                 return lr_fail(e, "--out: longer than %zu characters", sizeof s->out_dir - 1);
             snprintf(s->out_dir, sizeof s->out_dir, "%s", value);
+        } else if (!strcmp(name, "tensorboard")) {
+            if (value[0] == '\0') return lr_fail(e, "--tensorboard: empty value; expected a folder");
+            if (strlen(value) >= sizeof s->tensorboard)
+                return lr_fail(e, "--tensorboard: longer than %zu characters", sizeof s->tensorboard - 1);
+            snprintf(s->tensorboard, sizeof s->tensorboard, "%s", value);
         } else if (!strcmp(name, "jobs")) {
             if (parse_count("--jobs", value, 0, 256, &s->jobs, e) != 0) return -1;
         } else if (!strcmp(name, "grid")) {
@@ -323,6 +332,17 @@ int cmd_run(int argc, char **argv) {
         if (!seen && cli_ensure_data(&runs[i], sp->base.data_dir[0] != '\0', s.quiet, &e) != 0) goto bad;
     }
     if (!s.out_dir[0]) study_default_dir(s.out_dir, sizeof s.out_dir);
+    if (s.tensorboard[0]) { // like --out, a study's TensorBoard folder is never overwritten
+        char tb[4200];
+        if (tfevents_study_dir(tb, sizeof tb, s.out_dir, s.tensorboard, s.name, &e) != 0 ||
+            fs_check_room(tb, FS_STUDY_NAME_MAX, "--tensorboard", &e) != 0)
+            goto bad;
+        if (fs_dir_nonempty(tb)) {
+            lr_fail(&e, "--tensorboard %s: %s already holds files; lrscope never overwrites a study's event files. "
+                        "Give the study another name or --tensorboard folder", s.tensorboard, tb);
+            goto bad;
+        }
+    }
     s.runs = runs;
     s.n_runs = n_runs;
     s.stop = &g_stop;

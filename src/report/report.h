@@ -18,6 +18,8 @@
 #ifndef LRSCOPE_REPORT_H
 #define LRSCOPE_REPORT_H
 
+#include <pthread.h>
+
 #include "../train/knobs.h"
 #include "../util/common.h"
 
@@ -143,5 +145,39 @@ int report_conditions_write(const char *study_dir, lr_err *e);
 // Reads the study and writes conditions.csv, curves.csv, figures/,
 // report.md and report.html.
 int report_build(const char *study_dir, lr_err *e);
+// The same while the study runs: report.html reloads itself every
+// REPORT_LIVE_REFRESH seconds (<meta http-equiv="refresh">) and says the
+// study is running. The final report_build writes it without.
+int report_build_live(const char *study_dir, lr_err *e);
+
+// The report while a study runs, rebuilt after an epoch when due, so that
+// rebuilding takes at most REPORT_LIVE_SHARE of the study's time so far: due
+// when (seconds spent rebuilding + the next rebuild's, estimated as the last
+// one's) <= REPORT_LIVE_SHARE x (seconds since the study started), and at
+// least REPORT_LIVE_MIN_GAP after the last. One rebuild at a time over the
+// study's threads: a thread that finds one under way skips its turn (PLplot
+// is not reentrant).
+enum { REPORT_LIVE_REFRESH = 5 };            // the browser reloads every 5 s
+#define REPORT_LIVE_SHARE 0.01               // 1% of the study's time
+#define REPORT_LIVE_MIN_GAP 5.0              // seconds between rebuilds, at least
+#define REPORT_LIVE_FIRST_COST 1.0           // estimate before the first (1.2 s for 3 runs x 30 epochs)
+typedef struct {
+    pthread_mutex_t mu;
+    char dir[4096];
+    double start;       // lr_now() at the study's start
+    double last_end;    // lr_now() at the end of the last rebuild (0 none)
+    double last_cost;   // seconds the last rebuild took (REPORT_LIVE_FIRST_COST before one)
+    double spent;       // seconds spent rebuilding so far
+    int builds;         // rebuilds so far
+    int failed;         // a rebuild failed: no more until the final report
+} report_live;
+// start: lr_now() when the study started.
+void report_live_init(report_live *l, const char *study_dir, double start);
+// 1 if a rebuild is due at time now (lr_now()).
+int report_live_due(const report_live *l, double now);
+// Rebuilds if due: 1 rebuilt, 0 not due (or another thread is at it), -1
+// failed (e says why; later calls do nothing).
+int report_live_epoch(report_live *l, lr_err *e);
+void report_live_free(report_live *l);
 
 #endif

@@ -67,7 +67,7 @@ static int stale_figures_remove(const char *fig_dir, const report_figure *figs, 
     return rc;
 }
 
-int report_build(const char *study_dir, lr_err *e) {
+static int build(const char *study_dir, int live, lr_err *e) {
     report_study s;
     if (report_study_read(study_dir, &s, e) != 0) {
         report_study_free(&s);
@@ -117,7 +117,7 @@ int report_build(const char *study_dir, lr_err *e) {
     }
     if (stale_figures_remove(fig_dir, figs, n_figs, e) != 0) goto done;
     if (conditions_files_write(s.dir, cp.conds, cp.n_conds, e) != 0) goto done;
-    rc = report_write_docs(&s, &a, &cp, figs, n_figs, e);
+    rc = report_write_docs(&s, &a, &cp, figs, n_figs, live, e);
 done:
     ensemble_lines_free(cp.ens_sentences, cp.n_ens_sentences);
     ensemble_groups_free(cp.ens, cp.n_ens);
@@ -128,3 +128,43 @@ done:
     report_study_free(&s);
     return rc;
 }
+
+int report_build(const char *study_dir, lr_err *e) { return build(study_dir, 0, e); }
+int report_build_live(const char *study_dir, lr_err *e) { return build(study_dir, 1, e); }
+
+// ------------------------------------------------------------------ while the study runs
+
+void report_live_init(report_live *l, const char *study_dir, double start) {
+    memset(l, 0, sizeof *l);
+    pthread_mutex_init(&l->mu, NULL);
+    snprintf(l->dir, sizeof l->dir, "%s", study_dir);
+    l->start = start;
+    l->last_cost = REPORT_LIVE_FIRST_COST;
+}
+
+int report_live_due(const report_live *l, double now) {
+    if (l->failed || (l->builds > 0 && now - l->last_end < REPORT_LIVE_MIN_GAP)) return 0;
+    return l->spent + l->last_cost <= REPORT_LIVE_SHARE * (now - l->start);
+}
+
+int report_live_epoch(report_live *l, lr_err *e) {
+    if (pthread_mutex_trylock(&l->mu) != 0) return 0; // another run's thread is rebuilding
+    int rc = 0;
+    double t0 = lr_now();
+    if (report_live_due(l, t0)) {
+        if (report_build_live(l->dir, e) != 0) {
+            l->failed = 1;
+            rc = -1;
+        } else {
+            l->last_end = lr_now();
+            l->last_cost = l->last_end - t0;
+            l->spent += l->last_cost;
+            l->builds++;
+            rc = 1;
+        }
+    }
+    pthread_mutex_unlock(&l->mu);
+    return rc;
+}
+
+void report_live_free(report_live *l) { pthread_mutex_destroy(&l->mu); }

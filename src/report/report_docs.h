@@ -29,7 +29,9 @@ typedef struct {
 } report_cond_part;
 
 // Writes STUDY/report.md and STUDY/report.html (PNGs embedded as data: URIs).
+// live: the study is still running; report.html reloads itself every
+// REPORT_LIVE_REFRESH seconds and says so.
 int report_write_docs(const report_study *s, const report_analysis *a, const report_cond_part *cp,
-                      const report_figure *figs, int n_figs, lr_err *e);
+                      const report_figure *figs, int n_figs, int live, lr_err *e);
 
 #endif

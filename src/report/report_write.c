@@ -494,9 +494,12 @@ static int html_figure(FILE *f, const report_study *s, const report_figure *fig,
 }
 
 static int html_write(FILE *f, const report_study *s, const report_analysis *a, const report_cond_part *cp,
-                      char **sentences, int n_sent, const report_figure *figs, int n_figs,
+                      char **sentences, int n_sent, const report_figure *figs, int n_figs, int live,
                       lr_err *e) {
-    fprintf(f, "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>");
+    fprintf(f, "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n");
+    // While the study runs the browser reloads the page; the final report has no refresh.
+    if (live) fprintf(f, "<meta http-equiv=\"refresh\" content=\"%d\">\n", REPORT_LIVE_REFRESH);
+    fprintf(f, "<title>");
     fprintf(f, "Study: ");
     html_text(f, s->name[0] ? s->name : study_basename(s));
     fprintf(f, "</title>\n<style>%s</style>\n</head>\n<body>\n<h1>Study: ", CSS);
@@ -505,6 +508,9 @@ static int html_write(FILE *f, const report_study *s, const report_analysis *a, 
     if (s->created[0]) { fprintf(f, ", created "); html_text(f, s->created); }
     if (s->version[0]) { fprintf(f, " by lrscope "); html_text(f, s->version); }
     fprintf(f, ".</p>\n");
+    if (live)
+        fprintf(f, "<p class=\"live\"><strong>The study is still running:</strong> this page reloads itself every "
+                   "%d seconds and shows the epochs finished so far.</p>\n", REPORT_LIVE_REFRESH);
     if (s->lrfind_note[0]) { fprintf(f, "<p>"); html_text(f, s->lrfind_note); fprintf(f, "</p>\n"); }
     fprintf(f, "<h2 id=\"configuration\">Configuration</h2>\n<table>\n"
                "<tr><th class=\"l\">setting</th><th class=\"l\">value</th></tr>\n");
@@ -606,7 +612,7 @@ static int html_write(FILE *f, const report_study *s, const report_analysis *a, 
 }
 
 int report_write_docs(const report_study *s, const report_analysis *a, const report_cond_part *cp,
-                      const report_figure *figs, int n_figs, lr_err *e) {
+                      const report_figure *figs, int n_figs, int live, lr_err *e) {
     char **sentences = NULL;
     int n_sent = report_analysis_sentences(s, a, &sentences);
     char path[4400];
@@ -620,7 +626,7 @@ int report_write_docs(const report_study *s, const report_analysis *a, const rep
 
     fs_join(path, sizeof path, s->dir, "report.html");
     if (fs_begin(&af, path, e) != 0) goto done;
-    if (html_write(af.f, s, a, cp, sentences, n_sent, figs, n_figs, e) != 0) {
+    if (html_write(af.f, s, a, cp, sentences, n_sent, figs, n_figs, live, e) != 0) {
         fs_abort(&af);
         goto done;
     }

@@ -8,6 +8,7 @@
 #include "../data/augment.h"
 #include "../data/loader.h"
 #include "../report/report.h"
+#include "../report/tfevents.h"
 #include "../util/fsutil.h"
 
 #include <pthread.h>
@@ -31,6 +32,11 @@ typedef struct {
     char run_dir[4096];
     int write_failed;
     lr_err err;
+    // TensorBoard and the live report (tfevents.h, report.h)
+    const study *s;
+    char tb_dir[4200];      // where the run's event file goes
+    double tb_start;        // the run's start, wall clock
+    report_live *live;      // NULL: no report while the study runs
 } epoch_saver;
 
 static void on_batch(void *ctx, int epoch, int b, int nb, double loss, double ips) {
@@ -46,6 +52,14 @@ static void on_epoch(void *ctx, const run_result *r) {
     if (run_files_write_metrics(sv->run_dir, r, &sv->err) != 0 ||
         run_files_write_json(sv->run_dir, sv->cfg, r, sv->class_names, &sv->err) != 0)
         sv->write_failed = 1;
+    // ---- TensorBoard: the run's event file so far (tfevents.h)
+    if (!sv->write_failed &&
+        tfevents_run_write(sv->tb_dir, sv->cfg, sv->s->axes, sv->s->n_axes, r, sv->tb_start, &sv->err) != 0)
+        sv->write_failed = 1;
+    // ---- live report: report.html rebuilt (throttled) while the study runs
+    lr_err le;
+    if (sv->live && report_live_epoch(sv->live, &le) < 0)
+        fprintf(stderr, "lrscope: the report during the study: %s (tried again at the end)\n", le.msg);
 }
 
 // Shared by the runner threads of one study.
@@ -60,6 +74,8 @@ typedef struct {
     atomic_int next;           // next index into order to start
     int halt;                  // a run asked the study to stop (guarded by mu)
     int jobs;                  // runs side by side
+    char tb_dir[4200];         // the study's TensorBoard folder (tfevents_study_dir)
+    report_live *live;         // the report while the study runs; NULL with --no-report
     double start;              // study start, for the time left
     double summary_time;       // when summary.csv was last written
     pthread_mutex_t mu;        // guards done, status and summary.csv
@@ -100,6 +116,11 @@ static int execute_run(study_exec *x, int i) {
     if (x->jobs > 1) con.tty = 0; // several runs at once: plain lines, no bar
     epoch_saver sv = {.con = &con, .cfg = cfg, .class_names = x->train->class_names};
     fs_join(sv.run_dir, sizeof sv.run_dir, s->out_dir, cfg->name);
+    // ---- TensorBoard and the live report
+    sv.s = s;
+    sv.live = x->live;
+    sv.tb_start = tfevents_wall_now();
+    fs_join(sv.tb_dir, sizeof sv.tb_dir, x->tb_dir, cfg->name);
     lr_err e;
     if (fs_mkdirs(sv.run_dir, &e) != 0) {
         fprintf(stderr, "lrscope: %s\n", e.msg);
@@ -123,7 +144,8 @@ static int execute_run(study_exec *x, int i) {
     lr_err we;
     if (sv.write_failed || run_files_write_metrics(sv.run_dir, r, &we) != 0 ||
         run_files_write_json(sv.run_dir, cfg, r, x->train->class_names, &we) != 0 ||
-        (r->params && save_weights(path, x, r, &we) != 0)) {
+        (r->params && save_weights(path, x, r, &we) != 0) ||
+        tfevents_run_write(sv.tb_dir, cfg, s->axes, s->n_axes, r, sv.tb_start, &we) != 0) { // ---- TensorBoard
         fprintf(stderr, "lrscope: run %s: %s\n", cfg->name, sv.write_failed ? sv.err.msg : we.msg);
         failed = 1;
     }
@@ -276,6 +298,14 @@ int study_execute(const study *s, lr_err *e) {
         dataset_free(&test);
         return EXIT_BAD_INPUT;
     }
+    // ---- TensorBoard: the HParams experiment in the study's TensorBoard folder (tfevents.h)
+    char tb_dir[4200];
+    if (tfevents_study_dir(tb_dir, sizeof tb_dir, s->out_dir, s->tensorboard, s->name, e) != 0 ||
+        tfevents_study_write(tb_dir, s->axes, s->n_axes, s->runs, s->n_runs, tfevents_wall_now(), e) != 0) {
+        dataset_free(&train);
+        dataset_free(&test);
+        return EXIT_BAD_INPUT;
+    }
 
     const int cores = train_default_threads();
     study_plan plan = study_plan_cores(s, cores);
@@ -298,6 +328,11 @@ int study_execute(const study *s, lr_err *e) {
                     plan.threads == 1 ? "" : "s");
     }
     study_exec x = {.s = s, .status = EXIT_OK, .start = lr_now(), .jobs = plan.jobs};
+    // ---- TensorBoard and the live report
+    snprintf(x.tb_dir, sizeof x.tb_dir, "%s", tb_dir);
+    report_live live;
+    report_live_init(&live, s->out_dir, x.start);
+    x.live = s->no_report ? NULL : &live;
     x.results = lr_calloc((size_t)s->n_runs, sizeof *x.results);
     x.done = lr_calloc((size_t)s->n_runs, sizeof *x.done);
     x.order = lr_calloc((size_t)s->n_runs, sizeof *x.order);
@@ -361,6 +396,7 @@ int study_execute(const study *s, lr_err *e) {
         dataset_free(&test);
     }
     pthread_mutex_destroy(&x.mu);
+    report_live_free(&live); // ---- live report
     free(grouped);
     free(x.order);
     run_result *results = x.results;

@@ -24,6 +24,7 @@ typedef struct {
     int no_report;      // skip figures and report at the end
     int no_ensemble;    // skip the ensembles at the end (study_ensemble.h)
     int jobs;           // runs trained side by side; 0 = auto (study_plan)
+    char tensorboard[4096]; // --tensorboard ROOT: event files under ROOT/<name>/... ("": in the study folder)
     volatile sig_atomic_t *stop; // Ctrl-C
     // lr: auto: the range test that chose the lr axis, written with the
     // study (study.json "lrfind", lrfind.csv); NULL otherwise.

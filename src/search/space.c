@@ -67,8 +67,9 @@ int param_make(search_param *p, const char *name, const char *kind, const char *
         if (!strcmp(kind, KINDS[i])) ki = i;
     if (ki < 0) {
         const char *near = knob_closest(kind, KINDS);
-        return lr_fail(e, "%s: %s: \"%s\": unknown distribution; expected loguniform, uniform, int or categorical%s%s%s",
-                       where, name, kind, near ? " (did you mean " : "", near ? near : "", near ? "?)" : "");
+        return lr_fail(e, "%s: %s: \"%s\": unknown distribution; expected loguniform, uniform, int or "
+                          "categorical%s%s%s", where, name, kind, near ? " (did you mean " : "", near ? near : "",
+                       near ? "?)" : "");
     }
     p->kind = (param_kind)ki;
     char range[400];
@@ -114,7 +115,8 @@ int param_make(search_param *p, const char *name, const char *kind, const char *
 
 int param_parse(search_param *p, const char *name, const char *spec, const char *where, lr_err *e) {
     char buf[2048];
-    if (strlen(spec) >= sizeof buf) return lr_fail(e, "%s: %s: spec longer than %zu characters", where, name, sizeof buf - 1);
+    if (strlen(spec) >= sizeof buf)
+        return lr_fail(e, "%s: %s: spec longer than %zu characters", where, name, sizeof buf - 1);
     snprintf(buf, sizeof buf, "%s", spec);
     char *kind = buf, *rest = strchr(buf, ':');
     if (!rest)

@@ -220,7 +220,8 @@ static int read_seeds(reader *r, const yaml_node_t *v) {
 // A scalar's text, or an error naming the key and what was expected.
 static const char *search_scalar(reader *r, const yaml_node_t *v, const char *key, const char *expected) {
     if (v->type == YAML_SCALAR_NODE && scalar(v)[0]) return scalar(v);
-    fail_at(r, v, "search: %s: expected %s, found %s", key, expected, v->type == YAML_SCALAR_NODE ? "nothing" : node_kind(v));
+    fail_at(r, v, "search: %s: expected %s, found %s", key, expected,
+            v->type == YAML_SCALAR_NODE ? "nothing" : node_kind(v));
     return NULL;
 }
 
@@ -254,8 +255,9 @@ static int read_search_param(reader *r, const yaml_node_t *key, const yaml_node_
         while (KEYS[i] && strcmp(KEYS[i], kn)) i++;
         if (!KEYS[i]) {
             const char *near = knob_closest(kn, KEYS);
-            return fail_at(r, k, "search: space: %s: \"%s\": unknown key; expected type, low, high, log or choices%s%s%s",
-                           name, kn, near ? " (did you mean " : "", near ? near : "", near ? "?)" : "");
+            return fail_at(r, k, "search: space: %s: \"%s\": unknown key; expected type, low, high, log or "
+                                 "choices%s%s%s", name, kn, near ? " (did you mean " : "", near ? near : "",
+                           near ? "?)" : "");
         }
         if (i == 4) {
             if (x->type != YAML_SEQUENCE_NODE)
@@ -280,7 +282,8 @@ static int read_search_param(reader *r, const yaml_node_t *key, const yaml_node_
         else if (!strcmp(t, "true")) log = 1;
         else if (strcmp(t, "false") != 0) return fail_at(r, x, "search: space: %s: log: expected true or false", name);
     }
-    if (!type) return fail_at(r, v, "search: space: %s: expected a type (loguniform, uniform, int or categorical)", name);
+    if (!type)
+        return fail_at(r, v, "search: space: %s: expected a type (loguniform, uniform, int or categorical)", name);
     int is_cat = !strcmp(type, "categorical");
     if (is_cat && (low || high || log))
         return fail_at(r, v, "search: space: %s: categorical takes choices, not low/high/log", name);
@@ -299,7 +302,8 @@ static int read_search_pruner(reader *r, const yaml_node_t *v) {
     prune_cfg *cfg = &r->search->pruner;
     if (v->type == YAML_SCALAR_NODE) return search_pruner_parse(scalar(v), cfg, where, r->e);
     if (v->type != YAML_MAPPING_NODE)
-        return fail_at(r, v, "search: pruner: expected asha, median, none or {type: asha, grace: 1, eta: 3, max_epochs: N}");
+        return fail_at(r, v, "search: pruner: expected asha, median, none or {type: asha, grace: 1, eta: 3, "
+                             "max_epochs: N}");
     if (check_duplicates(r, v) != 0) return -1;
     const yaml_node_t *type = NULL;
     for (yaml_node_pair_t *q = v->data.mapping.pairs.start; q < v->data.mapping.pairs.top; q++)

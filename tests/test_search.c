@@ -812,6 +812,33 @@ static void test_asha_rungs_on_hand_built_curves(void **state) {
     assert_int_equal(asha_rung(&c2, 1), -1);
 }
 
+// The order rule's two waits, as the scheduler asks them.
+static void test_order_rule_waits(void **state) {
+    (void)state;
+    search_spec sp;
+    search_spec_init(&sp);
+    sp.lag = 2;
+    double c[6][4] = {{0}};
+    search_trial t[6];
+    for (int i = 0; i < 6; i++) t[i] = curve_trial(c[i], 0, TRIAL_RUNNING);
+    // trial 2 may start with 0 and 1 running (lag 2), trial 3 waits for trial 0
+    assert_true(search_can_suggest(&sp, t, 2));
+    assert_false(search_can_suggest(&sp, t, 3));
+    t[0].state = TRIAL_PRUNED, t[0].n_epochs = 1;
+    assert_true(search_can_suggest(&sp, t, 3));
+    assert_false(search_can_suggest(&sp, t, 4));
+    t[1].state = TRIAL_COMPLETE, t[1].n_epochs = 4;
+    assert_true(search_can_suggest(&sp, t, 4));
+    // trial 3 at epoch 2: trial 0 stopped before it (settled), 1 reached it,
+    // trial 2 is running at epoch 1: wait; at epoch 1 no wait
+    t[2].n_epochs = 1;
+    assert_false(prune_can_decide(t, 3, 2));
+    assert_true(prune_can_decide(t, 3, 1));
+    t[2].n_epochs = 2;
+    assert_true(prune_can_decide(t, 3, 2));
+    assert_true(prune_can_decide(t, 0, 5)); // trial 0 never waits
+}
+
 static void test_median_rule_on_hand_built_curves(void **state) {
     (void)state;
     prune_cfg cfg;
@@ -878,6 +905,7 @@ int main(void) {
         cmocka_unit_test(test_tpe_constant_liar),
         cmocka_unit_test(test_asha_rungs_on_hand_built_curves),
         cmocka_unit_test(test_median_rule_on_hand_built_curves),
+        cmocka_unit_test(test_order_rule_waits),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -34,6 +34,12 @@ prune_decision prune_decide(const prune_cfg *cfg, int maximize, const search_tri
     return PRUNE_CONTINUE;
 }
 
+int prune_can_decide(const search_trial *trials, int t, int epoch) {
+    for (int s = 0; s < t; s++)
+        if (trials[s].n_epochs < epoch && trials[s].state == TRIAL_RUNNING) return 0;
+    return 1;
+}
+
 int asha_rung(const prune_cfg *cfg, int epoch) {
     LR_ASSERT(cfg->grace >= 1 && cfg->eta >= 2 && cfg->max_epochs >= 1);
     long r = cfg->grace;

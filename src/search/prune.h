@@ -44,6 +44,11 @@ const char *prune_type_name(pruner_type t);
 prune_decision prune_decide(const prune_cfg *cfg, int maximize, const search_trial *trials, int n, int trial,
                             int epoch);
 
+// The order rule as a test for the scheduler: 1 when trial t's decision
+// after epoch `epoch` may be taken now, i.e. every trial s < t has recorded
+// that epoch or has settled (COMPLETE or PRUNED) before it.
+int prune_can_decide(const search_trial *trials, int t, int epoch);
+
 // ASHA: the rung index of epoch (0 for r, 1 for r*eta, ...), or -1 when the
 // epoch is not a rung (then the trial always continues).
 int asha_rung(const prune_cfg *cfg, int epoch);

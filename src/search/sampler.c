@@ -510,6 +510,12 @@ void search_grid_point(const search_spec *sp, long i, double *x) {
     free(vals);
 }
 
+int search_can_suggest(const search_spec *sp, const search_trial *trials, int n) {
+    for (int i = 0; i < n - sp->lag; i++)
+        if (trials[i].state == TRIAL_RUNNING) return 0;
+    return 1;
+}
+
 int search_suggest(const search_spec *sp, const search_trial *trials, int n, double *x, lr_err *e) {
     LR_ASSERT(sp->space.n > 0 && n >= 0 && sp->lag >= 0);
     if (sp->method == SEARCH_GRID) {

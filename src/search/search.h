@@ -95,6 +95,10 @@ int search_pruner_set(prune_cfg *cfg, const char *key, const char *value, const 
 // The point of trial n (module comment): 0, SEARCH_EXHAUSTED when every
 // point of a finite space has been proposed (x untouched), -1 on error.
 int search_suggest(const search_spec *sp, const search_trial *trials, int n, double *x, lr_err *e);
+// The order rule as a test for the scheduler: 1 when trial n may be
+// suggested now, i.e. every trial before n - lag has settled (COMPLETE or
+// PRUNED).
+int search_can_suggest(const search_spec *sp, const search_trial *trials, int n);
 // The grid method's points in order: the product of every axis's values,
 // the first parameter varying slowest. The number of points (0 on error).
 long search_grid_size(const search_spec *sp);

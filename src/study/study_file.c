@@ -15,6 +15,8 @@ typedef struct {
     yaml_document_t *doc;
     study_spec *sp;
     lr_err *e;
+    search_spec *search; // NULL: a search: section is refused
+    int *has_search;
 } reader;
 
 static int line_of(const yaml_node_t *n) { return (int)n->start_mark.line + 1; }
@@ -213,13 +215,181 @@ static int read_seeds(reader *r, const yaml_node_t *v) {
     return spec_set_axis(r->sp, knob_find("seed"), items, (int)len, where, r->e);
 }
 
+// ---- the search: section (search.h) ----
+
+// A scalar's text, or an error naming the key and what was expected.
+static const char *search_scalar(reader *r, const yaml_node_t *v, const char *key, const char *expected) {
+    if (v->type == YAML_SCALAR_NODE && scalar(v)[0]) return scalar(v);
+    fail_at(r, v, "search: %s: expected %s, found %s", key, expected,
+            v->type == YAML_SCALAR_NODE ? "nothing" : node_kind(v));
+    return NULL;
+}
+
+static int where_at(reader *r, const yaml_node_t *n, const char *what, char *out, size_t cap) {
+    snprintf(out, cap, "%s:%d: search: %s", r->path, line_of(n), what);
+    return 0;
+}
+
+// space: NAME: "kind:..." or {type, low, high, log, choices}.
+static int read_search_param(reader *r, const yaml_node_t *key, const yaml_node_t *v) {
+    char where[4400];
+    where_at(r, v, "space", where, sizeof where);
+    search_param p;
+    const char *name = scalar(key);
+    if (v->type == YAML_SCALAR_NODE) {
+        if (param_parse(&p, name, scalar(v), where, r->e) != 0) return -1;
+        return space_add(&r->search->space, &p, where, r->e);
+    }
+    if (v->type != YAML_MAPPING_NODE)
+        return fail_at(r, v, "search: space: %s: expected a spec (loguniform:A:B, uniform:A:B, int:A:B[:log], "
+                             "categorical:V1,V2) or a mapping {type, low, high, log, choices}", name);
+    if (check_duplicates(r, v) != 0) return -1;
+    static const char *const KEYS[] = {"type", "low", "high", "log", "choices", NULL};
+    const char *type = NULL, *low = NULL, *high = NULL;
+    int log = 0, n_choices = 0;
+    const char *choices[SEARCH_MAX_CHOICES];
+    for (yaml_node_pair_t *q = v->data.mapping.pairs.start; q < v->data.mapping.pairs.top; q++) {
+        const yaml_node_t *k = node(r, q->key), *x = node(r, q->value);
+        const char *kn = scalar(k);
+        int i = 0;
+        while (KEYS[i] && strcmp(KEYS[i], kn)) i++;
+        if (!KEYS[i]) {
+            const char *near = knob_closest(kn, KEYS);
+            return fail_at(r, k, "search: space: %s: \"%s\": unknown key; expected type, low, high, log or "
+                                 "choices%s%s%s", name, kn, near ? " (did you mean " : "", near ? near : "",
+                           near ? "?)" : "");
+        }
+        if (i == 4) {
+            if (x->type != YAML_SEQUENCE_NODE)
+                return fail_at(r, x, "search: space: %s: choices: expected a list of values", name);
+            long len = x->data.sequence.items.top - x->data.sequence.items.start;
+            if (len > SEARCH_MAX_CHOICES)
+                return fail_at(r, x, "search: space: %s: choices: more than %d values", name, SEARCH_MAX_CHOICES);
+            for (long j = 0; j < len; j++) {
+                const yaml_node_t *c = node(r, x->data.sequence.items.start[j]);
+                if (c->type != YAML_SCALAR_NODE || !scalar(c)[0])
+                    return fail_at(r, c, "search: space: %s: choices: expected single values", name);
+                choices[n_choices++] = scalar(c);
+            }
+            continue;
+        }
+        const char *t = search_scalar(r, x, KEYS[i], i == 0 ? "loguniform, uniform, int or categorical"
+                                                     : i == 3 ? "true or false" : "a number");
+        if (!t) return -1;
+        if (i == 0) type = t;
+        else if (i == 1) low = t;
+        else if (i == 2) high = t;
+        else if (!strcmp(t, "true")) log = 1;
+        else if (strcmp(t, "false") != 0) return fail_at(r, x, "search: space: %s: log: expected true or false", name);
+    }
+    if (!type)
+        return fail_at(r, v, "search: space: %s: expected a type (loguniform, uniform, int or categorical)", name);
+    int is_cat = !strcmp(type, "categorical");
+    if (is_cat && (low || high || log))
+        return fail_at(r, v, "search: space: %s: categorical takes choices, not low/high/log", name);
+    if (!is_cat && n_choices) return fail_at(r, v, "search: space: %s: %s takes low and high, not choices", name, type);
+    if (!is_cat && (!low || !high) && !strcmp(type, "uniform") + !strcmp(type, "loguniform") + !strcmp(type, "int"))
+        return fail_at(r, v, "search: space: %s: %s: expected both low and high", name, type);
+    if (log && strcmp(type, "int") != 0)
+        return fail_at(r, v, "search: space: %s: log: true applies to int (loguniform is log already)", name);
+    if (param_make(&p, name, type, low, high, log, choices, n_choices, where, r->e) != 0) return -1;
+    return space_add(&r->search->space, &p, where, r->e);
+}
+
+static int read_search_pruner(reader *r, const yaml_node_t *v) {
+    char where[4400];
+    where_at(r, v, "pruner", where, sizeof where);
+    prune_cfg *cfg = &r->search->pruner;
+    if (v->type == YAML_SCALAR_NODE) return search_pruner_parse(scalar(v), cfg, where, r->e);
+    if (v->type != YAML_MAPPING_NODE)
+        return fail_at(r, v, "search: pruner: expected asha, median, none or {type: asha, grace: 1, eta: 3, "
+                             "max_epochs: N}");
+    if (check_duplicates(r, v) != 0) return -1;
+    const yaml_node_t *type = NULL;
+    for (yaml_node_pair_t *q = v->data.mapping.pairs.start; q < v->data.mapping.pairs.top; q++)
+        if (!strcmp(scalar(node(r, q->key)), "type")) type = node(r, q->value);
+    if (!type) return fail_at(r, v, "search: pruner: expected a type (asha, median or none)");
+    const char *t = search_scalar(r, type, "pruner: type", "asha, median or none");
+    if (!t || search_pruner_parse(t, cfg, where, r->e) != 0) return -1;
+    for (yaml_node_pair_t *q = v->data.mapping.pairs.start; q < v->data.mapping.pairs.top; q++) {
+        const yaml_node_t *k = node(r, q->key), *x = node(r, q->value);
+        if (!strcmp(scalar(k), "type")) continue;
+        const char *val = search_scalar(r, x, scalar(k), "a whole number");
+        where_at(r, k, "pruner", where, sizeof where);
+        if (!val || search_pruner_set(cfg, scalar(k), val, where, r->e) != 0) return -1;
+    }
+    return 0;
+}
+
+static int read_search(reader *r, const yaml_node_t *map) {
+    if (!r->search) return fail_at(r, map, "search: this command does not search; use lrscope run");
+    if (map->type != YAML_MAPPING_NODE)
+        return fail_at(r, map, "search: expected a mapping (method, trials, metric, direction, space, seed, seeds, "
+                               "pruner)");
+    if (check_duplicates(r, map) != 0) return -1;
+    static const char *const KEYS[] = {"method", "trials", "metric", "direction", "space", "seed",
+                                       "seeds", "pruner", "grid_points", "lag", NULL};
+    // flags for the scalar keys, so that the flag parser checks them
+    static const char *const FLAGS[] = {"search", "trials", "metric", "direction", NULL, "search-seed",
+                                        "search-seeds", NULL, "grid-points", "search-lag"};
+    search_spec *sp = r->search;
+    const yaml_node_t *direction = NULL;
+    for (yaml_node_pair_t *p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top; p++) {
+        const yaml_node_t *key = node(r, p->key), *v = node(r, p->value);
+        const char *name = scalar(key);
+        int i = 0;
+        while (KEYS[i] && strcmp(KEYS[i], name)) i++;
+        if (!KEYS[i]) {
+            const char *near = knob_closest(name, KEYS);
+            return fail_at(r, key, "search: \"%s\": unknown key; expected method, trials, metric, direction, space, "
+                                   "seed, seeds, pruner, grid_points or lag%s%s%s", name,
+                           near ? " (did you mean " : "", near ? near : "", near ? "?)" : "");
+        }
+        if (i == 4) { // space
+            if (v->type != YAML_MAPPING_NODE || v->data.mapping.pairs.top == v->data.mapping.pairs.start)
+                return fail_at(r, v, "search: space: expected a mapping of knob: spec (e.g. lr: loguniform:1e-4:1)");
+            if (check_duplicates(r, v) != 0) return -1;
+            for (yaml_node_pair_t *q = v->data.mapping.pairs.start; q < v->data.mapping.pairs.top; q++)
+                if (read_search_param(r, node(r, q->key), node(r, q->value)) != 0) return -1;
+            continue;
+        }
+        if (i == 7) {
+            if (read_search_pruner(r, v) != 0) return -1;
+            continue;
+        }
+        if (i == 3) direction = v; // after the metric, which sets the default direction
+        if (i == 3) continue;
+        const char *val = search_scalar(r, v, name, "a single value");
+        if (!val) return -1;
+        char flag[64], where[4400];
+        snprintf(flag, sizeof flag, "--%s", FLAGS[i]);
+        lr_err inner;
+        if (search_spec_parse_flag(sp, flag, val, &inner) != 0) {
+            // the flag's message, named by the file and key instead of the flag
+            const char *rest = strchr(inner.msg, ' ');
+            where_at(r, v, name, where, sizeof where);
+            return lr_fail(r->e, "%s%s", where, rest ? rest : inner.msg);
+        }
+    }
+    if (direction) {
+        const char *val = search_scalar(r, direction, "direction", "maximize or minimize");
+        char where[4400];
+        where_at(r, direction, "direction", where, sizeof where);
+        if (!val || search_direction_parse(val, &sp->maximize, where, r->e) != 0) return -1;
+        sp->direction_set = 1;
+    }
+    if (sp->space.n == 0) return fail_at(r, map, "search: expected a space: (e.g. space: {lr: loguniform:1e-4:1})");
+    *r->has_search = 1;
+    return 0;
+}
+
 static int read_root(reader *r, const yaml_node_t *root) {
     if (!root) return lr_fail(r->e, "%s: empty file; expected a study (name, seeds, base:, grid:)", r->path);
     if (root->type != YAML_MAPPING_NODE)
         return fail_at(r, root, "expected a mapping at the top (name, seeds, base:, grid:)");
     if (check_duplicates(r, root) != 0) return -1;
-    static const char *const SECTIONS[] = {"name", "seeds", "base", "grid", NULL};
-    const yaml_node_t *grid = NULL, *seeds = NULL;
+    static const char *const SECTIONS[] = {"name", "seeds", "base", "grid", "search", NULL};
+    const yaml_node_t *grid = NULL, *seeds = NULL, *search = NULL;
     // Order: top-level knobs and base first, then the grid and seeds, so an
     // axis is checked against the base it varies.
     for (yaml_node_pair_t *p = root->data.mapping.pairs.start; p < root->data.mapping.pairs.top; p++) {
@@ -235,6 +405,8 @@ static int read_root(reader *r, const yaml_node_t *root) {
             grid = v;
         } else if (!strcmp(name, "seeds")) {
             seeds = v;
+        } else if (!strcmp(name, "search")) {
+            search = v;
         } else {
             const knob *k = knob_find(name);
             if (!k) {
@@ -244,14 +416,15 @@ static int read_root(reader *r, const yaml_node_t *root) {
                 for (int i = 0; SECTIONS[i]; i++) cands[n++] = SECTIONS[i];
                 cands[n] = NULL;
                 const char *near = knob_closest(name, cands);
-                return fail_at(r, key, "\"%s\": unknown section or key%s%s%s; expected name, seeds, base, grid "
-                                       "or a knob", name, near ? "; did you mean \"" : "", near ? near : "",
+                return fail_at(r, key, "\"%s\": unknown section or key%s%s%s; expected name, seeds, base, grid, "
+                                       "search or a knob", name, near ? "; did you mean \"" : "", near ? near : "",
                                near ? "\"?" : "");
             }
             if (set_base(r, key, v, k) != 0) return -1;
         }
     }
     if (grid && read_grid(r, grid) != 0) return -1;
+    if (search && read_search(r, search) != 0) return -1;
     if (seeds) {
         if (spec_axis(r->sp, knob_find("seed")) || (grid && r->sp->n_seeds))
             return fail_at(r, seeds, "seeds: given twice (also as a grid axis)");
@@ -261,6 +434,13 @@ static int read_root(reader *r, const yaml_node_t *root) {
 }
 
 int study_file_read(const char *path, study_spec *sp, lr_err *e) {
+    return study_file_read_search(path, sp, NULL, NULL, e);
+}
+
+int study_file_read_search(const char *path, study_spec *sp, search_spec *search, int *has_search, lr_err *e) {
+    int no_search = 0;
+    if (has_search) *has_search = 0;
+    else has_search = &no_search;
     struct stat st;
     if (stat(path, &st) != 0) return lr_fail(e, "%s: cannot read the study file (no such file)", path);
     if (!S_ISREG(st.st_mode)) return lr_fail(e, "%s: expected a YAML study file, found a folder or device", path);
@@ -287,7 +467,7 @@ int study_file_read(const char *path, study_spec *sp, lr_err *e) {
                      parser.problem ? parser.problem : "parse error", parser.context ? " " : "",
                      parser.context ? parser.context : "");
     } else {
-        reader r = {path, &doc, sp, e};
+        reader r = {path, &doc, sp, e, search, has_search};
         rc = read_root(&r, yaml_document_get_root_node(&doc));
         yaml_document_delete(&doc);
     }

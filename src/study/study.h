@@ -23,6 +23,9 @@ typedef struct {
     int quiet;
     int no_report;      // skip figures and report at the end
     int jobs;           // runs trained side by side; 0 = auto (study_plan)
+    int resume;         // continue the study in out_dir (lrscope resume): study.json is there and
+                        // is not rewritten; runs that ended are kept, the others continue from
+                        // their checkpoints (checkpoint.h) or start
     volatile sig_atomic_t *stop; // Ctrl-C
     // lr: auto: the range test that chose the lr axis, written with the
     // study (study.json "lrfind", lrfind.csv); NULL otherwise.
@@ -30,7 +33,7 @@ typedef struct {
     const lrfind_curve *lrfind_curve;
 } study;
 
-// Returns the exit status: 0 every run finished, 1 some run diverged or was
+// Holds the study's lock (study_lock) while it runs. Returns the exit status: 0 every run finished, 1 some run diverged or was
 // interrupted (or the report failed), 2 bad input (message in e, nothing trained).
 int study_execute(const study *s, lr_err *e);
 
@@ -45,6 +48,14 @@ typedef struct {
 // evenly, else one run at a time on all cores, so that every run is timed
 // under the same conditions.
 study_plan study_plan_cores(const study *s, int cores);
+
+// Ownership of a study folder: an flock on DIR/.lock, which holds the
+// owner's "pid N on HOST" for messages. A second owner is refused (-1 with e
+// naming the folder and the owner); the kernel releases the lock when the
+// owner dies, however it dies, so a dead owner never blocks a resume.
+#define STUDY_LOCK_FILE ".lock"
+int study_lock(const char *dir, int *fd, lr_err *e);
+void study_unlock(int fd);
 
 // "results/study-YYYYmmdd-HHMMSS", made unique with a suffix if it exists.
 void study_default_dir(char *out, size_t cap);

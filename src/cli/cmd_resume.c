@@ -72,7 +72,9 @@ static int folder_ok(const char *name) {
 static int read_study(const char *dir, study *s, lr_err *e) {
     char path[FS_PATH_MAX];
     if (fs_path(path, sizeof path, dir, "study.json", e) != 0) return -1;
-    if (!fs_is_dir(dir)) return lr_fail(e, "%s: no such study folder", dir);
+    if (!fs_is_dir(dir))
+        return lr_fail(e, "%s: no such folder; expected a study folder written by `lrscope run` (with its study.json)",
+                       dir);
     char *text;
     size_t len;
     lr_err re;

@@ -11,6 +11,7 @@
 #include "../report/report.h"
 #include "../util/fsutil.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -36,7 +37,8 @@ void study_default_dir(char *out, size_t cap) {
 // process with SIGKILL (as `kill -9` would) the N-th time it passes POINT:
 // "batch" (inside an epoch), "epoch" (a checkpoint written, the epoch's other
 // files not yet), "run" (a run's files all written) or "report" (before the
-// summary and the report). Unset: nothing happens.
+// summary and the report). POINT:N:INT sends SIGINT instead (as Ctrl-C).
+// Unset: nothing happens.
 static void crash_point(const char *point) {
     static atomic_int counts[4];
     static const char *const POINTS[4] = {"batch", "epoch", "run", "report"};
@@ -47,7 +49,9 @@ static void crash_point(const char *point) {
     int k = 0;
     while (k < 4 && strcmp(POINTS[k], point) != 0) k++;
     LR_ASSERT(k < 4);
-    if (atomic_fetch_add(&counts[k], 1) + 1 == atoi(env + n + 1)) raise(SIGKILL);
+    char *end;
+    long at = strtol(env + n + 1, &end, 10);
+    if (atomic_fetch_add(&counts[k], 1) + 1 == at) raise(strcmp(end, ":INT") == 0 ? SIGINT : SIGKILL);
 }
 
 typedef struct study_exec study_exec;
@@ -276,6 +280,18 @@ static int remove_stale_tmp(const char *path, const struct stat *st, int type, s
     return 0;
 }
 
+// 1 if dir holds anything but a lock file left by a study killed before it
+// wrote study.json.
+static int holds_files(const char *dir) {
+    DIR *d = opendir(dir);
+    if (!d) return fs_dir_nonempty(dir);
+    int any = 0;
+    for (struct dirent *de; !any && (de = readdir(d)) != NULL;)
+        any = strcmp(de->d_name, ".") && strcmp(de->d_name, "..") && strcmp(de->d_name, STUDY_LOCK_FILE);
+    closedir(d);
+    return any;
+}
+
 // What a resume finds in a run folder: the status run.json says, "" if none.
 static void read_run_status(const char *out_dir, const run_config *cfg, char *status, size_t cap) {
     status[0] = '\0';
@@ -386,7 +402,7 @@ int study_execute(const study *s, lr_err *e) {
         // Whoever wrote here before is gone: its half-written temporary files go.
         nftw(s->out_dir, remove_stale_tmp, 16, FTW_PHYS);
     } else {
-        if (fs_dir_nonempty(s->out_dir)) {
+        if (holds_files(s->out_dir)) {
             lr_fail(e, "--out %s: the folder already holds files; lrscope never overwrites a study. "
                        "Choose another folder or remove it, or continue it with `lrscope resume %s`",
                     s->out_dir, s->out_dir);

@@ -20,7 +20,7 @@ static const cli_flag RUN_FLAGS[] = {
 
 static const cli_flag RESUME_FLAGS[] = {
     {"--jobs", "N", "runs trained side by side; 0 = auto", NULL},
-    {"--threads", "N", "compute threads per run; 0 = as the study was run", NULL},
+    {"--threads", "N", "compute threads per run, 0 = all cores (default: as the study was run)", NULL},
     {"--no-report", NULL, "skip the figures and report at the end", NULL},
     {"--quiet", NULL, "no progress output", NULL},
     {"--help", NULL, "show the command's help", NULL},

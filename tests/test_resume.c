@@ -188,6 +188,40 @@ static void test_trainer_pruned(void **state) {
     run_result_free(&r);
 }
 
+// A pruned run is continued later from its checkpoint (ASHA's promotion):
+// pruned at epoch 2, saved, restored in a fresh trainer, promoted, run to
+// the end: the same bits as the run never pruned.
+static void test_trainer_pruned_promoted(void **state) {
+    const data_pair *d = *state;
+    run_config c = base_config();
+    lr_err e;
+    run_result ref;
+    assert_int_equal(train_run(&c, &d->tr, &d->te, cifar(), NULL, &ref, &e), 0);
+    char dir[4096];
+    test_mkdtemp(dir, sizeof dir);
+    train_hooks hooks = {.after_epoch = prune_at_2};
+    trainer *t = trainer_create(&c, &d->tr, &d->te, cifar(), &e);
+    assert_non_null(t);
+    while (trainer_epoch(t, &hooks) == RUN_RUNNING) {}
+    assert_int_equal(trainer_result(t)->status, RUN_PRUNED);
+    assert_int_equal(trainer_epoch(t, NULL), RUN_PRUNED); // no more epochs while pruned
+    assert_int_equal(trainer_epochs_done(t), 2);
+    assert_int_equal(checkpoint_write(dir, t, &c, &e), 0);
+    trainer_destroy(t);
+    t = trainer_create(&c, &d->tr, &d->te, cifar(), &e);
+    assert_int_equal(checkpoint_restore(dir, t, &c, stderr), 2);
+    assert_int_equal(trainer_result(t)->status, RUN_PRUNED);
+    trainer_promote(t);
+    while (trainer_epoch(t, NULL) == RUN_RUNNING) {}
+    run_result got;
+    trainer_take_result(t, &got);
+    trainer_destroy(t);
+    assert_same_result(&ref, &got);
+    run_result_free(&got);
+    run_result_free(&ref);
+    test_rmtree(dir);
+}
+
 // ---------------------------------------------------------------- the file
 
 typedef struct {
@@ -908,6 +942,7 @@ int main(void) {
         cmocka_unit_test(test_trainer_roundtrip_plateau),
         cmocka_unit_test(test_trainer_roundtrip_onecycle),
         cmocka_unit_test(test_trainer_pruned),
+        cmocka_unit_test(test_trainer_pruned_promoted),
         cmocka_unit_test(test_checkpoint_good),
         cmocka_unit_test(test_checkpoint_truncated),
         cmocka_unit_test(test_checkpoint_flipped_byte),

@@ -1,6 +1,8 @@
 // study.h: a study is a list of runs and the folder their files go to.
-// study_execute trains them one after another, writing every file as it
-// goes, so whatever finished survives a failure or Ctrl-C.
+// study_execute hands them out as work items (scheduler.h) to one or more
+// workers, writing every file and a checkpoint after every epoch, so
+// whatever finished survives a failure, Ctrl-C or kill -9, and
+// `lrscope resume` (s->resume) continues the rest.
 #ifndef LRSCOPE_STUDY_H
 #define LRSCOPE_STUDY_H
 

@@ -350,6 +350,10 @@ run_status trainer_epoch(trainer *t, const train_hooks *hooks) {
     return r->status;
 }
 
+void trainer_promote(trainer *t) {
+    if (t->r.status == RUN_PRUNED && t->next_epoch < t->cfg.epochs) t->r.status = RUN_RUNNING;
+}
+
 void trainer_take_result(trainer *t, run_result *out) {
     *out = t->r;
     memset(&t->r, 0, sizeof t->r);

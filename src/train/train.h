@@ -104,6 +104,8 @@ trainer *trainer_create(const run_config *cfg, const dataset *train, const datas
 run_status trainer_epoch(trainer *t, const train_hooks *hooks);
 const run_result *trainer_result(const trainer *t);
 int trainer_epochs_done(const trainer *t);
+// A pruned run continues (a search promotes it): its status is running again.
+void trainer_promote(trainer *t);
 // Moves the result out (the caller frees it); the trainer keeps nothing.
 void trainer_take_result(trainer *t, run_result *out);
 void trainer_destroy(trainer *t);

@@ -20,6 +20,15 @@ static const cli_flag RUN_FLAGS[] = {
     {NULL, NULL, NULL, NULL},
 };
 
+static const cli_flag RESUME_FLAGS[] = {
+    {"--jobs", "N", "runs trained side by side; 0 = auto", NULL},
+    {"--threads", "N", "compute threads per run, 0 = all cores (default: as the study was run)", NULL},
+    {"--no-report", NULL, "skip the figures and report at the end", NULL},
+    {"--quiet", NULL, "no progress output", NULL},
+    {"--help", NULL, "show the command's help", NULL},
+    {NULL, NULL, NULL, NULL},
+};
+
 static const cli_flag REPORT_FLAGS[] = {
     {"--help", NULL, "show the command's help", NULL},
     {NULL, NULL, NULL, NULL},
@@ -87,6 +96,9 @@ const cli_command CLI_COMMANDS[] = {
     {"run", "[STUDY.yaml] [options]",
      "train each condition of a study over its seeds, record every epoch, report",
      cmd_run, RUN_FLAGS, 1, "@yaml"},
+    {"resume", "STUDY_DIR [options]",
+     "continue an interrupted or killed study from its checkpoints, bit for bit",
+     cmd_resume, RESUME_FLAGS, 0, "@dir"},
     {"report", "STUDY_DIR", "rebuild the figures and report of a study folder", cmd_report,
      REPORT_FLAGS, 0, "@dir"},
     {"fetch", "NAME [options]", "download a data set: cifar10, cifar100, mnist, fashion-mnist",

@@ -13,6 +13,7 @@ int cmd_lrfind(int argc, char **argv);  // cmd_lrfind.c: the learning-rate range
 int cmd_predict(int argc, char **argv); // cmd_predict.c: classify images with saved weights
 int cmd_evaluate(int argc, char **argv); // cmd_evaluate.c: test metrics of saved weights
 int cmd_ensemble(int argc, char **argv); // cmd_ensemble.c: the mean of several models' softmax outputs
+int cmd_resume(int argc, char **argv);  // cmd_resume.c: continue an interrupted study
 
 // A flag that is not a run knob. `complete` tells the shell completion what
 // its value is: NULL (none), "@dir", "@file", "@yaml", "@dataset", or the

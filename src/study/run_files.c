@@ -193,6 +193,8 @@ int run_files_write_study(const char *study_dir, const study_header *h, const ru
     json_object_set_new(root, "lrscope_version", json_string(LRSCOPE_VERSION));
     json_object_set_new(root, "created", json_string(created));
     json_object_set_new(root, STUDY_KEY_NAME, jstr(h->name));
+    json_object_set_new(root, STUDY_KEY_TENSORBOARD, jstr(h->tensorboard ? h->tensorboard : ""));
+    json_object_set_new(root, STUDY_KEY_NO_ENSEMBLE, json_boolean(h->no_ensemble));
     // Each axis with its values in the order the runs first take them.
     json_t *axes = json_array();
     for (int a = 0; a < h->n_axes; a++) {

@@ -10,6 +10,8 @@
 // The keys of study.json and run.json that the report reads back
 // (docs/output-format.md); writer, reader and tests use these names.
 #define STUDY_KEY_NAME "name"            // the study's name, "" when not given
+#define STUDY_KEY_TENSORBOARD "tensorboard" // --tensorboard ROOT, "" when not given (resume writes there too)
+#define STUDY_KEY_NO_ENSEMBLE "no_ensemble" // --no-ensemble given (resume skips them too)
 #define STUDY_KEY_AXES "axes"            // [{"key": knob, "values": [...]}] in grid order
 #define STUDY_KEY_AXIS_KEY "key"
 #define STUDY_KEY_AXIS_VALUES "values"
@@ -39,6 +41,8 @@ typedef struct {
     const knob *const *axes;             // (n_axes) the grid's axes, in order
     int n_axes;
     const study_lrfind *lrfind;          // NULL: the rates were given
+    const char *tensorboard;             // --tensorboard ROOT, "" or NULL when not given
+    int no_ensemble;                     // --no-ensemble
 } study_header;
 
 int run_files_write_metrics(const char *run_dir, const run_result *r, lr_err *e);

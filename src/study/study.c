@@ -2,6 +2,8 @@
 // training, then trains each run, saving its files after every epoch.
 #include "study.h"
 #include "console.h"
+#include "scheduler.h"
+#include "../train/checkpoint.h"
 #include "run_files.h"
 #include "study_ensemble.h"
 #include "weights.h"
@@ -11,7 +13,15 @@
 #include "../report/tfevents.h"
 #include "../util/fsutil.h"
 
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <jansson.h>
 #include <pthread.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/file.h>
 #include <stdatomic.h>
 #include <string.h>
 #include <time.h>
@@ -25,54 +35,58 @@ void study_default_dir(char *out, size_t cap) {
     for (int k = 2; fs_exists(out); k++) snprintf(out, cap, "results/study-%s-%d", stamp, k);
 }
 
+// Fault injection for the resume tests: LRSCOPE_CRASH_AT=POINT:N kills the
+// process with SIGKILL (as `kill -9` would) the N-th time it passes POINT:
+// "batch" (inside an epoch), "epoch" (a checkpoint written, the epoch's other
+// files not yet), "run" (a run's files all written) or "report" (before the
+// summary and the report). POINT:N:INT sends SIGINT instead (as Ctrl-C).
+// Unset: nothing happens.
+static void crash_point(const char *point) {
+    static atomic_int counts[4];
+    static const char *const POINTS[4] = {"batch", "epoch", "run", "report"};
+    const char *env = getenv("LRSCOPE_CRASH_AT");
+    if (!env || !*env) return;
+    size_t n = strlen(point);
+    if (strncmp(env, point, n) != 0 || env[n] != ':') return;
+    int k = 0;
+    while (k < 4 && strcmp(POINTS[k], point) != 0) k++;
+    LR_ASSERT(k < 4);
+    char *end;
+    long at = strtol(env + n + 1, &end, 10);
+    if (atomic_fetch_add(&counts[k], 1) + 1 == at) raise(strcmp(end, ":INT") == 0 ? SIGINT : SIGKILL);
+}
+
+typedef struct study_exec study_exec;
+
 typedef struct {
     console *con;
-    const run_config *cfg;
-    char *const *class_names;
-    char run_dir[4096];
-    int write_failed;
-    lr_err err;
+    study_exec *x;
+    const study_item *it;
     // TensorBoard and the live report (tfevents.h, report.h)
-    const study *s;
     char tb_dir[4200];      // where the run's event file goes
     double tb_start;        // the run's start, wall clock
-    report_live *live;      // NULL: no report while the study runs
 } epoch_saver;
 
 static void on_batch(void *ctx, int epoch, int b, int nb, double loss, double ips) {
     epoch_saver *sv = ctx;
     console_batch(sv->con, epoch, b, nb, loss, ips);
+    crash_point("batch");
 }
 
-// After every epoch: the metrics so far and a run.json saying "running".
 static void on_epoch(void *ctx, const run_result *r) {
     epoch_saver *sv = ctx;
     console_epoch(sv->con, r);
-    if (sv->write_failed) return;
-    if (run_files_write_metrics(sv->run_dir, r, &sv->err) != 0 ||
-        run_files_write_json(sv->run_dir, sv->cfg, r, sv->class_names, &sv->err) != 0)
-        sv->write_failed = 1;
-    // ---- TensorBoard: the run's event file so far (tfevents.h)
-    if (!sv->write_failed &&
-        tfevents_run_write(sv->tb_dir, sv->cfg, sv->s->axes, sv->s->n_axes, r, sv->tb_start, &sv->err) != 0)
-        sv->write_failed = 1;
-    // ---- live report: report.html rebuilt (throttled) while the study runs
-    lr_err le;
-    if (sv->live && report_live_epoch(sv->live, &le) < 0)
-        fprintf(stderr, "lrscope: the report during the study: %s (tried again at the end)\n", le.msg);
+    // (the epoch's files are written by execute_run once the trainer returns)
 }
 
 // Shared by the runner threads of one study.
-typedef struct {
+struct study_exec {
     const study *s;
     const dataset_info *info;
     const dataset *train, *test;
     run_result *results;       // (n_runs)
     const run_result **done;   // (n_runs) set once a run has ended
-    int *order;                // (n_order) the runs of the data set in memory, in study order
-    int n_order;
-    atomic_int next;           // next index into order to start
-    int halt;                  // a run asked the study to stop (guarded by mu)
+    scheduler *queue;          // the work of the data set in memory
     int jobs;                  // runs side by side
     char tb_dir[4200];         // the study's TensorBoard folder (tfevents_study_dir)
     report_live *live;         // the report while the study runs; NULL with --no-report
@@ -80,7 +94,13 @@ typedef struct {
     double summary_time;       // when summary.csv was last written
     pthread_mutex_t mu;        // guards done, status and summary.csv
     int status;
-} study_exec;
+};
+
+// After each epoch of a run that goes on: the scheduler may stop it (pruned).
+static int after_epoch(void *ctx, const run_result *r) {
+    epoch_saver *sv = ctx;
+    return scheduler_epoch_done(sv->x->queue, sv->it, r);
+}
 
 study_plan study_plan_cores(const study *s, int cores) {
     int n = s->n_runs, threads = s->runs[0].threads;
@@ -106,23 +126,30 @@ static int save_weights(const char *path, const study_exec *x, const run_result 
     return rc;
 }
 
-// Trains run i and writes its files; returns 0, or -1 when the study must stop.
-static int execute_run(study_exec *x, int i) {
+static int run_ended(run_status st) { return st != RUN_RUNNING; }
+
+// Trains item it (run it.run, from its checkpoint if it has one, up to
+// it.until_epoch) and writes its files; returns 0, or -1 when the study must
+// stop. After each epoch: the checkpoint, then metrics.csv, then run.json
+// ("running"). When the run ends: weights, metrics.csv, and run.json last,
+// so a run.json that says the run ended is never ahead of the other files.
+static int execute_run(study_exec *x, const study_item *it) {
     const study *s = x->s;
+    const int i = it->run;
     const run_config *cfg = &s->runs[i];
+    char *const *class_names = x->train->class_names;
     console con;
     console_init(&con, s->quiet, s->n_runs, cfg->epochs);
     con.study_start = x->start;
     if (x->jobs > 1) con.tty = 0; // several runs at once: plain lines, no bar
-    epoch_saver sv = {.con = &con, .cfg = cfg, .class_names = x->train->class_names};
-    fs_join(sv.run_dir, sizeof sv.run_dir, s->out_dir, cfg->name);
-    // ---- TensorBoard and the live report
-    sv.s = s;
-    sv.live = x->live;
+    epoch_saver sv = {.con = &con, .x = x, .it = it};
+    char run_dir[4096];
+    fs_join(run_dir, sizeof run_dir, s->out_dir, cfg->name);
+    // ---- TensorBoard
     sv.tb_start = tfevents_wall_now();
     fs_join(sv.tb_dir, sizeof sv.tb_dir, x->tb_dir, cfg->name);
     lr_err e;
-    if (fs_mkdirs(sv.run_dir, &e) != 0) {
+    if (fs_mkdirs(run_dir, &e) != 0) {
         fprintf(stderr, "lrscope: %s\n", e.msg);
         pthread_mutex_lock(&x->mu);
         x->status = EXIT_RUN_FAILED;
@@ -130,25 +157,59 @@ static int execute_run(study_exec *x, int i) {
         return -1;
     }
     console_begin_run(&con, i, cfg->name);
-    train_hooks hooks = {.on_batch = on_batch, .on_epoch = on_epoch, .ctx = &sv, .stop = s->stop};
+    train_hooks hooks = {.on_batch = on_batch, .on_epoch = on_epoch, .after_epoch = after_epoch, .ctx = &sv,
+                         .stop = s->stop};
     run_result *r = &x->results[i];
-    int failed = 0;
-    if (train_run(cfg, x->train, x->test, x->info, &hooks, r, &e) != 0) {
+    int failed = 0, write_failed = 0;
+    lr_err we;
+    trainer *t = trainer_create(cfg, x->train, x->test, x->info, &e);
+    if (!t) {
         fprintf(stderr, "lrscope: run %s: %s\n", cfg->name, e.msg);
         failed = 1;
+        memset(r, 0, sizeof *r);
         r->status = RUN_FAILED;
+    } else {
+        int restored = checkpoint_restore(run_dir, t, cfg, stderr);
+        if (restored > 0 && !s->quiet)
+            fprintf(stderr, "lrscope: run %s: continuing after epoch %d of %d\n", cfg->name, restored, cfg->epochs);
+        run_status st = trainer_result(t)->status;
+        while (!run_ended(st) && trainer_epochs_done(t) < it->until_epoch) {
+            st = trainer_epoch(t, &hooks);
+            if (st == RUN_INTERRUPTED) break; // the last checkpoint stays the run's state
+            const run_result *cur = trainer_result(t);
+            if (write_failed) continue;
+            if (checkpoint_write(run_dir, t, cfg, &we) != 0) {
+                write_failed = 1;
+                continue;
+            }
+            crash_point("epoch");
+            if (!run_ended(st) && (run_files_write_metrics(run_dir, cur, &we) != 0 ||
+                                   run_files_write_json(run_dir, cfg, cur, class_names, &we) != 0))
+                write_failed = 1;
+            // ---- TensorBoard: the run's event file so far (tfevents.h)
+            if (!write_failed && !run_ended(st) &&
+                tfevents_run_write(sv.tb_dir, cfg, s->axes, s->n_axes, cur, sv.tb_start, &we) != 0)
+                write_failed = 1;
+            // ---- live report: report.html rebuilt (throttled) while the study runs
+            lr_err le;
+            if (x->live && report_live_epoch(x->live, &le) < 0)
+                fprintf(stderr, "lrscope: the report during the study: %s (tried again at the end)\n", le.msg);
+        }
+        trainer_take_result(t, r);
+        trainer_destroy(t);
     }
     console_end_run(&con, r);
     char path[4096];
-    fs_join(path, sizeof path, sv.run_dir, "weights.lrsw");
-    lr_err we;
-    if (sv.write_failed || run_files_write_metrics(sv.run_dir, r, &we) != 0 ||
-        run_files_write_json(sv.run_dir, cfg, r, x->train->class_names, &we) != 0 ||
-        (r->params && save_weights(path, x, r, &we) != 0) ||
+    fs_join(path, sizeof path, run_dir, "weights.lrsw");
+    if (write_failed || (r->params && save_weights(path, x, r, &we) != 0) ||
+        run_files_write_metrics(run_dir, r, &we) != 0 ||
+        run_files_write_json(run_dir, cfg, r, class_names, &we) != 0 ||
         tfevents_run_write(sv.tb_dir, cfg, s->axes, s->n_axes, r, sv.tb_start, &we) != 0) { // ---- TensorBoard
-        fprintf(stderr, "lrscope: run %s: %s\n", cfg->name, sv.write_failed ? sv.err.msg : we.msg);
+        fprintf(stderr, "lrscope: run %s: %s\n", cfg->name, we.msg);
         failed = 1;
     }
+    crash_point("run");
+    scheduler_item_done(x->queue, it, r);
     // The weights are on disk: only the records stay in memory (for the table).
     free(r->params);
     r->params = NULL;
@@ -165,32 +226,104 @@ static int execute_run(study_exec *x, int i) {
         }
         x->summary_time = lr_now();
     }
-    if (failed || r->status != RUN_FINISHED) x->status = EXIT_RUN_FAILED;
+    if (failed || (r->status != RUN_FINISHED && r->status != RUN_PRUNED && r->status != RUN_RUNNING))
+        x->status = EXIT_RUN_FAILED;
     pthread_mutex_unlock(&x->mu);
     return r->status == RUN_INTERRUPTED ? -1 : 0;
 }
 
 static void *runner(void *arg) {
     study_exec *x = arg;
-    for (;;) {
-        int j = atomic_fetch_add(&x->next, 1);
-        if (j >= x->n_order) break;
+    study_item it;
+    while (scheduler_next(x->queue, &it)) {
         if (x->s->stop && *x->s->stop) { // Ctrl-C between runs: the rest never start
             pthread_mutex_lock(&x->mu);
             x->status = EXIT_RUN_FAILED;
-            x->halt = 1;
             pthread_mutex_unlock(&x->mu);
+            scheduler_halt(x->queue);
             break;
         }
-        if (execute_run(x, x->order[j]) != 0) {
-            atomic_store(&x->next, x->n_order); // stop handing out runs
-            pthread_mutex_lock(&x->mu);
-            x->halt = 1;
-            pthread_mutex_unlock(&x->mu);
+        if (execute_run(x, &it) != 0) {
+            scheduler_halt(x->queue); // stop handing out runs
             break;
         }
     }
     return NULL;
+}
+
+// ---------------------------------------------------------------- ownership
+
+int study_lock(const char *dir, int *fd_out, lr_err *e) {
+    char path[FS_PATH_MAX];
+    if (fs_path(path, sizeof path, dir, STUDY_LOCK_FILE, e) != 0) return -1;
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0) return lr_fail(e, "%s: cannot open the study's lock file (%s)", path, strerror(errno));
+    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        int err = errno;
+        char owner[256] = "";
+        ssize_t n = pread(fd, owner, sizeof owner - 1, 0);
+        owner[n > 0 ? n : 0] = '\0';
+        owner[strcspn(owner, "\n")] = '\0';
+        close(fd);
+        if (err == EWOULDBLOCK)
+            return lr_fail(e, "%s: the study is in use by another lrscope (%s); wait for it to end or stop it, "
+                              "then run `lrscope resume %s`", dir, owner[0] ? owner : "owner unknown", dir);
+        return lr_fail(e, "%s: cannot lock the study (%s)", path, strerror(err));
+    }
+    char host[128] = "?", text[300];
+    gethostname(host, sizeof host - 1);
+    host[sizeof host - 1] = '\0';
+    int len = snprintf(text, sizeof text, "pid %ld on %s\n", (long)getpid(), host);
+    if (ftruncate(fd, 0) != 0 || pwrite(fd, text, (size_t)len, 0) != len) { /* the lock holds anyway */ }
+    *fd_out = fd;
+    return 0;
+}
+
+void study_unlock(int fd) {
+    if (fd >= 0) close(fd); // releases the flock; the file stays (removing it would race a waiting owner)
+}
+
+// A temporary file of an atomic write whose writer is gone (fs_begin's
+// NAME.tmp.<pid>): removed when the study is taken over.
+static int remove_stale_tmp(const char *path, const struct stat *st, int type, struct FTW *ftw) {
+    (void)st;
+    (void)ftw;
+    if (type != FTW_F) return 0;
+    const char *base = strrchr(path, '/');
+    base = base ? base + 1 : path;
+    const char *t = strstr(base, ".tmp.");
+    if (!t || t == base) return 0;
+    const char *d = t + 5;
+    if (!*d || strspn(d, "0123456789") != strlen(d)) return 0;
+    unlink(path);
+    return 0;
+}
+
+// 1 if dir holds anything but a lock file left by a study killed before it
+// wrote study.json.
+static int holds_files(const char *dir) {
+    DIR *d = opendir(dir);
+    if (!d) return fs_dir_nonempty(dir);
+    int any = 0;
+    for (struct dirent *de; !any && (de = readdir(d)) != NULL;)
+        any = strcmp(de->d_name, ".") && strcmp(de->d_name, "..") && strcmp(de->d_name, STUDY_LOCK_FILE);
+    closedir(d);
+    return any;
+}
+
+// What a resume finds in a run folder: the status run.json says, "" if none.
+static void read_run_status(const char *out_dir, const run_config *cfg, char *status, size_t cap) {
+    status[0] = '\0';
+    char dir[FS_PATH_MAX], path[FS_PATH_MAX];
+    lr_err e;
+    if (fs_path(dir, sizeof dir, out_dir, cfg->name, &e) != 0 || fs_path(path, sizeof path, dir, "run.json", &e) != 0)
+        return;
+    json_error_t je;
+    json_t *root = json_load_file(path, 0, &je);
+    if (!root) return;
+    json_t *v = json_object_get(root, "status");
+    if (json_is_string(v)) snprintf(status, cap, "%s", json_string_value(v));
+    json_decref(root);
 }
 
 static int same_data(const run_config *a, const run_config *b) {
@@ -225,8 +358,7 @@ static int check_optim(const run_config *r, int batches_per_epoch, int n_runs, l
 }
 
 static void execute_group(study_exec *x, int jobs) {
-    atomic_store(&x->next, 0);
-    if (jobs == 1) {
+    if (jobs <= 1) {
         runner(x);
         return;
     }
@@ -279,34 +411,65 @@ int study_execute(const study *s, lr_err *e) {
             return EXIT_BAD_INPUT;
         }
     }
-    if (fs_dir_nonempty(s->out_dir)) {
-        lr_fail(e, "--out %s: the folder already holds files; lrscope never overwrites a study. "
-                   "Choose another folder or remove it", s->out_dir);
-        dataset_free(&train);
-        dataset_free(&test);
-        return EXIT_BAD_INPUT;
+    int lock_fd = -1;
+    if (s->resume) {
+        if (study_lock(s->out_dir, &lock_fd, e) != 0) {
+            dataset_free(&train);
+            dataset_free(&test);
+            return EXIT_BAD_INPUT;
+        }
+        // Whoever wrote here before is gone: its half-written temporary files go.
+        nftw(s->out_dir, remove_stale_tmp, 16, FTW_PHYS);
+    } else {
+        if (holds_files(s->out_dir)) {
+            lr_fail(e, "--out %s: the folder already holds files; lrscope never overwrites a study. "
+                       "Choose another folder or remove it, or continue it with `lrscope resume %s`",
+                    s->out_dir, s->out_dir);
+            dataset_free(&train);
+            dataset_free(&test);
+            return EXIT_BAD_INPUT;
+        }
+        study_header h = {s->name, s->axes, s->n_axes, s->lrfind, s->tensorboard, s->no_ensemble};
+        char finder_csv[4200];
+        fs_join(finder_csv, sizeof finder_csv, s->out_dir, "lrfind.csv");
+        if (fs_mkdirs(s->out_dir, e) != 0 || study_lock(s->out_dir, &lock_fd, e) != 0 ||
+            run_files_write_study(s->out_dir, &h, s->runs, s->n_runs, e) != 0 ||
+            (s->lrfind_curve && lrfind_write_csv(finder_csv, s->lrfind_curve, e) != 0)) {
+            char why[sizeof e->msg];
+            snprintf(why, sizeof why, "%s", e->msg); // e->msg is both source and destination
+            lr_fail(e, "--out %s: cannot write the study there (%s)", s->out_dir, why);
+            study_unlock(lock_fd);
+            dataset_free(&train);
+            dataset_free(&test);
+            return EXIT_BAD_INPUT;
+        }
     }
-    study_header h = {s->name, s->axes, s->n_axes, s->lrfind};
-    char finder_csv[4200];
-    fs_join(finder_csv, sizeof finder_csv, s->out_dir, "lrfind.csv");
-    if (fs_mkdirs(s->out_dir, e) != 0 || run_files_write_study(s->out_dir, &h, s->runs, s->n_runs, e) != 0 ||
-        (s->lrfind_curve && lrfind_write_csv(finder_csv, s->lrfind_curve, e) != 0)) {
-        char why[sizeof e->msg];
-        snprintf(why, sizeof why, "%s", e->msg); // e->msg is both source and destination
-        lr_fail(e, "--out %s: cannot write the study there (%s)", s->out_dir, why);
-        dataset_free(&train);
-        dataset_free(&test);
-        return EXIT_BAD_INPUT;
+    // What is left to do: every run to its last epoch; on a resume, the runs
+    // whose run.json says they ended are kept as they are.
+    char *kept = lr_calloc((size_t)s->n_runs, 1);
+    int kept_status = EXIT_OK, n_kept = 0;
+    for (int i = 0; s->resume && i < s->n_runs; i++) {
+        char st[32];
+        read_run_status(s->out_dir, &s->runs[i], st, sizeof st);
+        if (strcmp(st, "finished") && strcmp(st, "diverged") && strcmp(st, "pruned")) continue;
+        kept[i] = 1;
+        n_kept++;
+        if (!strcmp(st, "diverged")) kept_status = EXIT_RUN_FAILED;
     }
     // ---- TensorBoard: the HParams experiment in the study's TensorBoard folder (tfevents.h)
     char tb_dir[4200];
     if (tfevents_study_dir(tb_dir, sizeof tb_dir, s->out_dir, s->tensorboard, s->name, e) != 0 ||
         tfevents_study_write(tb_dir, s->axes, s->n_axes, s->runs, s->n_runs, tfevents_wall_now(), e) != 0) {
+        study_unlock(lock_fd);
+        free(kept);
         dataset_free(&train);
         dataset_free(&test);
         return EXIT_BAD_INPUT;
     }
 
+    if (s->resume && !s->quiet)
+        fprintf(stderr, "lrscope: resuming %s: %d of %d run%s already ended, %d to train\n", s->out_dir, n_kept,
+                s->n_runs, s->n_runs == 1 ? "" : "s", s->n_runs - n_kept);
     const int cores = train_default_threads();
     study_plan plan = study_plan_cores(s, cores);
     for (int i = 0; i < s->n_runs; i++) {
@@ -327,7 +490,7 @@ int study_execute(const study *s, lr_err *e) {
             fprintf(stderr, "lrscope: %d runs side by side, %d thread%s each\n", plan.jobs, plan.threads,
                     plan.threads == 1 ? "" : "s");
     }
-    study_exec x = {.s = s, .status = EXIT_OK, .start = lr_now(), .jobs = plan.jobs};
+    study_exec x = {.s = s, .status = kept_status, .start = lr_now(), .jobs = plan.jobs};
     // ---- TensorBoard and the live report
     snprintf(x.tb_dir, sizeof x.tb_dir, "%s", tb_dir);
     report_live live;
@@ -335,27 +498,40 @@ int study_execute(const study *s, lr_err *e) {
     x.live = s->no_report ? NULL : &live;
     x.results = lr_calloc((size_t)s->n_runs, sizeof *x.results);
     x.done = lr_calloc((size_t)s->n_runs, sizeof *x.done);
-    x.order = lr_calloc((size_t)s->n_runs, sizeof *x.order);
     char *grouped = lr_calloc((size_t)s->n_runs, 1);
     pthread_mutex_init(&x.mu, NULL);
-    atomic_init(&x.next, 0);
-    int loaded = 1; // train/test hold the first group's data
-    for (int g0 = 0; g0 < s->n_runs && !x.halt; g0++) {
+    int loaded = 1, halted = 0; // train/test hold the first group's data
+    for (int g0 = 0; g0 < s->n_runs && !halted; g0++) {
         if (grouped[g0]) continue;
         const run_config *lead = &s->runs[g0];
-        x.n_order = 0;
+        // The work on this data set, in study order: each run to its last epoch.
+        x.queue = scheduler_create(s->n_runs);
+        int n_group = 0;
         for (int i = g0; i < s->n_runs; i++)
             if (!grouped[i] && same_data(&s->runs[i], lead)) {
                 grouped[i] = 1;
-                x.order[x.n_order++] = i;
+                n_group++;
+                if (!kept[i]) scheduler_push(x.queue, (study_item){i, s->runs[i].epochs});
             }
+        int n_work = scheduler_pending(x.queue);
         x.info = dataset_find(lead->dataset);
+        if (n_work == 0) { // a resume with nothing left on this data set
+            if (loaded) {
+                dataset_free(&train);
+                dataset_free(&test);
+                loaded = 0;
+            }
+            scheduler_destroy(x.queue);
+            x.queue = NULL;
+            continue;
+        }
         if (!loaded) {
             lr_err le;
             if (dataset_load(x.info, lead->data_dir, &train, &test, &le) != 0) {
-                fprintf(stderr, "lrscope: %s; its %d run%s did not run\n", le.msg, x.n_order,
-                        x.n_order == 1 ? "" : "s");
+                fprintf(stderr, "lrscope: %s; its %d run%s did not run\n", le.msg, n_work, n_work == 1 ? "" : "s");
                 x.status = EXIT_RUN_FAILED;
+                scheduler_destroy(x.queue);
+                x.queue = NULL;
                 continue;
             }
             if (!s->quiet)
@@ -365,12 +541,13 @@ int study_execute(const study *s, lr_err *e) {
         loaded = 0;
         // Runs on a data set loaded only now: their shape checked with its size.
         int refused = 0;
-        for (int k = 0; k < x.n_order && !refused; k++) {
-            const run_config *r = &s->runs[x.order[k]];
+        for (int i = g0; i < s->n_runs && !refused; i++) {
+            const run_config *r = &s->runs[i];
             lr_err ce;
+            if (!same_data(r, lead)) continue;
             if (check_optim(r, (train.n + r->batch_size - 1) / r->batch_size, s->n_runs, &ce) != 0) {
-                fprintf(stderr, "lrscope: %s; the %d run%s on %s did not run\n", ce.msg, x.n_order,
-                        x.n_order == 1 ? "" : "s", x.info->name);
+                fprintf(stderr, "lrscope: %s; the %d run%s on %s did not run\n", ce.msg, n_group,
+                        n_group == 1 ? "" : "s", x.info->name);
                 refused = 1;
             }
         }
@@ -378,6 +555,8 @@ int study_execute(const study *s, lr_err *e) {
             x.status = EXIT_RUN_FAILED;
             dataset_free(&train);
             dataset_free(&test);
+            scheduler_destroy(x.queue);
+            x.queue = NULL;
             continue;
         }
         // The test set is transformed the same way at every evaluation. With the
@@ -387,21 +566,25 @@ int study_execute(const study *s, lr_err *e) {
             loader_prepare_lanes(&test, x.info, (size_t)256 << 20); // too large: transformed every time
         x.train = &train;
         x.test = &test;
-        execute_group(&x, plan.jobs < x.n_order ? plan.jobs : x.n_order);
+        execute_group(&x, plan.jobs < n_work ? plan.jobs : n_work);
+        halted = scheduler_halted(x.queue);
+        scheduler_destroy(x.queue);
+        x.queue = NULL;
         dataset_free(&train);
         dataset_free(&test);
     }
-    if (loaded) { // never used (cannot happen: the first run is in the first group)
+    if (loaded) { // never used: a resume with nothing left to train
         dataset_free(&train);
         dataset_free(&test);
     }
     pthread_mutex_destroy(&x.mu);
     report_live_free(&live); // ---- live report
     free(grouped);
-    free(x.order);
+    free(kept);
     run_result *results = x.results;
     const run_result **done = x.done;
     int status = x.status;
+    crash_point("report");
     lr_err se;
     if (report_summary_write(s->out_dir, &se) != 0) {
         fprintf(stderr, "lrscope: summary.csv: %s\n", se.msg);
@@ -432,5 +615,6 @@ int study_execute(const study *s, lr_err *e) {
     for (int i = 0; i < s->n_runs; i++) run_result_free(&results[i]);
     free(results);
     free(done);
+    study_unlock(lock_fd);
     return status;
 }

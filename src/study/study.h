@@ -1,6 +1,8 @@
 // study.h: a study is a list of runs and the folder their files go to.
-// study_execute trains them one after another, writing every file as it
-// goes, so whatever finished survives a failure or Ctrl-C.
+// study_execute hands them out as work items (scheduler.h) to one or more
+// workers, writing every file and a checkpoint after every epoch, so
+// whatever finished survives a failure, Ctrl-C or kill -9, and
+// `lrscope resume` (s->resume) continues the rest.
 #ifndef LRSCOPE_STUDY_H
 #define LRSCOPE_STUDY_H
 
@@ -25,6 +27,9 @@ typedef struct {
     int no_ensemble;    // skip the ensembles at the end (study_ensemble.h)
     int jobs;           // runs trained side by side; 0 = auto (study_plan)
     char tensorboard[4096]; // --tensorboard ROOT: event files under ROOT/<name>/... ("": in the study folder)
+    int resume;         // continue the study in out_dir (lrscope resume): study.json is there and
+                        // is not rewritten; runs that ended are kept, the others continue from
+                        // their checkpoints (checkpoint.h) or start
     volatile sig_atomic_t *stop; // Ctrl-C
     // lr: auto: the range test that chose the lr axis, written with the
     // study (study.json "lrfind", lrfind.csv); NULL otherwise.
@@ -32,7 +37,7 @@ typedef struct {
     const lrfind_curve *lrfind_curve;
 } study;
 
-// Returns the exit status: 0 every run finished, 1 some run diverged or was
+// Holds the study's lock (study_lock) while it runs. Returns the exit status: 0 every run finished, 1 some run diverged or was
 // interrupted (or the report failed), 2 bad input (message in e, nothing trained).
 int study_execute(const study *s, lr_err *e);
 
@@ -47,6 +52,14 @@ typedef struct {
 // evenly, else one run at a time on all cores, so that every run is timed
 // under the same conditions.
 study_plan study_plan_cores(const study *s, int cores);
+
+// Ownership of a study folder: an flock on DIR/.lock, which holds the
+// owner's "pid N on HOST" for messages. A second owner is refused (-1 with e
+// naming the folder and the owner); the kernel releases the lock when the
+// owner dies, however it dies, so a dead owner never blocks a resume.
+#define STUDY_LOCK_FILE ".lock"
+int study_lock(const char *dir, int *fd, lr_err *e);
+void study_unlock(int fd);
 
 // "results/study-YYYYmmdd-HHMMSS", made unique with a suffix if it exists.
 void study_default_dir(char *out, size_t cap);

@@ -20,6 +20,7 @@ const char *run_status_name(run_status s) {
     case RUN_DIVERGED: return "diverged";
     case RUN_INTERRUPTED: return "interrupted";
     case RUN_FAILED: return "failed";
+    case RUN_PRUNED: return "pruned";
     }
     return "unknown";
 }
@@ -147,26 +148,66 @@ static double evaluate(step_ctx *s, pool *p, loader *ld, int64_t *cm) {
     return loss_sum / n;
 }
 
-int train_run(const run_config *cfg, const dataset *train, const dataset *test,
-              const dataset_info *info, const train_hooks *hooks, run_result *r, lr_err *e) {
-    memset(r, 0, sizeof *r);
-    r->status = RUN_FAILED;
-    if (model_build(&r->model, cfg->model, train->c, train->h, train->w, train->num_classes, e) != 0)
-        return -1;
-    const kernel_table *kt = kernels_select(cfg->isa, e);
-    if (!kt) return -1;
-    if (cfg->epochs < 1 || cfg->batch_size < 1 || cfg->eval_interval < 1)
-        return lr_fail(e, "epochs, batch size and eval interval must be at least 1");
-    // The schedule and the optimiser state: plain values, saved whole by a resume.
-    r->steps_per_epoch = (train->n + cfg->batch_size - 1) / cfg->batch_size; // the loader's batches
-    schedule sched;
-    if (schedule_init(&sched, cfg, r->steps_per_epoch, e) != 0) return -1;
+// The whole state of a run between epochs, and the buffers of its loop.
+struct trainer {
+    run_config cfg;
+    const dataset *train, *test;
+    const dataset_info *info;
+    const kernel_table *kt;
+    run_result r;
+    schedule sched;       // a plain value; its plateau state is the only part that moves
     optim_state opt;
-    if (optim_init(&opt, cfg, r->model.n_params, e) != 0) return -1;
+    long step;            // optimiser steps taken
+    int next_epoch;       // from 0: the epoch trainer_epoch runs next
+    // timing so far (saved too, so a resumed run's totals cover the whole run)
+    double seconds, train_time, eval_time;
+    long long train_images, eval_images;
+    // loop buffers
+    int T;
+    float *grads, *grad_slots, *loss;
+    int *pred;
+    int64_t *train_cm;
+    model_ws *ws;
+    float **xbuf;
+    pool *p;
+    loader *train_ld, *test_ld;
+};
+
+trainer *trainer_create(const run_config *cfg, const dataset *train, const dataset *test,
+                        const dataset_info *info, lr_err *e) {
+    trainer *t = lr_calloc(1, sizeof *t);
+    t->cfg = *cfg;
+    cfg = &t->cfg;
+    t->train = train;
+    t->test = test;
+    t->info = info;
+    run_result *r = &t->r;
+    r->status = RUN_FAILED;
+    if (model_build(&r->model, cfg->model, train->c, train->h, train->w, train->num_classes, e) != 0 ||
+        !(t->kt = kernels_select(cfg->isa, e))) {
+        free(t);
+        return NULL;
+    }
+    if (cfg->epochs < 1 || cfg->batch_size < 1 || cfg->eval_interval < 1) {
+        lr_fail(e, "epochs, batch size and eval interval must be at least 1");
+        free(t);
+        return NULL;
+    }
+    // The schedule and the optimiser state: plain values, saved whole by a checkpoint.
+    r->steps_per_epoch = (train->n + cfg->batch_size - 1) / cfg->batch_size; // the loader's batches
+    if (schedule_init(&t->sched, cfg, r->steps_per_epoch, e) != 0) {
+        free(t);
+        return NULL;
+    }
     const model_desc *m = &r->model;
+    if (optim_init(&t->opt, cfg, m->n_params, e) != 0) {
+        free(t);
+        return NULL;
+    }
     const int K = m->num_classes, T = cfg->threads > 0 ? cfg->threads : train_default_threads();
     const size_t P = m->n_params;
-    r->isa = kt->isa;
+    t->T = T;
+    r->isa = t->kt->isa;
     r->threads = T;
     r->num_classes = K;
     r->epochs = lr_calloc((size_t)cfg->epochs, sizeof *r->epochs);
@@ -177,131 +218,389 @@ int train_run(const run_config *cfg, const dataset *train, const dataset *test,
     const int eval_batch = 1024; // evaluation results do not depend on it
     int max_batch = cfg->batch_size > eval_batch ? cfg->batch_size : eval_batch;
     int max_groups = (max_batch + LANES - 1) / LANES;
-    float *grads = lr_aligned_alloc(P * sizeof(float));
-    float *grad_slots = lr_aligned_alloc((size_t)((cfg->batch_size + LANES - 1) / LANES) * P * sizeof(float));
-    float *loss = lr_aligned_alloc((size_t)max_groups * LANES * sizeof(float));
-    int *pred = lr_calloc((size_t)max_groups * LANES, sizeof(int));
-    int64_t *train_cm = lr_calloc((size_t)K * K, sizeof *train_cm);
-    model_ws *ws = lr_calloc((size_t)T, sizeof *ws);
-    for (int t = 0; t < T; t++) model_ws_alloc(&ws[t], m);
-    pool *p = pool_create(T);
+    t->grads = lr_aligned_alloc(P * sizeof(float));
+    t->grad_slots = lr_aligned_alloc((size_t)((cfg->batch_size + LANES - 1) / LANES) * P * sizeof(float));
+    t->loss = lr_aligned_alloc((size_t)max_groups * LANES * sizeof(float));
+    t->pred = lr_calloc((size_t)max_groups * LANES, sizeof(int));
+    t->train_cm = lr_calloc((size_t)K * K, sizeof *t->train_cm);
+    t->ws = lr_calloc((size_t)T, sizeof *t->ws);
+    for (int i = 0; i < T; i++) model_ws_alloc(&t->ws[i], m);
+    t->p = pool_create(T);
     // With a core to spare the loader thread transforms the images ahead of
     // time; otherwise each compute thread transforms its own groups.
     int prefill = !strcmp(cfg->prefetch, "on") ? 1 : !strcmp(cfg->prefetch, "off") ? 0 : T < pool_cores();
-    loader *train_ld = loader_create(train, info, cfg->batch_size, 1, cfg->seed, prefill);
-    loader *test_ld = loader_create(test, info, eval_batch, 0, cfg->seed, prefill);
-    loader_set_isa(train_ld, cfg->isa);
-    LR_ASSERT(loader_num_batches(train_ld) == r->steps_per_epoch); // the schedule's clock
-    loader_set_isa(test_ld, cfg->isa);
-    float **xbuf = lr_calloc((size_t)T, sizeof *xbuf);
-    for (int t = 0; t < T; t++) xbuf[t] = lr_aligned_alloc((size_t)train->c * train->h * train->w * LANES * sizeof(float));
-
-    step_ctx s = {.m = m, .kt = kt, .params = r->params, .ws = ws, .grad_slots = grad_slots,
-                  .loss = loss, .pred = pred, .xbuf = xbuf,
-                  .img_floats = (size_t)train->c * train->h * train->w * LANES};
-    long step = 0; // optimiser steps taken
-    double run_start = lr_now(), train_time = 0.0, eval_time = 0.0;
-    long long train_images = 0, eval_images = 0;
+    // The loaders' random streams (shuffle, augmentation) are counter-based on
+    // (seed, epoch) (loader.c): the epoch number is their whole position.
+    t->train_ld = loader_create(train, info, cfg->batch_size, 1, cfg->seed, prefill);
+    t->test_ld = loader_create(test, info, eval_batch, 0, cfg->seed, prefill);
+    loader_set_isa(t->train_ld, cfg->isa);
+    LR_ASSERT(loader_num_batches(t->train_ld) == r->steps_per_epoch); // the schedule's clock
+    loader_set_isa(t->test_ld, cfg->isa);
+    t->xbuf = lr_calloc((size_t)T, sizeof *t->xbuf);
+    for (int i = 0; i < T; i++)
+        t->xbuf[i] = lr_aligned_alloc((size_t)train->c * train->h * train->w * LANES * sizeof(float));
     r->status = RUN_RUNNING;
-    for (int epoch = 0; epoch < cfg->epochs && r->status == RUN_RUNNING; epoch++) {
-        double t0 = lr_now();
-        epoch_record *rec = &r->epochs[epoch];
-        rec->epoch = epoch + 1;
-        rec->lr = NAN; // the rate of the epoch's first step
-        memset(train_cm, 0, (size_t)K * K * sizeof *train_cm);
-        double loss_sum = 0.0;
-        int seen = 0, nb = loader_num_batches(train_ld);
-        loader_start_epoch(train_ld, epoch);
-        s.backward = 1;
-        s.ld = train_ld;
-        for (int bi = 0; bi < nb; bi++) {
-            if (hooks && hooks->stop && *hooks->stop) {
-                r->status = RUN_INTERRUPTED;
-                break;
-            }
-            const batch *b = loader_next(train_ld);
-            s.b = b;
-            s.scale = 1.0f / (float)b->n;
-            schedule_point sp;
-            lr_err se;
-            LR_ASSERT(schedule_at(&sched, step, &sp, &se) == 0); // a run never steps past its schedule
-            if (hooks && hooks->step_lr) sp.lr = hooks->step_lr(hooks->ctx, step);
-            if (bi == 0) rec->lr = sp.lr;
-            update_ctx u = {.grad_slots = grad_slots, .grads = grads, .params = r->params, .P = P,
-                            .groups = b->groups, .opt = &opt, .hyper = optim_hyper_from(cfg, &sp)};
-            s.update = &u;
-            atomic_store(&s.next, 0);
-            atomic_store(&s.done, 0);
-            pool_run(p, step_worker, &s); // forward, backward, gradient sum and optimiser step
-            s.update = NULL;
-            optim_step_done(&opt);
-            step++;
-            double batch_loss = tally(b, loss, pred, train_cm, K);
-            loss_sum += batch_loss;
-            seen += b->n;
-            if (hooks && hooks->on_step && hooks->on_step(hooks->ctx, step - 1, sp.lr, batch_loss / b->n)) {
-                r->status = RUN_FINISHED;
-                break;
-            }
-            if (!isfinite(batch_loss)) {
-                r->status = RUN_DIVERGED;
-                r->diverged_epoch = epoch + 1;
-                break;
-            }
-            if (hooks && hooks->on_batch)
-                hooks->on_batch(hooks->ctx, epoch + 1, bi + 1, nb, loss_sum / seen,
-                                seen / (lr_now() - t0));
+    return t;
+}
+
+const run_result *trainer_result(const trainer *t) { return &t->r; }
+int trainer_epochs_done(const trainer *t) { return t->next_epoch; }
+
+run_status trainer_epoch(trainer *t, const train_hooks *hooks) {
+    run_result *r = &t->r;
+    const run_config *cfg = &t->cfg;
+    if (r->status != RUN_RUNNING || t->next_epoch >= cfg->epochs) return r->status;
+    const model_desc *m = &r->model;
+    const int K = m->num_classes, epoch = t->next_epoch;
+    const size_t P = m->n_params;
+    step_ctx s = {.m = m, .kt = t->kt, .params = r->params, .ws = t->ws, .grad_slots = t->grad_slots,
+                  .loss = t->loss, .pred = t->pred, .xbuf = t->xbuf,
+                  .img_floats = (size_t)t->train->c * t->train->h * t->train->w * LANES};
+    double t0 = lr_now();
+    epoch_record *rec = &r->epochs[epoch];
+    memset(rec, 0, sizeof *rec);
+    rec->epoch = epoch + 1;
+    rec->lr = NAN; // the rate of the epoch's first step
+    memset(t->train_cm, 0, (size_t)K * K * sizeof *t->train_cm);
+    double loss_sum = 0.0;
+    int seen = 0, nb = loader_num_batches(t->train_ld);
+    loader_start_epoch(t->train_ld, epoch);
+    s.backward = 1;
+    s.ld = t->train_ld;
+    for (int bi = 0; bi < nb; bi++) {
+        if (hooks && hooks->stop && *hooks->stop) {
+            r->status = RUN_INTERRUPTED;
+            break;
         }
-        loader_stop_epoch(train_ld);
-        train_time += lr_now() - t0;
-        train_images += seen;
-        if (r->status == RUN_INTERRUPTED) break;
-        rec->train_loss = seen ? loss_sum / seen : NAN;
-        rec->train_acc = metrics_accuracy(train_cm, K);
-        rec->train_f1 = metrics_macro_f1(train_cm, K);
-        int last = epoch == cfg->epochs - 1;
-        if (r->status == RUN_RUNNING && ((epoch + 1) % cfg->eval_interval == 0 || last)) {
-            double te0 = lr_now();
-            rec->test_loss = evaluate(&s, p, test_ld, r->test_cm);
-            eval_time += lr_now() - te0;
-            eval_images += test->n;
-            rec->test_acc = metrics_accuracy(r->test_cm, K);
-            rec->test_f1 = metrics_macro_f1(r->test_cm, K);
-            rec->has_test = 1;
-            r->has_test_cm = 1;
-            if (!isfinite(rec->test_loss)) {
-                r->status = RUN_DIVERGED;
-                r->diverged_epoch = epoch + 1;
-            }
-            // ReduceLROnPlateau steps after each evaluated epoch only: its
-            // patience and cooldown count evaluations (eval_interval).
-            if (r->status == RUN_RUNNING && schedule_feeds_plateau(&sched, epoch))
-                schedule_plateau_step(&sched, sched.plateau.metric_acc ? rec->test_acc : rec->test_loss);
+        const batch *b = loader_next(t->train_ld);
+        s.b = b;
+        s.scale = 1.0f / (float)b->n;
+        schedule_point sp;
+        lr_err se;
+        LR_ASSERT(schedule_at(&t->sched, t->step, &sp, &se) == 0); // a run never steps past its schedule
+        if (hooks && hooks->step_lr) sp.lr = hooks->step_lr(hooks->ctx, t->step);
+        if (bi == 0) rec->lr = sp.lr;
+        update_ctx u = {.grad_slots = t->grad_slots, .grads = t->grads, .params = r->params, .P = P,
+                        .groups = b->groups, .opt = &t->opt, .hyper = optim_hyper_from(cfg, &sp)};
+        s.update = &u;
+        atomic_store(&s.next, 0);
+        atomic_store(&s.done, 0);
+        pool_run(t->p, step_worker, &s); // forward, backward, gradient sum and optimiser step
+        s.update = NULL;
+        optim_step_done(&t->opt);
+        t->step++;
+        double batch_loss = tally(b, t->loss, t->pred, t->train_cm, K);
+        loss_sum += batch_loss;
+        seen += b->n;
+        if (hooks && hooks->on_step && hooks->on_step(hooks->ctx, t->step - 1, sp.lr, batch_loss / b->n)) {
+            r->status = RUN_FINISHED;
+            break;
         }
-        rec->seconds = lr_now() - t0;
-        r->epochs_done = epoch + 1;
-        if (last && r->status == RUN_RUNNING) r->status = RUN_FINISHED;
-        if (hooks && hooks->on_epoch) hooks->on_epoch(hooks->ctx, r);
+        if (!isfinite(batch_loss)) {
+            r->status = RUN_DIVERGED;
+            r->diverged_epoch = epoch + 1;
+            break;
+        }
+        if (hooks && hooks->on_batch)
+            hooks->on_batch(hooks->ctx, epoch + 1, bi + 1, nb, loss_sum / seen, seen / (lr_now() - t0));
     }
-    r->seconds = lr_now() - run_start;
+    loader_stop_epoch(t->train_ld);
+    double dt = lr_now() - t0;
+    t->train_time += dt;
+    t->train_images += seen;
+    if (r->status == RUN_INTERRUPTED) { // the epoch is lost: the parameters moved part of the way
+        t->seconds += dt;
+        r->seconds = t->seconds;
+        r->train_images_per_s = t->train_time > 0 ? t->train_images / t->train_time : 0;
+        return r->status;
+    }
+    rec->train_loss = seen ? loss_sum / seen : NAN;
+    rec->train_acc = metrics_accuracy(t->train_cm, K);
+    rec->train_f1 = metrics_macro_f1(t->train_cm, K);
+    int last = epoch == cfg->epochs - 1;
+    if (r->status == RUN_RUNNING && ((epoch + 1) % cfg->eval_interval == 0 || last)) {
+        double te0 = lr_now();
+        rec->test_loss = evaluate(&s, t->p, t->test_ld, r->test_cm);
+        t->eval_time += lr_now() - te0;
+        t->eval_images += t->test->n;
+        rec->test_acc = metrics_accuracy(r->test_cm, K);
+        rec->test_f1 = metrics_macro_f1(r->test_cm, K);
+        rec->has_test = 1;
+        r->has_test_cm = 1;
+        if (!isfinite(rec->test_loss)) {
+            r->status = RUN_DIVERGED;
+            r->diverged_epoch = epoch + 1;
+        }
+        // ReduceLROnPlateau steps after each evaluated epoch only: its
+        // patience and cooldown count evaluations (eval_interval).
+        if (r->status == RUN_RUNNING && schedule_feeds_plateau(&t->sched, epoch))
+            schedule_plateau_step(&t->sched, t->sched.plateau.metric_acc ? rec->test_acc : rec->test_loss);
+    }
+    rec->seconds = lr_now() - t0;
+    t->seconds += rec->seconds;
+    t->next_epoch = epoch + 1;
+    r->epochs_done = epoch + 1;
+    r->seconds = t->seconds;
+    r->train_images_per_s = t->train_time > 0 ? t->train_images / t->train_time : 0;
+    r->eval_images_per_s = t->eval_time > 0 ? t->eval_images / t->eval_time : 0;
+    if (last && r->status == RUN_RUNNING) r->status = RUN_FINISHED;
+    if (hooks && hooks->on_epoch) hooks->on_epoch(hooks->ctx, r);
+    if (r->status == RUN_RUNNING && hooks && hooks->after_epoch && hooks->after_epoch(hooks->ctx, r))
+        r->status = RUN_PRUNED;
+    return r->status;
+}
+
+void trainer_promote(trainer *t) {
+    if (t->r.status == RUN_PRUNED && t->next_epoch < t->cfg.epochs) t->r.status = RUN_RUNNING;
+}
+
+void trainer_take_result(trainer *t, run_result *out) {
+    *out = t->r;
+    memset(&t->r, 0, sizeof t->r);
+}
+
+void trainer_destroy(trainer *t) {
+    if (!t) return;
+    loader_destroy(t->train_ld);
+    loader_destroy(t->test_ld);
+    pool_destroy(t->p);
+    for (int i = 0; i < t->T; i++) {
+        model_ws_free(&t->ws[i]);
+        free(t->xbuf[i]);
+    }
+    free(t->xbuf);
+    free(t->ws);
+    free(t->train_cm);
+    free(t->pred);
+    free(t->loss);
+    free(t->grad_slots);
+    optim_free(&t->opt);
+    free(t->grads);
+    run_result_free(&t->r);
+    free(t);
+}
+
+// ---------------------------------------------------------------- state
+
+// The state, little-endian, field by field (no struct padding reaches the file).
+typedef struct {
+    uint8_t *p;
+    size_t len, cap;
+} state_buf;
+
+static void sb_put(state_buf *b, const void *src, size_t n) {
+    if (b->len + n > b->cap) {
+        size_t cap = b->cap ? b->cap : 4096;
+        while (cap < b->len + n) cap *= 2;
+        b->p = lr_realloc(b->p, cap);
+        b->cap = cap;
+    }
+    memcpy(b->p + b->len, src, n);
+    b->len += n;
+}
+static void sb_u64(state_buf *b, uint64_t v) {
+    uint8_t x[8];
+    for (int i = 0; i < 8; i++) x[i] = (uint8_t)(v >> (8 * i));
+    sb_put(b, x, 8);
+}
+static void sb_i64(state_buf *b, int64_t v) { sb_u64(b, (uint64_t)v); }
+static void sb_f64(state_buf *b, double v) {
+    uint64_t u;
+    memcpy(&u, &v, 8);
+    sb_u64(b, u);
+}
+static void sb_f32s(state_buf *b, const float *v, size_t n) {
+    for (size_t i = 0; i < n; i++) {
+        uint32_t u;
+        memcpy(&u, &v[i], 4);
+        uint8_t x[4] = {(uint8_t)u, (uint8_t)(u >> 8), (uint8_t)(u >> 16), (uint8_t)(u >> 24)};
+        sb_put(b, x, 4);
+    }
+}
+
+typedef struct {
+    const uint8_t *p;
+    size_t len, at;
+    int bad;
+} state_rd;
+
+static uint64_t rd_u64(state_rd *r) {
+    if (r->bad || r->len - r->at < 8) {
+        r->bad = 1;
+        return 0;
+    }
+    uint64_t v = 0;
+    for (int i = 0; i < 8; i++) v |= (uint64_t)r->p[r->at + i] << (8 * i);
+    r->at += 8;
+    return v;
+}
+static int64_t rd_i64(state_rd *r) { return (int64_t)rd_u64(r); }
+static double rd_f64(state_rd *r) {
+    uint64_t u = rd_u64(r);
+    double v;
+    memcpy(&v, &u, 8);
+    return v;
+}
+static void rd_f32s(state_rd *r, float *v, size_t n) {
+    if (r->bad || (r->len - r->at) / 4 < n) {
+        r->bad = 1;
+        return;
+    }
+    for (size_t i = 0; i < n; i++) {
+        const uint8_t *x = r->p + r->at + 4 * i;
+        uint32_t u = (uint32_t)x[0] | (uint32_t)x[1] << 8 | (uint32_t)x[2] << 16 | (uint32_t)x[3] << 24;
+        memcpy(&v[i], &u, 4);
+    }
+    r->at += 4 * n;
+}
+
+size_t trainer_state_size(const trainer *t) {
+    const run_result *r = &t->r;
+    size_t K = (size_t)r->num_classes;
+    return 8 * 16 + 4 * (r->model.n_params + t->opt.n * optim_state_floats(&t->cfg)) +
+           (size_t)t->cfg.epochs * 8 * 10 + 8 * K * K;
+}
+
+void trainer_save(const trainer *t, uint8_t **out, size_t *len) {
+    const run_result *r = &t->r;
+    state_buf b = {0};
+    sb_i64(&b, r->status);
+    sb_i64(&b, t->next_epoch);
+    sb_i64(&b, r->diverged_epoch);
+    sb_i64(&b, r->has_test_cm);
+    sb_i64(&b, t->step);
+    sb_i64(&b, t->opt.steps);
+    // ReduceLROnPlateau's state: the rest of the schedule follows from the configuration.
+    const plateau_state *pl = &t->sched.plateau;
+    sb_f64(&b, pl->lr);
+    sb_f64(&b, pl->best);
+    sb_i64(&b, pl->num_bad_epochs);
+    sb_i64(&b, pl->cooldown_counter);
+    sb_i64(&b, pl->last_epoch);
+    sb_f64(&b, t->seconds);
+    sb_f64(&b, t->train_time);
+    sb_f64(&b, t->eval_time);
+    sb_i64(&b, t->train_images);
+    sb_i64(&b, t->eval_images);
+    sb_f32s(&b, r->params, r->model.n_params);
+    sb_f32s(&b, t->opt.mem, t->opt.n * optim_state_floats(&t->cfg));
+    for (int i = 0; i < t->next_epoch; i++) {
+        const epoch_record *x = &r->epochs[i];
+        sb_i64(&b, x->epoch);
+        sb_f64(&b, x->lr);
+        sb_f64(&b, x->train_loss);
+        sb_f64(&b, x->train_acc);
+        sb_f64(&b, x->train_f1);
+        sb_i64(&b, x->has_test);
+        sb_f64(&b, x->test_loss);
+        sb_f64(&b, x->test_acc);
+        sb_f64(&b, x->test_f1);
+        sb_f64(&b, x->seconds);
+    }
+    for (size_t i = 0; i < (size_t)r->num_classes * (size_t)r->num_classes; i++) sb_i64(&b, r->test_cm[i]);
+    LR_ASSERT(b.len <= trainer_state_size(t));
+    *out = b.p;
+    *len = b.len;
+}
+
+int trainer_restore(trainer *t, const uint8_t *p, size_t len, lr_err *e) {
+    run_result *r = &t->r;
+    state_rd rd = {.p = p, .len = len};
+    int64_t status = rd_i64(&rd), next = rd_i64(&rd), div = rd_i64(&rd), has_cm = rd_i64(&rd);
+    int64_t step = rd_i64(&rd), opt_steps = rd_i64(&rd);
+    if (rd.bad) return lr_fail(e, "the state ends early");
+    if (status < RUN_RUNNING || status > RUN_PRUNED || status == RUN_INTERRUPTED || status == RUN_FAILED)
+        return lr_fail(e, "status %lld is not one a checkpoint holds", (long long)status);
+    if (next < 1 || next > t->cfg.epochs)
+        return lr_fail(e, "%lld epochs done, expected 1 to %d", (long long)next, t->cfg.epochs);
+    if (div < 0 || div > next || has_cm < 0 || has_cm > 1)
+        return lr_fail(e, "diverged epoch %lld out of range", (long long)div);
+    if (step != next * r->steps_per_epoch && status != RUN_DIVERGED)
+        return lr_fail(e, "%lld optimiser steps for %lld epochs of %d", (long long)step, (long long)next,
+                       r->steps_per_epoch);
+    if (step < 0 || step > next * r->steps_per_epoch || opt_steps != step)
+        return lr_fail(e, "optimiser step count %lld out of range", (long long)opt_steps);
+    plateau_state pl = t->sched.plateau;
+    pl.lr = rd_f64(&rd);
+    pl.best = rd_f64(&rd);
+    pl.num_bad_epochs = (int)rd_i64(&rd);
+    pl.cooldown_counter = (int)rd_i64(&rd);
+    pl.last_epoch = (int)rd_i64(&rd);
+    double seconds = rd_f64(&rd), train_time = rd_f64(&rd), eval_time = rd_f64(&rd);
+    int64_t train_images = rd_i64(&rd), eval_images = rd_i64(&rd);
+    size_t of = t->opt.n * optim_state_floats(&t->cfg);
+    float *params = lr_aligned_alloc(r->model.n_params * sizeof(float));
+    float *mem = lr_aligned_alloc((of > 0 ? of : 1) * sizeof(float));
+    rd_f32s(&rd, params, r->model.n_params);
+    rd_f32s(&rd, mem, of);
+    epoch_record *recs = lr_calloc((size_t)t->cfg.epochs, sizeof *recs);
+    for (int i = 0; i < next && !rd.bad; i++) {
+        epoch_record *x = &recs[i];
+        x->epoch = (int)rd_i64(&rd);
+        x->lr = rd_f64(&rd);
+        x->train_loss = rd_f64(&rd);
+        x->train_acc = rd_f64(&rd);
+        x->train_f1 = rd_f64(&rd);
+        x->has_test = (int)rd_i64(&rd);
+        x->test_loss = rd_f64(&rd);
+        x->test_acc = rd_f64(&rd);
+        x->test_f1 = rd_f64(&rd);
+        x->seconds = rd_f64(&rd);
+        if (!rd.bad && (x->epoch != i + 1 || (x->has_test != 0 && x->has_test != 1))) {
+            lr_fail(e, "epoch record %d is numbered %d", i + 1, x->epoch);
+            rd.bad = 2;
+        }
+    }
+    size_t KK = (size_t)r->num_classes * (size_t)r->num_classes;
+    int64_t *cm = lr_calloc(KK, sizeof *cm);
+    for (size_t i = 0; i < KK; i++) cm[i] = rd_i64(&rd);
+    if (rd.bad || rd.at != len) {
+        if (rd.bad != 2) lr_fail(e, rd.bad ? "the state ends early" : "%zu bytes left over after the state",
+                                 len - rd.at);
+        free(params);
+        free(mem);
+        free(recs);
+        free(cm);
+        return -1;
+    }
+    r->status = (run_status)status;
+    r->diverged_epoch = (int)div;
+    r->has_test_cm = (int)has_cm;
+    r->epochs_done = (int)next;
+    free(r->params);
+    r->params = params;
+    memcpy(t->opt.mem, mem, of * sizeof(float));
+    free(mem);
+    t->opt.steps = opt_steps;
+    free(r->epochs);
+    r->epochs = recs;
+    free(r->test_cm);
+    r->test_cm = cm;
+    t->sched.plateau = pl;
+    t->step = step;
+    t->next_epoch = (int)next;
+    t->seconds = seconds;
+    t->train_time = train_time;
+    t->eval_time = eval_time;
+    t->train_images = train_images;
+    t->eval_images = eval_images;
+    r->seconds = seconds;
     r->train_images_per_s = train_time > 0 ? train_images / train_time : 0;
     r->eval_images_per_s = eval_time > 0 ? eval_images / eval_time : 0;
+    return 0;
+}
 
-    loader_destroy(train_ld);
-    loader_destroy(test_ld);
-    pool_destroy(p);
-    for (int t = 0; t < T; t++) {
-        model_ws_free(&ws[t]);
-        free(xbuf[t]);
-    }
-    free(xbuf);
-    free(ws);
-    free(train_cm);
-    free(pred);
-    free(loss);
-    free(grad_slots);
-    optim_free(&opt);
-    free(grads);
+int train_run(const run_config *cfg, const dataset *train, const dataset *test,
+              const dataset_info *info, const train_hooks *hooks, run_result *r, lr_err *e) {
+    memset(r, 0, sizeof *r);
+    r->status = RUN_FAILED;
+    trainer *t = trainer_create(cfg, train, test, info, e);
+    if (!t) return -1;
+    double start = lr_now();
+    while (trainer_epoch(t, hooks) == RUN_RUNNING) {}
+    trainer_take_result(t, r);
+    r->seconds = lr_now() - start; // the whole run, the interrupted epoch included
+    trainer_destroy(t);
     return 0;
 }
 

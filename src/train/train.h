@@ -15,7 +15,9 @@
 #include "../data/dataset.h"
 #include "../model/model.h"
 
-typedef enum { RUN_RUNNING, RUN_FINISHED, RUN_DIVERGED, RUN_INTERRUPTED, RUN_FAILED } run_status;
+// RUN_PRUNED: stopped early by the epoch hook (after_epoch; a search's ASHA),
+// its files and checkpoint kept so that it can be continued later.
+typedef enum { RUN_RUNNING, RUN_FINISHED, RUN_DIVERGED, RUN_INTERRUPTED, RUN_FAILED, RUN_PRUNED } run_status;
 const char *run_status_name(run_status s);
 
 typedef struct {
@@ -51,6 +53,9 @@ typedef struct {
                      double images_per_s);
     // Called after every epoch with the record just added (may be NULL).
     void (*on_epoch)(void *ctx, const run_result *r);
+    // Called after on_epoch while the run goes on (may be NULL): nonzero stops
+    // the run there, status pruned (the epoch is complete and recorded).
+    int (*after_epoch)(void *ctx, const run_result *r);
     void *ctx;
     volatile sig_atomic_t *stop; // set asynchronously (Ctrl-C): stop, mark interrupted
     // The range test (lrfind.c), both may be NULL: step_lr gives the rate of
@@ -66,6 +71,54 @@ typedef struct {
 int train_run(const run_config *cfg, const dataset *train, const dataset *test,
               const dataset_info *info, const train_hooks *hooks, run_result *r, lr_err *e);
 void run_result_free(run_result *r);
+
+// ---------------------------------------------------------------- the trainer
+// A run as a value: created, stepped one epoch at a time, its whole state
+// saved between epochs and restored into a fresh trainer of the same
+// configuration and data. train_run is the loop over it.
+//
+//   trainer *t = trainer_create(&cfg, &train, &test, info, &err);
+//   while (trainer_epoch(t, &hooks) == RUN_RUNNING) {
+//       uint8_t *state; size_t len;
+//       trainer_save(t, &state, &len);         // checkpoint.h writes it to a file
+//       ...
+//   }
+//   trainer_destroy(t);
+//
+// The state: parameters, optimiser state (steps and buffers), the schedule's
+// moving part (ReduceLROnPlateau), the epoch counter and optimiser step, the
+// records so far (epochs, last confusion matrix, divergence) and the time
+// spent. The random streams need no position of their own: the loader's
+// shuffle and augmentation streams are counter-based on (seed, epoch)
+// (loader.c) and the initial parameters are drawn once, at creation, so the
+// epoch counter is their position. A restored run continues bit for bit as
+// the uninterrupted one; only the timing fields differ.
+typedef struct trainer trainer;
+
+// NULL with e on a setup error (as train_run's -1). cfg is copied; the data
+// sets must outlive the trainer.
+trainer *trainer_create(const run_config *cfg, const dataset *train, const dataset *test,
+                        const dataset_info *info, lr_err *e);
+// Trains the next epoch (a no-op once the run has ended); returns the status
+// after it: RUN_RUNNING while there are epochs to go.
+run_status trainer_epoch(trainer *t, const train_hooks *hooks);
+const run_result *trainer_result(const trainer *t);
+int trainer_epochs_done(const trainer *t);
+// A pruned run continues (a search promotes it): its status is running again.
+void trainer_promote(trainer *t);
+// Moves the result out (the caller frees it); the trainer keeps nothing.
+void trainer_take_result(trainer *t, run_result *out);
+void trainer_destroy(trainer *t);
+
+// The state after the last complete epoch as bytes (*out owned by the
+// caller). Not after an interrupted epoch (its parameters moved part way).
+void trainer_save(const trainer *t, uint8_t **out, size_t *len);
+// An upper bound of trainer_save's length for this trainer.
+size_t trainer_state_size(const trainer *t);
+// Replaces a fresh trainer's state with a saved one of the same
+// configuration and data; -1 with e (nothing changed) when the bytes do not
+// fit it. Callers check the file's integrity first (checkpoint.h).
+int trainer_restore(trainer *t, const uint8_t *p, size_t len, lr_err *e);
 
 // Evaluates params on d exactly as train_run evaluates its test set (the
 // same loader, groups, kernels and loss sum in image order): the mean loss

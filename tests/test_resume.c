@@ -1,0 +1,1045 @@
+// test_resume.c: resume, bit for bit. The trainer saved and restored
+// between epochs continues exactly as the uninterrupted run (SGD with
+// momentum, Adam, a plateau schedule, one-cycle); a checkpoint that is
+// truncated, corrupt, of another format or of another configuration is
+// refused with a message and the previous one (or a fresh start) is used;
+// `lrscope run` killed with SIGKILL at several moments (or stopped with
+// SIGINT) and then `lrscope resume`d writes every file as the uninterrupted
+// study, timing fields aside, whatever --jobs; a study folder has one owner.
+#include "cli_fixture.h"
+
+#include <ftw.h>
+#include <sys/file.h>
+
+#include "../src/study/study.h"
+#include "../src/train/checkpoint.h"
+#include "../src/train/optim.h"
+#include "../src/util/rng.h"
+
+// ---------------------------------------------------------------- the trainer
+
+// n images whose class sets a colour and a bright square, plus noise.
+static void make_data(dataset *d, int n, uint64_t seed) {
+    dataset_alloc(d, n, 3, 32, 32, 10);
+    rng_state r;
+    rng_seed(&r, seed, 99, 0);
+    for (int i = 0; i < n; i++) {
+        int k = (int)rng_below(&r, 10);
+        d->labels[i] = (uint16_t)k;
+        uint8_t *img = d->pixels + (size_t)i * 3 * 32 * 32;
+        for (int c = 0; c < 3; c++)
+            for (int p = 0; p < 32 * 32; p++) {
+                int y = p / 32, x = p % 32;
+                int base = ((k >> c) & 1) ? 170 : 60;
+                int sq = (y / 8 == k % 4 && x / 8 == k / 4 % 4) ? 80 : 0;
+                img[c * 1024 + p] = (uint8_t)(base + sq + (int)rng_below(&r, 40));
+            }
+    }
+    dataset_default_class_names(d);
+}
+
+static const dataset_info *cifar(void) { return dataset_find("cifar10"); }
+
+typedef struct {
+    dataset tr, te;
+} data_pair;
+
+static int data_setup(void **state) {
+    data_pair *d = calloc(1, sizeof *d);
+    if (!d) return -1;
+    make_data(&d->tr, 200, 1);
+    make_data(&d->te, 60, 2);
+    *state = d;
+    return 0;
+}
+
+static int data_teardown(void **state) {
+    data_pair *d = *state;
+    dataset_free(&d->tr);
+    dataset_free(&d->te);
+    free(d);
+    return 0;
+}
+
+static run_config base_config(void) {
+    run_config c;
+    config_defaults(&c);
+    c.epochs = 6;
+    c.batch_size = 40; // 5 steps per epoch
+    c.lr = 0.05;
+    c.momentum = 0.9;
+    c.threads = 1;
+    c.seed = 7;
+    snprintf(c.name, sizeof c.name, "runs/test/seed-7");
+    return c;
+}
+
+// Every recorded field but the timing ones, and the parameters, bit for bit.
+static void assert_same_result(const run_result *a, const run_result *b) {
+    assert_int_equal(a->status, b->status);
+    assert_int_equal(a->epochs_done, b->epochs_done);
+    assert_int_equal(a->diverged_epoch, b->diverged_epoch);
+    assert_int_equal(a->has_test_cm, b->has_test_cm);
+    assert_int_equal(a->model.n_params, b->model.n_params);
+    assert_int_equal(memcmp(a->params, b->params, a->model.n_params * sizeof(float)), 0);
+    for (int i = 0; i < a->epochs_done; i++) {
+        epoch_record x = a->epochs[i], y = b->epochs[i];
+        x.seconds = y.seconds = 0;
+        assert_int_equal(memcmp(&x, &y, sizeof x), 0);
+    }
+    size_t kk = (size_t)a->num_classes * (size_t)a->num_classes;
+    assert_int_equal(memcmp(a->test_cm, b->test_cm, kk * sizeof *a->test_cm), 0);
+}
+
+// The run straight through, then the same run stopped after each k in
+// `stops`, its checkpoint written to a folder, the trainer destroyed and a
+// fresh one restored from the file: the results must be the same bits.
+static void check_roundtrip(const data_pair *d, const run_config *c, const int *stops, int n_stops,
+                            run_result *ref_out) {
+    lr_err e;
+    run_result ref;
+    assert_int_equal(train_run(c, &d->tr, &d->te, cifar(), NULL, &ref, &e), 0);
+    assert_int_equal(ref.status, RUN_FINISHED);
+    char dir[4096];
+    test_mkdtemp(dir, sizeof dir);
+    trainer *t = trainer_create(c, &d->tr, &d->te, cifar(), &e);
+    assert_non_null(t);
+    for (int s = 0; s < n_stops; s++) {
+        while (trainer_epochs_done(t) < stops[s]) assert_int_equal(trainer_epoch(t, NULL), RUN_RUNNING);
+        assert_int_equal(checkpoint_write(dir, t, c, &e), 0);
+        trainer_destroy(t);
+        t = trainer_create(c, &d->tr, &d->te, cifar(), &e);
+        assert_non_null(t);
+        assert_int_equal(checkpoint_restore(dir, t, c, stderr), stops[s]);
+    }
+    while (trainer_epoch(t, NULL) == RUN_RUNNING) {}
+    run_result got;
+    trainer_take_result(t, &got);
+    trainer_destroy(t);
+    assert_same_result(&ref, &got);
+    run_result_free(&got);
+    test_rmtree(dir);
+    if (ref_out) *ref_out = ref;
+    else run_result_free(&ref);
+}
+
+static void test_trainer_roundtrip_sgd_momentum(void **state) {
+    run_config c = base_config();
+    c.weight_decay = 5e-4;
+    static const int stops[] = {1, 3, 4};
+    check_roundtrip(*state, &c, stops, 3, NULL);
+}
+
+static void test_trainer_roundtrip_adam(void **state) {
+    run_config c = base_config();
+    snprintf(c.optimizer, sizeof c.optimizer, "adam");
+    c.lr = 0.003;
+    c.amsgrad = 1; // a third buffer
+    static const int stops[] = {2, 5};
+    check_roundtrip(*state, &c, stops, 2, NULL);
+}
+
+// The plateau state machine must travel too: the rate is cut before the
+// stop (its best and counters matter after it) and again after it.
+static void test_trainer_roundtrip_plateau(void **state) {
+    run_config c = base_config();
+    snprintf(c.schedule, sizeof c.schedule, "plateau");
+    c.plateau_patience = 0;
+    c.plateau_threshold = 0.5; // a loss must halve to count as better: a cut after nearly every evaluation
+    c.plateau_factor = 0.5;
+    c.epochs = 8;
+    static const int stops[] = {3};
+    run_result ref;
+    check_roundtrip(*state, &c, stops, 1, &ref);
+    int cuts_before = 0, cuts_after = 0;
+    for (int i = 1; i < ref.epochs_done; i++)
+        if (ref.epochs[i].lr < ref.epochs[i - 1].lr) *(i < 3 ? &cuts_before : &cuts_after) += 1;
+    print_message("# plateau cuts: %d before the stop, %d after\n", cuts_before, cuts_after);
+    assert_true(cuts_before >= 1 && cuts_after >= 1);
+    run_result_free(&ref);
+}
+
+static void test_trainer_roundtrip_onecycle(void **state) {
+    run_config c = base_config();
+    snprintf(c.schedule, sizeof c.schedule, "onecycle");
+    c.lr = 0.1;
+    static const int stops[] = {2, 4};
+    check_roundtrip(*state, &c, stops, 2, NULL);
+}
+
+// The epoch hook may stop a run: status pruned, the epoch recorded, and
+// further epochs are no-ops.
+static int prune_at_2(void *ctx, const run_result *r) {
+    (void)ctx;
+    return r->epochs_done == 2;
+}
+
+static void test_trainer_pruned(void **state) {
+    const data_pair *d = *state;
+    run_config c = base_config();
+    lr_err e;
+    train_hooks hooks = {.after_epoch = prune_at_2};
+    run_result r;
+    assert_int_equal(train_run(&c, &d->tr, &d->te, cifar(), &hooks, &r, &e), 0);
+    assert_int_equal(r.status, RUN_PRUNED);
+    assert_int_equal(r.epochs_done, 2);
+    assert_string_equal(run_status_name(r.status), "pruned");
+    assert_true(r.epochs[1].has_test);
+    run_result_free(&r);
+}
+
+// A pruned run is continued later from its checkpoint (ASHA's promotion):
+// pruned at epoch 2, saved, restored in a fresh trainer, promoted, run to
+// the end: the same bits as the run never pruned.
+static void test_trainer_pruned_promoted(void **state) {
+    const data_pair *d = *state;
+    run_config c = base_config();
+    lr_err e;
+    run_result ref;
+    assert_int_equal(train_run(&c, &d->tr, &d->te, cifar(), NULL, &ref, &e), 0);
+    char dir[4096];
+    test_mkdtemp(dir, sizeof dir);
+    train_hooks hooks = {.after_epoch = prune_at_2};
+    trainer *t = trainer_create(&c, &d->tr, &d->te, cifar(), &e);
+    assert_non_null(t);
+    while (trainer_epoch(t, &hooks) == RUN_RUNNING) {}
+    assert_int_equal(trainer_result(t)->status, RUN_PRUNED);
+    assert_int_equal(trainer_epoch(t, NULL), RUN_PRUNED); // no more epochs while pruned
+    assert_int_equal(trainer_epochs_done(t), 2);
+    assert_int_equal(checkpoint_write(dir, t, &c, &e), 0);
+    trainer_destroy(t);
+    t = trainer_create(&c, &d->tr, &d->te, cifar(), &e);
+    assert_int_equal(checkpoint_restore(dir, t, &c, stderr), 2);
+    assert_int_equal(trainer_result(t)->status, RUN_PRUNED);
+    trainer_promote(t);
+    while (trainer_epoch(t, NULL) == RUN_RUNNING) {}
+    run_result got;
+    trainer_take_result(t, &got);
+    trainer_destroy(t);
+    assert_same_result(&ref, &got);
+    run_result_free(&got);
+    run_result_free(&ref);
+    test_rmtree(dir);
+}
+
+// ---------------------------------------------------------------- the file
+
+typedef struct {
+    char dir[4096], path[4200], prev[4200];
+    run_config c;
+    trainer *t;
+} ckpt_case;
+
+// A run folder holding the checkpoints of epochs 1 (previous) and 2 (newest).
+static void ckpt_make(ckpt_case *k, const data_pair *d) {
+    k->c = base_config();
+    lr_err e;
+    test_mkdtemp(k->dir, sizeof k->dir);
+    snprintf(k->path, sizeof k->path, "%s/%s", k->dir, CHECKPOINT_FILE);
+    snprintf(k->prev, sizeof k->prev, "%s/%s", k->dir, CHECKPOINT_PREV_FILE);
+    trainer *t = trainer_create(&k->c, &d->tr, &d->te, cifar(), &e);
+    assert_non_null(t);
+    for (int ep = 1; ep <= 2; ep++) {
+        assert_int_equal(trainer_epoch(t, NULL), RUN_RUNNING);
+        assert_int_equal(checkpoint_write(k->dir, t, &k->c, &e), 0);
+    }
+    trainer_destroy(t);
+}
+
+static trainer *fresh(const ckpt_case *k, const data_pair *d, const run_config *c) {
+    lr_err e;
+    trainer *t = trainer_create(c ? c : &k->c, &d->tr, &d->te, cifar(), &e);
+    assert_non_null(t);
+    return t;
+}
+
+// checkpoint_restore with its log captured.
+static int restore_logged(const ckpt_case *k, trainer *t, char **log) {
+    size_t n;
+    FILE *f = open_memstream(log, &n);
+    assert_non_null(f);
+    int got = checkpoint_restore(k->dir, t, &k->c, f);
+    fclose(f);
+    return got;
+}
+
+static char *read_whole(const char *path, size_t *len) {
+    char *p = slurp_must(path, len);
+    return p;
+}
+
+// Refused with a message containing `why`, then the previous file is used.
+static void expect_refused_then_prev(const ckpt_case *k, const data_pair *d, const char *why) {
+    trainer *t = fresh(k, d, NULL);
+    lr_err e;
+    assert_int_equal(checkpoint_read(k->path, t, &k->c, &e), -1);
+    assert_non_null(strstr(e.msg, why));
+    assert_non_null(strstr(e.msg, k->path)); // names the file
+    assert_int_equal(trainer_epochs_done(t), 0); // untouched
+    char *log;
+    assert_int_equal(restore_logged(k, t, &log), 1);
+    assert_non_null(strstr(log, why));
+    assert_non_null(strstr(log, "previous checkpoint"));
+    free(log);
+    trainer_destroy(t);
+}
+
+static void test_checkpoint_good(void **state) {
+    const data_pair *d = *state;
+    ckpt_case k;
+    ckpt_make(&k, d);
+    trainer *t = fresh(&k, d, NULL);
+    char *log;
+    assert_int_equal(restore_logged(&k, t, &log), 2);
+    assert_string_equal(log, ""); // nothing to say
+    free(log);
+    trainer_destroy(t);
+    test_rmtree(k.dir);
+}
+
+static void test_checkpoint_truncated(void **state) {
+    const data_pair *d = *state;
+    ckpt_case k;
+    ckpt_make(&k, d);
+    size_t len;
+    char *whole = read_whole(k.path, &len);
+    const size_t cuts[] = {0, 7, CHECKPOINT_HEADER, CHECKPOINT_HEADER + 4, len / 2, len - 1};
+    for (size_t i = 0; i < sizeof cuts / sizeof cuts[0]; i++) {
+        test_write_file(k.path, whole, cuts[i]);
+        expect_refused_then_prev(&k, d, cuts[i] < CHECKPOINT_HEADER + 4 ? "shorter than" : "truncated");
+    }
+    free(whole);
+    test_rmtree(k.dir);
+}
+
+static void test_checkpoint_flipped_byte(void **state) {
+    const data_pair *d = *state;
+    ckpt_case k;
+    ckpt_make(&k, d);
+    size_t len;
+    char *whole = read_whole(k.path, &len);
+    const size_t at[] = {CHECKPOINT_HEADER + 3, len / 2, len - 5};
+    for (size_t i = 0; i < 3; i++) {
+        whole[at[i]] ^= 0x10;
+        test_write_file(k.path, whole, len);
+        expect_refused_then_prev(&k, d, "checksum");
+        whole[at[i]] ^= 0x10;
+    }
+    free(whole);
+    test_rmtree(k.dir);
+}
+
+static void test_checkpoint_bad_magic(void **state) {
+    const data_pair *d = *state;
+    ckpt_case k;
+    ckpt_make(&k, d);
+    size_t len;
+    char *whole = read_whole(k.path, &len);
+    memcpy(whole, "LRSW", 4); // a weights file's magic
+    test_write_file(k.path, whole, len);
+    expect_refused_then_prev(&k, d, "magic");
+    free(whole);
+    test_rmtree(k.dir);
+}
+
+// A checkpoint of another configuration (another rate; another folder) is
+// refused, even with a good checksum: both files, so the run starts afresh.
+static void test_checkpoint_other_config(void **state) {
+    const data_pair *d = *state;
+    ckpt_case k;
+    ckpt_make(&k, d);
+    run_config other = k.c;
+    other.lr = 0.02;
+    trainer *t = fresh(&k, d, &other);
+    lr_err e;
+    assert_int_equal(checkpoint_read(k.path, t, &other, &e), -1);
+    assert_non_null(strstr(e.msg, "another configuration"));
+    run_config moved = k.c;
+    snprintf(moved.name, sizeof moved.name, "runs/other/seed-7");
+    assert_int_equal(checkpoint_read(k.path, t, &moved, &e), -1);
+    assert_non_null(strstr(e.msg, "another configuration"));
+    // threads and prefetch change no result: accepted
+    run_config threads = k.c;
+    threads.threads = 2;
+    snprintf(threads.prefetch, sizeof threads.prefetch, "off");
+    assert_int_equal(checkpoint_config_id(&threads), checkpoint_config_id(&k.c));
+    assert_true(checkpoint_config_id(&other) != checkpoint_config_id(&k.c));
+    trainer_destroy(t);
+    test_rmtree(k.dir);
+}
+
+static void test_checkpoint_none_good_from_scratch(void **state) {
+    const data_pair *d = *state;
+    ckpt_case k;
+    ckpt_make(&k, d);
+    test_write_file(k.path, "x", 1);
+    size_t len;
+    char *prev = read_whole(k.prev, &len);
+    prev[len - 1] ^= 1;
+    test_write_file(k.prev, prev, len);
+    free(prev);
+    trainer *t = fresh(&k, d, NULL);
+    char *log;
+    assert_int_equal(restore_logged(&k, t, &log), 0);
+    assert_non_null(strstr(log, CHECKPOINT_FILE));
+    assert_non_null(strstr(log, CHECKPOINT_PREV_FILE));
+    assert_non_null(strstr(log, "from scratch"));
+    free(log);
+    assert_int_equal(trainer_epochs_done(t), 0);
+    trainer_destroy(t);
+    // no checkpoint at all: a fresh start, silently
+    unlink(k.path);
+    unlink(k.prev);
+    t = fresh(&k, d, NULL);
+    assert_int_equal(restore_logged(&k, t, &log), 0);
+    assert_string_equal(log, "");
+    free(log);
+    trainer_destroy(t);
+    test_rmtree(k.dir);
+}
+
+// Killed between the rotation and the new file: only the previous one is
+// there, and it is used.
+static void test_checkpoint_only_prev(void **state) {
+    const data_pair *d = *state;
+    ckpt_case k;
+    ckpt_make(&k, d);
+    unlink(k.path);
+    trainer *t = fresh(&k, d, NULL);
+    char *log;
+    assert_int_equal(restore_logged(&k, t, &log), 1);
+    assert_non_null(strstr(log, "previous checkpoint"));
+    free(log);
+    trainer_destroy(t);
+    test_rmtree(k.dir);
+}
+
+// ---------------------------------------------------------------- the study
+
+// The comparer: every file of study a against b, timing fields aside.
+// JSON: the keys seconds, train_images_per_s, eval_images_per_s, created and
+// the execution setting prefetch (results do not depend on it) are removed.
+// CSV: the columns seconds and seconds_* are removed. report.md: the
+// creation date, the time lines and the "time (s)" table column are
+// removed. SVG: cairo's object numbers (which shift with the time figure's
+// content) are removed. figures/time.* (the timing figure), report.html (it
+// embeds it), the checkpoints (they hold the time spent) and the lock are
+// not compared. Everything else byte for byte.
+static const char *const TIMING_KEYS[] = {"seconds", "train_images_per_s", "eval_images_per_s", "created",
+                                          "prefetch"};
+
+static void json_strip(json_t *j) {
+    if (json_is_object(j)) {
+        for (size_t i = 0; i < sizeof TIMING_KEYS / sizeof TIMING_KEYS[0]; i++) json_object_del(j, TIMING_KEYS[i]);
+        const char *key;
+        json_t *v;
+        json_object_foreach(j, key, v) json_strip(v);
+    } else if (json_is_array(j)) {
+        for (size_t i = 0; i < json_array_size(j); i++) json_strip(json_array_get(j, i));
+    }
+}
+
+static int timing_column(const char *h) { return !strcmp(h, "seconds") || !strncmp(h, "seconds_", 8); }
+
+static char *csv_strip(const char *text) {
+    char *copy = strdup(text), *out = calloc(2, strlen(text) + 2);
+    assert_true(copy && out);
+    char *lines[4096];
+    int n = split_lines(copy, lines, 4096);
+    int drop[256] = {0}, ncol = 0;
+    for (int i = 0; i < n; i++) {
+        char *fields[256];
+        int nf = split_csv(lines[i], fields, 256);
+        if (i == 0) {
+            ncol = nf;
+            for (int k = 0; k < nf; k++) drop[k] = timing_column(fields[k]);
+        }
+        assert_int_equal(nf, ncol);
+        for (int k = 0; k < nf; k++)
+            if (!drop[k]) {
+                strcat(out, fields[k]);
+                strcat(out, ",");
+            }
+        strcat(out, "\n");
+    }
+    free(copy);
+    return out;
+}
+
+static char *md_strip(const char *text) {
+    char *copy = strdup(text), *out = calloc(2, strlen(text) + 2);
+    assert_true(copy && out);
+    char *lines[4096];
+    int n = split_lines(copy, lines, 4096), time_table = 0;
+    for (int i = 0; i < n; i++) {
+        char *l = lines[i];
+        if (strstr(l, "created ") || strstr(l, "The fastest run") || strstr(l, "Per epoch, times")) continue;
+        if (l[0] != '|') time_table = 0;
+        else if (strstr(l, "| time (s) |")) time_table = 1;
+        if (l[0] == '|' && time_table) { // the last cell is the time
+            char *end = l + strlen(l) - 1;
+            if (end > l) *end = '\0';
+            char *cut = strrchr(l, '|');
+            if (cut) cut[1] = '\0';
+        }
+        strcat(out, l);
+        strcat(out, "\n");
+    }
+    free(copy);
+    return out;
+}
+
+static char *svg_strip(const char *text) {
+    char *out = malloc(strlen(text) + 1);
+    assert_non_null(out);
+    static const char *const words[] = {"image", "surface", "glyph", "clip", "pattern", "mask", "source"};
+    size_t o = 0;
+    for (const char *p = text; *p;) {
+        size_t w = 0;
+        for (size_t k = 0; k < sizeof words / sizeof words[0] && !w; k++)
+            if (!strncmp(p, words[k], strlen(words[k])) && p[strlen(words[k])] >= '0' && p[strlen(words[k])] <= '9')
+                w = strlen(words[k]);
+        if (w) {
+            memcpy(out + o, p, w);
+            o += w;
+            p += w;
+            while (*p >= '0' && *p <= '9') p++;
+        } else {
+            out[o++] = *p++;
+        }
+    }
+    out[o] = '\0';
+    return out;
+}
+
+static int ends_with(const char *s, const char *suffix) {
+    size_t n = strlen(s), m = strlen(suffix);
+    return n >= m && !strcmp(s + n - m, suffix);
+}
+
+static char g_walk_root[4096];
+static char *g_walk_list[1024];
+static int g_walk_n;
+
+static int walk_add(const char *path, const struct stat *st, int type, struct FTW *ftw) {
+    (void)st;
+    (void)ftw;
+    if (type != FTW_F) return 0;
+    assert_true(g_walk_n < 1024);
+    g_walk_list[g_walk_n++] = strdup(path + strlen(g_walk_root) + 1);
+    return 0;
+}
+
+static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+
+// The files of a study folder, sorted (caller frees each and *n of them).
+static int list_files(const char *dir, char **out) {
+    snprintf(g_walk_root, sizeof g_walk_root, "%s", dir);
+    g_walk_n = 0;
+    assert_int_equal(nftw(dir, walk_add, 16, FTW_PHYS), 0);
+    qsort(g_walk_list, (size_t)g_walk_n, sizeof *g_walk_list, cmp_str);
+    for (int i = 0; i < g_walk_n; i++) out[i] = g_walk_list[i];
+    return g_walk_n;
+}
+
+// TensorBoard event files: the same records except their times. Each
+// record's payload is rewritten without its fixed64 fields (wall_time,
+// HParams' start/end times; the scalars are fixed32 floats and stay),
+// descending into every length-delimited field that parses whole as a
+// message; the framing's lengths and CRCs are dropped with them.
+static size_t pb_varint(const uint8_t *p, size_t n, size_t *i, uint64_t *v) {
+    *v = 0;
+    for (int sh = 0; *i < n && sh < 64; sh += 7) {
+        uint8_t b = p[(*i)++];
+        *v |= (uint64_t)(b & 0x7f) << sh;
+        if (!(b & 0x80)) return 1;
+    }
+    return 0;
+}
+static int pb_canon(const uint8_t *p, size_t n, uint8_t *out, size_t *on) {
+    size_t i = 0;
+    while (i < n) {
+        uint64_t key, v;
+        if (!pb_varint(p, n, &i, &key) || (key >> 3) == 0) return 0;
+        int wire = (int)(key & 7);
+        if (wire == 0) {
+            size_t s0 = i;
+            if (!pb_varint(p, n, &i, &v)) return 0;
+            out[(*on)++] = (uint8_t)key;
+            memcpy(out + *on, p + s0, i - s0);
+            *on += i - s0;
+        } else if (wire == 1) {
+            if (n - i < 8) return 0;
+            i += 8; // a time: dropped
+        } else if (wire == 5) {
+            if (n - i < 4) return 0;
+            out[(*on)++] = (uint8_t)key;
+            memcpy(out + *on, p + i, 4);
+            *on += 4;
+            i += 4;
+        } else if (wire == 2) {
+            if (!pb_varint(p, n, &i, &v) || v > n - i) return 0;
+            out[(*on)++] = (uint8_t)key;
+            size_t mark = *on;
+            if (!pb_canon(p + i, (size_t)v, out, on)) { // not a message: the bytes as they are
+                *on = mark;
+                memcpy(out + *on, p + i, (size_t)v);
+                *on += (size_t)v;
+            }
+            i += (size_t)v;
+        } else {
+            return 0;
+        }
+    }
+    return 1;
+}
+static int events_same(const uint8_t *a, size_t la, const uint8_t *b, size_t lb) {
+    uint8_t *ca = malloc(la + 1), *cb = malloc(lb + 1);
+    size_t na = 0, nb = 0;
+    int ok = 1;
+    for (int side = 0; side < 2 && ok; side++) {
+        const uint8_t *p = side ? b : a;
+        size_t n = side ? lb : la, *on = side ? &nb : &na;
+        uint8_t *out = side ? cb : ca;
+        for (size_t i = 0; ok && i < n;) {
+            if (n - i < 12) { ok = 0; break; }
+            uint64_t len = 0;
+            for (int k = 7; k >= 0; k--) len = len << 8 | p[i + (size_t)k];
+            if (len > n - i - 16) { ok = 0; break; }
+            ok = pb_canon(p + i + 12, (size_t)len, out, on);
+            i += 16 + (size_t)len;
+        }
+    }
+    ok = ok && na == nb && !memcmp(ca, cb, na);
+    free(ca);
+    free(cb);
+    return ok;
+}
+
+static void assert_same_study(const char *a, const char *b) {
+    static char *fa[1024], *fb[1024];
+    int na = list_files(a, fa), nb = list_files(b, fb);
+    for (int i = 0; i < na && i < nb; i++)
+        if (strcmp(fa[i], fb[i]) != 0) fail_msg("%s and %s: file %d is %s in one, %s in the other", a, b, i, fa[i], fb[i]);
+    if (na != nb) fail_msg("%s has %d files, %s has %d", a, na, b, nb);
+    int compared = 0;
+    for (int i = 0; i < na; i++) {
+        const char *f = fa[i];
+        if (!strcmp(f, STUDY_LOCK_FILE) || strstr(f, "checkpoint") || !strncmp(f, "figures/time.", 13) ||
+            !strcmp(f, "report.html"))
+            continue;
+        char pa[4400], pb[4400];
+        snprintf(pa, sizeof pa, "%s/%s", a, f);
+        snprintf(pb, sizeof pb, "%s/%s", b, f);
+        size_t la, lb;
+        char *ta = slurp_must(pa, &la), *tb = slurp_must(pb, &lb);
+        int same;
+        if (ends_with(f, ".json")) {
+            json_error_t je;
+            json_t *ja = json_loads(ta, 0, &je), *jb = json_loads(tb, 0, &je);
+            assert_true(ja && jb);
+            json_strip(ja);
+            json_strip(jb);
+            same = json_equal(ja, jb);
+            json_decref(ja);
+            json_decref(jb);
+        } else if (ends_with(f, ".csv") || ends_with(f, ".md") || ends_with(f, ".svg")) {
+            char *(*strip)(const char *) = ends_with(f, ".csv") ? csv_strip : ends_with(f, ".md") ? md_strip : svg_strip;
+            char *sa = strip(ta), *sb = strip(tb);
+            same = !strcmp(sa, sb);
+            free(sa);
+            free(sb);
+        } else if (strstr(f, "tfevents")) {
+            same = events_same((const uint8_t *)ta, la, (const uint8_t *)tb, lb);
+        } else {
+            same = la == lb && !memcmp(ta, tb, la);
+        }
+        if (!same) fail_msg("%s differs between %s and %s", f, a, b);
+        compared++;
+        free(ta);
+        free(tb);
+    }
+    assert_true(compared >= 10);
+    for (int i = 0; i < na; i++) free(fa[i]);
+    for (int i = 0; i < nb; i++) free(fb[i]);
+}
+
+// The study every kill is compared with: 3 runs of 3 epochs, one thread.
+#define STUDY_ARGS "--epochs 3 --lrs 0.05,0.01,0.02 --quiet --threads 1"
+
+typedef struct {
+    cli_state cli;
+    char ref[4400];
+    int ref_done, case_no;
+} resume_state;
+
+static int study_setup(void **state) {
+    resume_state *rs = calloc(1, sizeof *rs);
+    void *cli_state_ptr = NULL;
+    if (!rs || group_setup(&cli_state_ptr) != 0) return -1;
+    rs->cli = *(cli_state *)cli_state_ptr;
+    free(cli_state_ptr);
+    *state = rs;
+    return 0;
+}
+
+static int study_teardown(void **state) {
+    resume_state *rs = *state;
+    test_rmtree(rs->cli.root);
+    free(rs);
+    return 0;
+}
+
+// The uninterrupted study (with its report), once: ROOT/ref/study.
+static const char *reference(resume_state *rs) {
+    if (!rs->ref_done) {
+        char dir[4300];
+        snprintf(dir, sizeof dir, "%s/ref", rs->cli.root);
+        assert_int_equal(mkdir(dir, 0755), 0);
+        snprintf(rs->ref, sizeof rs->ref, "%s/study", dir);
+        char *err;
+        int rc = run_lrscope(&rs->cli, &err, NULL, "run --data '%s' --out '%s' " STUDY_ARGS, rs->cli.data, rs->ref);
+        if (rc != 0) fail_msg("reference study: exit %d: %s", rc, err);
+        free(err);
+        rs->ref_done = 1;
+    }
+    return rs->ref;
+}
+
+// A new folder ROOT/caseN/study (same base name as the reference: the
+// report's title is the folder's name).
+static void new_case(resume_state *rs, char *out, size_t cap) {
+    char dir[4300];
+    snprintf(dir, sizeof dir, "%s/case%d", rs->cli.root, ++rs->case_no);
+    assert_int_equal(mkdir(dir, 0755), 0);
+    snprintf(out, cap, "%s/study", dir);
+}
+
+// Runs lrscope with LRSCOPE_CRASH_AT=crash (NULL: none) and the arguments;
+// returns the wait status.
+static int spawn_wait(const resume_state *rs, const char *crash, char *const argv[]) {
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        if (!freopen("/dev/null", "w", stdout) || !freopen("/dev/null", "w", stderr)) _exit(126);
+        if (crash) setenv("LRSCOPE_CRASH_AT", crash, 1);
+        else unsetenv("LRSCOPE_CRASH_AT");
+        execv(rs->cli.bin, argv);
+        _exit(127);
+    }
+    int status;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    return status;
+}
+
+// `lrscope run` of the study into out, killed at `crash` (SIGKILL, or SIGINT
+// with ":INT"); jobs: --jobs.
+static void run_killed(resume_state *rs, const char *out, const char *crash, const char *jobs) {
+    char *argv[] = {"lrscope", "run", "--data", rs->cli.data, "--out", (char *)out, "--epochs", "3", "--lrs",
+                    "0.05,0.01,0.02", "--quiet", "--threads", "1", "--jobs", (char *)jobs, NULL};
+    int st = spawn_wait(rs, crash, argv);
+    if (strstr(crash, ":INT")) {
+        assert_true(WIFEXITED(st));
+        assert_int_equal(WEXITSTATUS(st), 1); // interrupted
+    } else {
+        if (!WIFSIGNALED(st) || WTERMSIG(st) != SIGKILL) fail_msg("%s: the run was not killed (status %d)", crash, st);
+    }
+}
+
+static void resume_ok(resume_state *rs, const char *out, const char *jobs, const char *crash) {
+    char *argv[] = {"lrscope", "resume", (char *)out, "--quiet", "--jobs", (char *)jobs, NULL};
+    int st = spawn_wait(rs, crash, argv);
+    if (crash) {
+        if (!WIFSIGNALED(st) || WTERMSIG(st) != SIGKILL) fail_msg("resume at %s: not killed (status %d)", crash, st);
+        return;
+    }
+    if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) fail_msg("lrscope resume %s: status %d", out, st);
+}
+
+// Killed at each kind of moment, then resumed once: every file as the
+// uninterrupted study's. (3 runs x 3 epochs x 2 batches of 128 of the 200
+// images: batch 3 is inside run 1's second epoch, batch 9 inside run 2's
+// second epoch; epoch 4 is run 2's first checkpoint; run 1 is between runs;
+// report before the report.)
+static void test_kill9_then_resume(void **state) {
+    resume_state *rs = *state;
+    const char *ref = reference(rs);
+    static const char *const points[] = {"batch:1", "batch:3", "epoch:1", "epoch:4", "batch:9", "run:1",
+                                         "run:3", "report:1"};
+    for (size_t i = 0; i < sizeof points / sizeof points[0]; i++) {
+        char out[4400];
+        new_case(rs, out, sizeof out);
+        run_killed(rs, out, points[i], "1");
+        resume_ok(rs, out, "1", NULL);
+        print_message("# killed at %s: resumed\n", points[i]);
+        assert_same_study(ref, out);
+    }
+}
+
+// Killed, resumed and killed again (twice), then resumed to the end.
+static void test_kill9_repeatedly(void **state) {
+    resume_state *rs = *state;
+    const char *ref = reference(rs);
+    char out[4400];
+    new_case(rs, out, sizeof out);
+    run_killed(rs, out, "epoch:2", "1");
+    resume_ok(rs, out, "1", "batch:4");  // killed again in run 2's first epoch
+    resume_ok(rs, out, "1", "epoch:3");  // and after run 2's second checkpoint
+    resume_ok(rs, out, "1", NULL);
+    assert_same_study(ref, out);
+}
+
+// kill -9 from outside at moments the test does not choose (the folder must
+// come out right wherever it lands: in an epoch, a file write or the report).
+static void test_kill9_async(void **state) {
+    resume_state *rs = *state;
+    const char *ref = reference(rs);
+    static const int delays_ms[] = {10, 40, 120, 300, 600};
+    for (size_t i = 0; i < sizeof delays_ms / sizeof delays_ms[0]; i++) {
+        char out[4400];
+        new_case(rs, out, sizeof out);
+        pid_t pid = fork();
+        assert_true(pid >= 0);
+        if (pid == 0) {
+            if (!freopen("/dev/null", "w", stdout) || !freopen("/dev/null", "w", stderr)) _exit(126);
+            unsetenv("LRSCOPE_CRASH_AT");
+            execl(rs->cli.bin, "lrscope", "run", "--data", rs->cli.data, "--out", out, "--epochs", "3", "--lrs",
+                  "0.05,0.01,0.02", "--quiet", "--threads", "1", (char *)NULL);
+            _exit(127);
+        }
+        usleep((useconds_t)delays_ms[i] * 1000);
+        kill(pid, SIGKILL);
+        int st;
+        assert_int_equal(waitpid(pid, &st, 0), pid);
+        char study_json[4600];
+        snprintf(study_json, sizeof study_json, "%s/study.json", out);
+        print_message("# kill -9 after %d ms: %s%s\n", delays_ms[i], WIFSIGNALED(st) ? "killed" : "had ended",
+                      exists(study_json) ? "" : " before study.json");
+        if (!exists(study_json)) { // nothing to resume yet; the folder can take the study again
+            char *err;
+            assert_int_equal(run_lrscope(&rs->cli, &err, NULL, "resume '%s'", out), 2);
+            assert_non_null(strstr(err, "study.json"));
+            free(err);
+            assert_int_equal(run_lrscope(&rs->cli, &err, NULL, "run --data '%s' --out '%s' " STUDY_ARGS,
+                                         rs->cli.data, out), 0);
+            free(err);
+        } else {
+            resume_ok(rs, out, "1", NULL);
+        }
+        assert_same_study(ref, out);
+    }
+}
+
+// Ctrl-C: the run is marked interrupted (exit 1), resume continues it.
+static void test_sigint_then_resume(void **state) {
+    resume_state *rs = *state;
+    const char *ref = reference(rs);
+    char out[4400], path[4600];
+    new_case(rs, out, sizeof out);
+    run_killed(rs, out, "batch:3:INT", "1"); // in run 1's second epoch
+    snprintf(path, sizeof path, "%s/runs/lr=0.05/seed-1/run.json", out);
+    json_t *root = load_json(path);
+    assert_string_equal(json_string_value(json_object_get(root, "status")), "interrupted");
+    json_decref(root);
+    resume_ok(rs, out, "1", NULL);
+    assert_same_study(ref, out);
+}
+
+// --jobs differs between the run and the resume, both ways.
+static void test_resume_other_jobs(void **state) {
+    resume_state *rs = *state;
+    const char *ref = reference(rs);
+    char out[4400];
+    new_case(rs, out, sizeof out);
+    run_killed(rs, out, "epoch:4", "2");
+    resume_ok(rs, out, "1", NULL);
+    assert_same_study(ref, out);
+    new_case(rs, out, sizeof out);
+    run_killed(rs, out, "batch:11", "1");
+    resume_ok(rs, out, "2", "epoch:3");
+    resume_ok(rs, out, "2", NULL);
+    assert_same_study(ref, out);
+}
+
+// A corrupt newest checkpoint in a killed study: the run continues from the
+// previous one, says so, and the result is still the uninterrupted one.
+static void test_resume_corrupt_checkpoint(void **state) {
+    resume_state *rs = *state;
+    const char *ref = reference(rs);
+    char out[4400], path[4600];
+    new_case(rs, out, sizeof out);
+    run_killed(rs, out, "batch:5", "1"); // run 1 in its third epoch: checkpoints of epochs 1 and 2
+    snprintf(path, sizeof path, "%s/runs/lr=0.05/seed-1/%s", out, CHECKPOINT_FILE);
+    size_t len;
+    char *bytes = slurp_must(path, &len);
+    bytes[len / 2] ^= 0x55;
+    test_write_file(path, bytes, len);
+    free(bytes);
+    char *err;
+    assert_int_equal(run_lrscope(&rs->cli, &err, NULL, "resume '%s' --quiet", out), 0);
+    assert_non_null(strstr(err, "checksum"));
+    assert_non_null(strstr(err, "previous checkpoint"));
+    free(err);
+    assert_same_study(ref, out);
+}
+
+// A finished study: nothing is trained again, nothing changes, exit 0.
+static void test_resume_finished_study(void **state) {
+    resume_state *rs = *state;
+    reference(rs);
+    char out[4400], path[4600];
+    new_case(rs, out, sizeof out);
+    run_killed(rs, out, "report:1", "1");
+    resume_ok(rs, out, "1", NULL);
+    snprintf(path, sizeof path, "%s/runs/lr=0.01/seed-1/%s", out, CHECKPOINT_FILE);
+    size_t l1, l2, m1, m2;
+    char *ck1 = slurp_must(path, &l1);
+    snprintf(path, sizeof path, "%s/runs/lr=0.01/seed-1/metrics.csv", out);
+    char *me1 = slurp_must(path, &m1);
+    char *err;
+    assert_int_equal(run_lrscope(&rs->cli, &err, NULL, "resume '%s' --no-report", out), 0);
+    assert_non_null(strstr(err, "3 of 3 runs already ended, 0 to train"));
+    assert_null(strstr(err, "epoch"));
+    free(err);
+    char *me2 = slurp_must(path, &m2); // not even the seconds column was rewritten
+    snprintf(path, sizeof path, "%s/runs/lr=0.01/seed-1/%s", out, CHECKPOINT_FILE);
+    char *ck2 = slurp_must(path, &l2);
+    assert_true(l1 == l2 && !memcmp(ck1, ck2, l1));
+    assert_true(m1 == m2 && !memcmp(me1, me2, m1));
+    free(ck1);
+    free(ck2);
+    free(me1);
+    free(me2);
+}
+
+// A study folder has one owner: a second lrscope is refused with exit 2,
+// naming the folder and the owner's pid; a dead owner's lock is gone.
+static void test_lock(void **state) {
+    resume_state *rs = *state;
+    char out[4400];
+    new_case(rs, out, sizeof out);
+    run_killed(rs, out, "epoch:1", "1");
+    // held by this process
+    int fd = -1;
+    lr_err e;
+    assert_int_equal(study_lock(out, &fd, &e), 0);
+    char *err, pid[32];
+    snprintf(pid, sizeof pid, "pid %ld", (long)getpid());
+    assert_int_equal(run_lrscope(&rs->cli, &err, NULL, "resume '%s' --quiet", out), 2);
+    assert_non_null(strstr(err, out));
+    assert_non_null(strstr(err, pid));
+    assert_non_null(strstr(err, "in use"));
+    free(err);
+    study_unlock(fd);
+    // held by a process killed with SIGKILL: free again
+    pid_t child = fork();
+    assert_true(child >= 0);
+    if (child == 0) {
+        int cfd;
+        lr_err ce;
+        if (study_lock(out, &cfd, &ce) != 0) _exit(1);
+        for (;;) pause();
+    }
+    for (int i = 0; i < 200; i++) { // until the child holds it
+        int probe = open(out, O_RDONLY);
+        close(probe);
+        char lock[4600];
+        snprintf(lock, sizeof lock, "%s/%s", out, STUDY_LOCK_FILE);
+        int lfd = open(lock, O_RDONLY);
+        int busy = lfd >= 0 && flock(lfd, LOCK_EX | LOCK_NB) != 0;
+        if (lfd >= 0) close(lfd);
+        if (busy) break;
+        usleep(10000);
+    }
+    assert_int_equal(run_lrscope(&rs->cli, &err, NULL, "resume '%s' --quiet --no-report", out), 2);
+    free(err);
+    kill(child, SIGKILL);
+    int st;
+    assert_int_equal(waitpid(child, &st, 0), child);
+    assert_int_equal(run_lrscope(&rs->cli, &err, NULL, "resume '%s' --quiet --no-report", out), 0);
+    free(err);
+}
+
+// Two real lrscope processes: a long `run` owns the folder; a resume of it
+// at the same time is refused with the run's pid.
+static void test_two_at_once(void **state) {
+    resume_state *rs = *state;
+    char out[4400], metrics[4600];
+    new_case(rs, out, sizeof out);
+    snprintf(metrics, sizeof metrics, "%s/runs/lr=0.05/seed-1/metrics.csv", out);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        if (!freopen("/dev/null", "w", stdout) || !freopen("/dev/null", "w", stderr)) _exit(126);
+        execl(rs->cli.bin, "lrscope", "run", "--data", rs->cli.data, "--out", out, "--epochs", "100000", "--lrs",
+              "0.05", "--quiet", "--no-report", "--threads", "1", (char *)NULL);
+        _exit(127);
+    }
+    for (int i = 0; i < 400 && !exists(metrics); i++) usleep(50 * 1000);
+    assert_true(exists(metrics));
+    char *err, want[32];
+    snprintf(want, sizeof want, "pid %ld", (long)pid);
+    assert_int_equal(run_lrscope(&rs->cli, &err, NULL, "resume '%s' --quiet", out), 2);
+    assert_non_null(strstr(err, want));
+    free(err);
+    kill(pid, SIGINT);
+    int st;
+    assert_int_equal(waitpid(pid, &st, 0), pid);
+    assert_true(WIFEXITED(st));
+    assert_int_equal(WEXITSTATUS(st), 1);
+}
+
+static void test_resume_bad_input(void **state) {
+    resume_state *rs = *state;
+    char *err;
+    assert_int_equal(run_lrscope(&rs->cli, &err, NULL, "resume '%s/nowhere'", rs->cli.root), 2);
+    assert_non_null(strstr(err, "nowhere"));
+    free(err);
+    assert_int_equal(run_lrscope(&rs->cli, &err, NULL, "resume"), 2);
+    assert_non_null(strstr(err, "STUDY_DIR"));
+    free(err);
+    assert_int_equal(run_lrscope(&rs->cli, &err, NULL, "resume '%s' --jobs x", rs->cli.root), 2);
+    assert_non_null(strstr(err, "--jobs"));
+    free(err);
+    assert_int_equal(run_lrscope(&rs->cli, &err, NULL, "resume '%s' --epochs 3", rs->cli.root), 2);
+    assert_non_null(strstr(err, "--epochs"));
+    free(err);
+    char *out;
+    assert_int_equal(run_lrscope(&rs->cli, &err, &out, "resume --help"), 0);
+    assert_non_null(strstr(out, "usage: lrscope resume STUDY_DIR"));
+    free(out);
+    free(err);
+}
+
+int main(void) {
+    const struct CMUnitTest trainer_tests[] = {
+        cmocka_unit_test(test_trainer_roundtrip_sgd_momentum),
+        cmocka_unit_test(test_trainer_roundtrip_adam),
+        cmocka_unit_test(test_trainer_roundtrip_plateau),
+        cmocka_unit_test(test_trainer_roundtrip_onecycle),
+        cmocka_unit_test(test_trainer_pruned),
+        cmocka_unit_test(test_trainer_pruned_promoted),
+        cmocka_unit_test(test_checkpoint_good),
+        cmocka_unit_test(test_checkpoint_truncated),
+        cmocka_unit_test(test_checkpoint_flipped_byte),
+        cmocka_unit_test(test_checkpoint_bad_magic),
+        cmocka_unit_test(test_checkpoint_other_config),
+        cmocka_unit_test(test_checkpoint_none_good_from_scratch),
+        cmocka_unit_test(test_checkpoint_only_prev),
+    };
+    const struct CMUnitTest study_tests[] = {
+        cmocka_unit_test(test_kill9_then_resume),
+        cmocka_unit_test(test_kill9_repeatedly),
+        cmocka_unit_test(test_kill9_async),
+        cmocka_unit_test(test_sigint_then_resume),
+        cmocka_unit_test(test_resume_other_jobs),
+        cmocka_unit_test(test_resume_corrupt_checkpoint),
+        cmocka_unit_test(test_resume_finished_study),
+        cmocka_unit_test(test_lock),
+        cmocka_unit_test(test_two_at_once),
+        cmocka_unit_test(test_resume_bad_input),
+    };
+    int failed = cmocka_run_group_tests_name("trainer", trainer_tests, data_setup, data_teardown);
+    failed += cmocka_run_group_tests_name("study", study_tests, study_setup, study_teardown);
+    return failed;
+}

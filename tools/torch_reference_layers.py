@@ -23,6 +23,9 @@ Small models through the batch driver (train mode: whole-batch statistics):
     kaiming_normal_ as akamaster) on 3x16x16: init, buf0, x0..x2, y0..y2,
     logits0, loss0, grad0, and after three SGD(lr 0.1, momentum 0.9,
     weight_decay 5e-4) steps: final, buffinal, evalx0 (eval-mode logits of x0).
+    The seed is the first from 1 whose three steps put no ReLU input within
+    1e-6 of zero: a kink there lets float rounding flip a mask between two
+    correct implementations and the trajectories part.
 
 File format (little-endian), one record per tensor until end of file:
     u32 name length, name bytes, u32 ndim, u32 dims[ndim], f32 data[prod(dims)]
@@ -72,6 +75,14 @@ class Shortcut(nn.Module):
         return F.pad(x[:, :, ::2, ::2], (0, 0, 0, 0, self.pad, self.pad), "constant", 0)
 
 
+KINK = [float("inf")]  # the smallest |ReLU input| seen
+
+
+def relu(x):
+    KINK[0] = min(KINK[0], x.detach().abs().min().item())
+    return F.relu(x)
+
+
 class Block(nn.Module):
     def __init__(self, cin, cout, stride):
         super().__init__()
@@ -82,9 +93,9 @@ class Block(nn.Module):
         self.short = Shortcut((cout - cin) // 2) if stride != 1 or cin != cout else nn.Identity()
 
     def forward(self, x):
-        out = F.relu(self.bn1(self.conv1(x)))
+        out = relu(self.bn1(self.conv1(x)))
         out = self.bn2(self.conv2(out))
-        return F.relu(out + self.short(x))
+        return relu(out + self.short(x))
 
 
 class ResNet8(nn.Module):
@@ -99,7 +110,7 @@ class ResNet8(nn.Module):
                 nn.init.kaiming_normal_(m.weight)
 
     def forward(self, x):
-        out = F.relu(self.bn1(self.conv1(x)))
+        out = relu(self.bn1(self.conv1(x)))
         out = self.blocks(out)
         out = F.adaptive_avg_pool2d(out, 1).flatten(1)
         return self.linear(out)
@@ -133,15 +144,16 @@ def small_model(f, name, model, shape):
         write(f, name + ".eval1", model(x1))
 
 
-def resnet8(f):
+def resnet8_run(seed):
+    torch.manual_seed(seed)
+    KINK[0] = float("inf")
     model = ResNet8()
+    rec = {"r8.init": flat(model.parameters()), "r8.buf0": buffers(model)}
     xs = [torch.randn(N, 3, 16, 16) for _ in range(3)]
     ys = [torch.randint(0, 10, (N,)) for _ in range(3)]
-    write(f, "r8.init", flat(model.parameters()))
-    write(f, "r8.buf0", buffers(model))
     for i in range(3):
-        write(f, "r8.x%d" % i, xs[i])
-        write(f, "r8.y%d" % i, ys[i].float())
+        rec["r8.x%d" % i] = xs[i]
+        rec["r8.y%d" % i] = ys[i].float()
     opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9, weight_decay=5e-4)
     model.train()
     for i in range(3):
@@ -150,15 +162,26 @@ def resnet8(f):
         loss = F.cross_entropy(logits, ys[i])
         loss.backward()
         if i == 0:
-            write(f, "r8.logits0", logits)
-            write(f, "r8.loss0", loss.reshape(1))
-            write(f, "r8.grad0", flat([p.grad for p in model.parameters()]))
+            rec["r8.logits0"] = logits
+            rec["r8.loss0"] = loss.reshape(1)
+            rec["r8.grad0"] = flat([p.grad for p in model.parameters()])
         opt.step()
-    write(f, "r8.final", flat(model.parameters()))
-    write(f, "r8.buffinal", buffers(model))
+    kink = KINK[0]
+    rec["r8.final"] = flat(model.parameters())
+    rec["r8.buffinal"] = buffers(model)
     model.eval()
     with torch.no_grad():
-        write(f, "r8.evalx0", model(xs[0]))
+        rec["r8.evalx0"] = model(xs[0])
+    return rec, kink
+
+
+def resnet8(f):
+    for seed in range(1, 100):
+        rec, kink = resnet8_run(seed)
+        if kink > 1e-6:
+            break
+    for name, t in rec.items():
+        write(f, name, t)
 
 
 def main():

@@ -406,7 +406,8 @@ void model_describe(const model_desc *m, char *out, size_t cap) {
         if (n < cap && ly->kind == LAYER_CONV && !ly->std_conv)
             n += (size_t)snprintf(out + n, cap - n, "(s%d p%d%s)", ly->s, ly->p, ly->bias ? "" : " no bias");
         if (n < cap && ly->kind == LAYER_ADD)
-            n += (size_t)snprintf(out + n, cap - n, "(%s%d)", ly->option_a ? "A " : "", ly->src);
+            n += (size_t)snprintf(out + n, cap - n, "(%s%s)", ly->option_a ? "A " : "",
+                                  ly->src ? m->layers[ly->src - 1].name : "input");
         if (n < cap) n += (size_t)snprintf(out + n, cap - n, " %dx%dx%d", ly->oc, ly->oh, ly->ow);
     }
     if (n < cap)

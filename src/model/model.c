@@ -153,7 +153,7 @@ static int add_layer(model_desc *m, const char *tok, size_t len, int is_last, lr
             return LFAIL("\"%s\" is not a layer name; expected a letter or _ then letters, digits "
                          "or _, at most 31, not `input`", t);
         if (find_name(m, t) > 0) return LFAIL("the name %s is already taken", t);
-        snprintf(ly->name, sizeof ly->name, "%s", t);
+        memcpy(ly->name, t, strlen(t) + 1); // valid_name: under 32 bytes
         body = eq + 1;
     }
     fields f;

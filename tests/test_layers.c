@@ -12,6 +12,8 @@
 #include "../src/model/model.h"
 #include "../src/model/model_batch.h"
 #include "../src/study/weights.h"
+#include "../src/train/config.h"
+#include "../src/train/knobs.h"
 #include "../src/train/optim.h"
 #include "../src/train/pool.h"
 #include "../src/util/fsutil.h"
@@ -441,6 +443,8 @@ static void test_finite_differences(void **state) {
     fd_check("linear:6,bn,linear", 3, 4, 4, 1);      // bn 1-D through the batch
     fd_check("conv:4:3:p=1,r=conv:4:3:p=1,conv:8:3:s=2:p=1,add:r:A,linear", 3, 8, 8, 1);
     fd_check("a=conv:4:3:p=1,b=conv:4:3:p=1,conv:4:1:from=a,add:b,linear", 3, 6, 6, 1);
+    // option B: a strided 1x1 conv and bn on the shortcut, both through the batch
+    fd_check("r=conv:4:3:p=1,conv:8:3:s=2:p=1,m=bn,conv:8:1:s=2:bias=0:from=r,bn,add:m,linear", 3, 8, 8, 1);
     fd_check("conv:4:3:p=1,gap,linear", 3, 6, 6, 1);
     fd_check("conv:3:3,avgpool:3:s=2,linear", 3, 9, 9, 1);
     fd_check("conv:4:3,dropout:0.3,linear", 3, 6, 6, 1);
@@ -575,6 +579,31 @@ static void test_named_models(void **state) {
     assert_int_equal(model_spec_expand("resnet56", out, 100, &e), -1);
 }
 
+// The option-B block of docs/models.md builds, with its shortcut's conv and bn.
+static void test_option_b_and_knob(void **state) {
+    (void)state;
+    model_desc m;
+    lr_err e;
+    const char *spec = "conv:16:3:p=1:bias=0,bn,r1=relu,"
+                       "conv:32:3:s=2:p=1:bias=0,bn,relu,conv:32:3:p=1:bias=0,main=bn,"
+                       "conv:32:1:s=2:bias=0:from=r1,bn,add:main,r2=relu,gap,linear";
+    if (model_build(&m, spec, 3, 8, 8, 10, &e) != 0) fail_msg("%s", e.msg);
+    assert_int_equal(m.n_params, 432 + 32 + 4608 + 64 + 9216 + 64 + 512 + 64 + 330);
+    assert_int_equal(m.layers[8].in, 3);          // the shortcut conv reads r1 (activation 3)
+    assert_true(m.acc[3] && m.acc[8] && !m.acc[4]); // r1 and main are read out of line
+    assert_int_equal(model_build(&m, "seed", 3, 32, 32, 10, &e), 0);
+    assert_int_equal(m.n_params, 9986);
+    // --model takes names; models with bn wait for the batch trainer.
+    run_config c;
+    config_defaults(&c);
+    const knob *k = knob_find("model");
+    assert_int_equal(knob_parse(k, "lenet5", &c, "--model", &e), 0);
+    assert_string_equal(c.model, "lenet5");
+    assert_int_equal(knob_parse(k, "resnet20", &c, "--model", &e), -1);
+    assert_non_null(strstr(e.msg, "--model resnet20: unknown; expected a model without bn or dropout layers"));
+    assert_int_equal(knob_parse(k, "main=bn,linear", &c, "--model", &e), -1);
+}
+
 static void sample_stats(const float *w, size_t n, double *mean, double *sd, double *maxabs) {
     double s = 0, ss = 0;
     *maxabs = 0;
@@ -680,6 +709,7 @@ int main(void) {
         cmocka_unit_test(test_language_errors),
         cmocka_unit_test(test_bn_batch_of_one),
         cmocka_unit_test(test_named_models),
+        cmocka_unit_test(test_option_b_and_knob),
         cmocka_unit_test(test_init_variants),
         cmocka_unit_test(test_weights_buffers),
     };

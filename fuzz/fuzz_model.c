@@ -27,7 +27,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t n) {
     model_describe(&m, text, sizeof text);
     // Forward and backward only for models small enough to keep fuzzing fast.
     if (m.max_act_floats > (1u << 16) || m.n_params > (1u << 16) || m.flops_forward > 2e5) return 0;
-    float *params = lr_aligned_alloc((m.n_params + 1) * sizeof(float));
+    float *params = lr_aligned_alloc((model_state_floats(&m) + 1) * sizeof(float)); // parameters, buffers
     float *grads = lr_aligned_alloc((m.n_params + 1) * sizeof(float));
     float *x = lr_aligned_alloc(m.act_floats[0] * sizeof(float));
     model_init_params(&m, params, 1);

@@ -194,7 +194,7 @@ static void test_model_axis_names(void **state) {
     assert_null(strchr(runs[1].condition, ':'));
     free(runs);
     // values that differ only in characters made safe collide: refused
-    const char *clash[2] = {"conv:4:3,relu,linear", "conv-4-3,relu,linear"};
+    const char *clash[2] = {"conv:4:3,relu,linear", "conv:4:3_relu,linear"};
     assert_int_equal(spec_set_axis(&sp, knob_find("model"), clash, 2, "test", &e), 0);
     assert_int_equal(spec_expand(&sp, &runs, &n, &e), -1);
     assert_non_null(strstr(e.msg, "both give the folder"));
@@ -287,7 +287,9 @@ static void test_yaml_every_knob(void **state) {
         case KNOB_BOOL: snprintf(v, sizeof v, "%s", strcmp(k->def, "true") ? "true" : "false"); break;
         case KNOB_ENUM: snprintf(v, sizeof v, "%.*s", (int)strcspn(strchr(k->values, '|') + 1, "|"),
                                  strchr(k->values, '|') + 1); break;
-        case KNOB_STRING: snprintf(v, sizeof v, "%s", !strcmp(k->name, "dataset") ? "mnist" : "some-text"); break;
+        case KNOB_STRING:
+            snprintf(v, sizeof v, "%s", !strcmp(k->name, "dataset") ? "mnist" : !strcmp(k->name, "model") ? "lenet5" : "some-text");
+            break;
         case KNOB_INT_LIST: snprintf(v, sizeof v, "[%.0f, %.0f]", k->lo + 1, k->lo + 2); break;
         }
         lr_err e;

@@ -45,6 +45,7 @@ static void other_value(const knob *k, char *out, size_t cap) {
     }
     case KNOB_STRING:
         if (!strcmp(k->name, "dataset")) snprintf(out, cap, "mnist");
+        else if (!strcmp(k->name, "model")) snprintf(out, cap, "lenet5"); // checked: a name or known layers
         else snprintf(out, cap, "%s-other", k->def[0] ? k->def : "x");
         return;
     case KNOB_INT_LIST: snprintf(out, cap, "%.0f,%.0f", k->lo, k->lo + 1); return;

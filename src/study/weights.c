@@ -1,7 +1,10 @@
 // weights.c: writes and reads the versioned, checksummed weights file.
 // Version 2 (written): version 1's fields, then the model's description
 // (data set, normalisation, class names) after the parameters, so that the
-// offsets of version 1's header fields are unchanged.
+// offsets of version 1's header fields are unchanged. Version 3 (written for
+// models with buffers): version 2 with a u64 buffer count and the buffers
+// (batch norm's running mean and variance) between the parameters and the
+// description.
 #include "weights.h"
 #include "../util/fsutil.h"
 
@@ -79,7 +82,7 @@ int weights_save(const char *path, const model_desc *m, const float *params, con
     LR_ASSERT(meta->c == m->in_c && meta->num_classes == m->num_classes);
     bytes b = {0};
     put(&b, "LRSW", 4);
-    put_u32(&b, WEIGHTS_VERSION);
+    put_u32(&b, m->n_buffers ? 3 : 2);
     uint32_t slen = (uint32_t)strlen(m->spec);
     put_u32(&b, slen);
     put(&b, m->spec, slen);
@@ -91,6 +94,12 @@ int weights_save(const char *path, const model_desc *m, const float *params, con
     put_u32(&b, (uint32_t)(n & 0xffffffffu));
     put_u32(&b, (uint32_t)(n >> 32));
     for (size_t i = 0; i < m->n_params; i++) put_f32(&b, params[i]); // little-endian floats
+    if (m->n_buffers) {
+        uint64_t nb = m->n_buffers;
+        put_u32(&b, (uint32_t)(nb & 0xffffffffu));
+        put_u32(&b, (uint32_t)(nb >> 32));
+        for (size_t i = 0; i < m->n_buffers; i++) put_f32(&b, params[m->n_params + i]);
+    }
     put_name(&b, meta->dataset);
     for (int c = 0; c < meta->c; c++) put_f32(&b, meta->mean[c]);
     for (int c = 0; c < meta->c; c++) put_f32(&b, meta->std[c]);
@@ -220,8 +229,8 @@ int weights_read(const char *path, const char *dataset_hint, model_desc *m, floa
         goto done;
     }
     uint32_t version = get_u32(p + 4);
-    if (version != 1 && version != WEIGHTS_VERSION) {
-        lr_fail(e, "%s: weights format version %u, this lrscope reads versions 1 and %d", path,
+    if (version < 1 || version > WEIGHTS_VERSION) {
+        lr_fail(e, "%s: weights format version %u, this lrscope reads versions 1 to %d", path,
                 version, WEIGHTS_VERSION);
         goto done;
     }
@@ -271,16 +280,39 @@ int weights_read(const char *path, const char *dataset_hint, model_desc *m, floa
         goto done;
     }
     const unsigned char *meta_start = q + n * 4, *end = p + len - 4;
-    if ((version == 2 ? read_meta(path, meta_start, end, m, w, e)
+    uint64_t nb = 0;
+    if (version == 3) {
+        if (end - meta_start < 8) {
+            lr_fail(e, "%s: the file ends before its buffer count; the file is cut", path);
+            goto done;
+        }
+        nb = (uint64_t)get_u32(meta_start) | (uint64_t)get_u32(meta_start + 4) << 32;
+        meta_start += 8;
+        if (nb > (uint64_t)(end - meta_start) / 4) {
+            lr_fail(e, "%s: header says %llu buffers, but the file holds room for %zu", path,
+                    (unsigned long long)nb, (size_t)(end - meta_start) / 4);
+            goto done;
+        }
+    }
+    if (nb != m->n_buffers) {
+        lr_fail(e, "%s: holds %llu buffer values (batch norm's running statistics), its model needs %zu%s",
+                path, (unsigned long long)nb, m->n_buffers,
+                version < 3 ? " (a version-1 or -2 file holds none)" : "");
+        goto done;
+    }
+    const unsigned char *bufs = meta_start;
+    meta_start += nb * 4;
+    if ((version >= 2 ? read_meta(path, meta_start, end, m, w, e)
                       : v1_meta(path, dataset_hint, m, w, e)) != 0)
         goto done;
     w->version = (int)version;
-    if (version == 2 && dataset_hint && strcmp(dataset_hint, w->dataset) != 0) {
+    if (version >= 2 && dataset_hint && strcmp(dataset_hint, w->dataset) != 0) {
         lr_fail(e, "%s: a model trained on %s, not on --dataset %s", path, w->dataset, dataset_hint);
         goto done;
     }
-    *params = lr_aligned_alloc(n * sizeof(float)); // n * 4 < len <= 1 GiB
+    *params = lr_aligned_alloc((n + nb) * sizeof(float)); // (n + nb) * 4 < len <= 1 GiB
     for (size_t i = 0; i < n; i++) (*params)[i] = get_f32(q + 4 * i);
+    for (size_t i = 0; i < nb; i++) (*params)[n + i] = get_f32(bufs + 4 * i);
     rc = 0;
 done:
     if (rc != 0 || !meta) weights_meta_free(w);

@@ -1,5 +1,6 @@
 // weights.h: the trained-weights file (docs/output-format.md): magic LRSW,
-// version, model description, input shape, the parameters, then what the
+// version, model description, input shape, the parameters, (version 3) the
+// model's buffers (batch norm's running statistics), then what the
 // model was trained on (data set name, normalisation constants, class
 // names), and a CRC-32 of everything before it.
 //
@@ -13,11 +14,13 @@
 #include "../data/dataset.h"
 #include "../model/model.h"
 
-#define WEIGHTS_VERSION 2
+// Version 3 is written for models with buffers (batch norm), version 2 for
+// the others (byte for byte what earlier lrscopes wrote); 1, 2 and 3 load.
+#define WEIGHTS_VERSION 3
 enum { WEIGHTS_NAME_MAX = 255 }; // bytes of a data set or class name in the file
 
 typedef struct {
-    int version;              // of the file read (1 or 2)
+    int version;              // of the file read (1, 2 or 3)
     char dataset[WEIGHTS_NAME_MAX + 1];
     int c;                    // channels: mean and std hold c values
     float mean[DATASET_MAX_CHANNELS], std[DATASET_MAX_CHANNELS];
@@ -31,9 +34,10 @@ void weights_meta_from(weights_meta *w, const dataset_info *info, int c, int num
                        char *const *class_names);
 void weights_meta_free(weights_meta *w);
 
+// params: the model's state, model_state_floats(m) floats (parameters, then buffers).
 int weights_save(const char *path, const model_desc *m, const float *params, const weights_meta *meta,
                  lr_err *e);
-// Reads a file into a freshly built model, parameter array (owned by caller)
+// Reads a file into a freshly built model, state array (model_state_floats; owned by caller)
 // and meta (weights_meta_free). A version-1 file lacks the data set: it is
 // dataset_hint when given (NULL: the one known data set of its input shape
 // and class count), with that data set's normalisation and class names, said

@@ -18,6 +18,6 @@ float rng_float(rng_state *r);
 // Uniform integer in [0, n), unbiased (Lemire's method).
 uint32_t rng_below(rng_state *r, uint32_t n);
 
-enum { RNG_INIT = 1, RNG_SHUFFLE = 2, RNG_AUGMENT = 3 };
+enum { RNG_INIT = 1, RNG_SHUFFLE = 2, RNG_AUGMENT = 3, RNG_DROPOUT = 4 };
 
 #endif

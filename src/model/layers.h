@@ -1,0 +1,79 @@
+// layers.h: scalar reference kernels of the layers residual networks need
+// (convolution with padding, stride and optional bias; batch norm; residual
+// addition with He et al.'s option-A shortcut; average pooling; dropout), in
+// the (C, H, W, L) "images in lanes" layout of kernels.h. Vector versions
+// come later; these are the reference they will be tested against.
+//
+// Letters: C in-channels, OC out-channels, H W input size, OH OW output size,
+// K kernel, S stride, P padding, HW = H*W, L = LANES, NV = lanes holding an
+// image (lanes [0, NV); the others are empty and excluded from statistics).
+// Conventions as kernels.h: outputs first; forward overwrites; backward
+// writes din (if not NULL) and ACCUMULATES into parameter gradients.
+#ifndef LRSCOPE_LAYERS_H
+#define LRSCOPE_LAYERS_H
+
+#include "kernels.h"
+
+// PyTorch's output size of a convolution or pooling: floor((H+2P-K)/S)+1,
+// or 0 when nothing fits.
+int conv_out_size(int H, int K, int S, int P);
+
+// out (OC, OH, OW, L) = conv(in (C, H, W, L), w (OC, C, K, K), stride S, zero padding P) + b (OC) (b may be NULL)
+void conv2_forward_ref(float *out, const float *in, const float *w, const float *b,
+                       int C, int H, int W, int OC, int K, int S, int P);
+// din (C, H, W, L) or NULL; dw (OC, C, K, K) +=; db (OC) += (NULL: no bias)
+void conv2_backward_ref(float *din, float *dw, float *db, const float *dout, const float *in,
+                        const float *w, int C, int H, int W, int OC, int K, int S, int P);
+
+// Batch norm, split so that statistics can span many groups: per-group
+// partial sums (double) that the caller adds in group order, then a
+// normalisation that every group applies with the batch's mean and invstd.
+// sum[c] = sum of x over HW and lanes [0, NV)
+void bn_sum_ref(double *sum, const float *x, int C, int HW, int NV);
+// ss[c] = sum of (x - mean[c])^2 over HW and lanes [0, NV): the two-pass variance
+void bn_sqdev_ref(double *ss, const float *x, const double *mean, int C, int HW, int NV);
+// out = (x - mean) * invstd * gamma + beta, every lane
+void bn_normalise_ref(float *out, const float *x, const float *mean, const float *invstd,
+                      const float *gamma, const float *beta, int C, int HW);
+// sdy[c] = sum dy, sdyx[c] = sum dy * xhat (xhat = (x - mean) * invstd), lanes [0, NV)
+void bn_grad_sums_ref(double *sdy, double *sdyx, const float *dout, const float *x,
+                      const float *mean, const float *invstd, int C, int HW, int NV);
+// Training mode: din = gamma * invstd * (dy - mdy - xhat * mdyx), where mdy and
+// mdyx are the batch means of dy and dy * xhat; zero in lanes >= NV.
+void bn_backward_train_ref(float *din, const float *dout, const float *x, const float *mean,
+                           const float *invstd, const float *gamma, const float *mdy,
+                           const float *mdyx, int C, int HW, int NV);
+// Eval mode (fixed statistics): din = dy * gamma * invstd (din may be NULL);
+// dgamma += sum dy * xhat, dbeta += sum dy over lanes [0, NV).
+void bn_backward_eval_ref(float *din, float *dgamma, float *dbeta, const float *dout,
+                          const float *x, const float *mean, const float *invstd,
+                          const float *gamma, int C, int HW, int NV);
+
+// Residual addition. out (C, H, W, L) = a + shortcut(s), s (SC, SH, SW, L).
+// Same shapes: identity. Option A (He et al., CIFAR): s subsampled with
+// stride ST = SH / H (x[:, :, ::ST, ::ST]) and zero-padded with
+// (C - SC) / 2 channels on each side, as akamaster/pytorch_resnet_cifar10's
+// F.pad(x[:, :, ::2, ::2], (0, 0, 0, 0, planes // 4, planes // 4)).
+void add_forward_ref(float *out, const float *a, const float *s, int C, int H, int W,
+                     int SC, int SH, int SW);
+// ds (SC, SH, SW, L) += shortcut^T(dout); the gradient of `a` is dout itself.
+void add_backward_skip_ref(float *ds, const float *dout, int C, int H, int W, int SC, int SH, int SW);
+
+// out (C, OH, OW, L): mean over K x K windows, stride S, no padding (AvgPool2d(K, S))
+void avgpool_forward_ref(float *out, const float *in, int C, int H, int W, int K, int S);
+void avgpool_backward_ref(float *din, const float *dout, int C, int H, int W, int K, int S);
+// Global average pooling: out (C, L) = mean of in (C, HW, L) over HW
+void gap_forward_ref(float *out, const float *in, int C, int HW);
+void gap_backward_ref(float *din, const float *dout, int C, int HW);
+
+// Inverted dropout (PyTorch): each element kept with probability 1 - p and
+// scaled by 1 / (1 - p). mask (N, L) receives 0 or 1 / (1 - p); it is drawn
+// per image from rng.h's stream (seed, RNG_DROPOUT, key) with key mixing
+// the step, the layer and the image's index in the batch, so the bits do
+// not depend on which thread computes which group.
+void dropout_mask_ref(float *mask, size_t N, float p, uint64_t seed, uint64_t step, int layer,
+                      long first_image, int NV);
+// out = in * mask (n = N * L floats); backward: din = dout * mask
+void mul_ref(float *out, const float *in, const float *mask, size_t n);
+
+#endif

@@ -474,7 +474,9 @@ int study_execute(const study *s, lr_err *e) {
     // ---- TensorBoard: the HParams experiment in the study's TensorBoard folder (tfevents.h)
     char tb_dir[4200];
     if (tfevents_study_dir(tb_dir, sizeof tb_dir, s->out_dir, s->tensorboard, s->name, e) != 0 ||
-        tfevents_study_write(tb_dir, s->axes, s->n_axes, s->runs, s->n_runs, tfevents_wall_now(), e) != 0) {
+        // (a search's runs are made as it goes: its experiment is written from the base configuration)
+        tfevents_study_write(tb_dir, s->axes, s->n_axes, s->search ? s->search_base : s->runs,
+                             s->search ? 1 : s->n_runs, tfevents_wall_now(), e) != 0) {
         study_unlock(lock_fd);
         free(kept);
         dataset_free(&train);

@@ -95,7 +95,7 @@ enum { MAXT = 64, MAXE = 16 };
 // in trial order (trial t's decisions read trials s < t as they stood when
 // they stopped), then promotions one at a time. stop[t]: the epochs trial t
 // ends with.
-static void asha_expected(const prune_cfg *cfg, double curves[][MAXE], int n, int R, int *stop) {
+static int asha_expected(const prune_cfg *cfg, double curves[][MAXE], int n, int R, int *stop) {
     search_trial tr[MAXT];
     memset(tr, 0, sizeof tr);
     for (int t = 0; t < n; t++) {
@@ -114,7 +114,8 @@ static void asha_expected(const prune_cfg *cfg, double curves[][MAXE], int n, in
         tr[t].state = stop[t] < R ? TRIAL_PRUNED : TRIAL_COMPLETE;
         tr[t].value = curves[t][stop[t] - 1];
     }
-    for (int t; (t = asha_promotable(cfg, 1, tr, n)) >= 0;) {
+    int promoted = 0;
+    for (int t; (t = asha_promotable(cfg, 1, tr, n)) >= 0; promoted++) {
         tr[t].state = TRIAL_RUNNING;
         int e = stop[t] + 1;
         stop[t] = R;
@@ -127,13 +128,15 @@ static void asha_expected(const prune_cfg *cfg, double curves[][MAXE], int n, in
         }
         tr[t].n_epochs = stop[t];
         tr[t].state = stop[t] < R ? TRIAL_PRUNED : TRIAL_COMPLETE;
+        tr[t].value = curves[t][stop[t] - 1];
     }
+    return promoted;
 }
 
 // Every trial of study (n trials, seeds 1..k, R epochs, ASHA grace 1 eta 3)
 // stopped where ASHA says on the mean of its runs' test accuracy; returns
-// the number pruned.
-static int check_asha(const char *dir, int n, int k, int R) {
+// the number pruned; *promoted: how many promotions ASHA made.
+static int check_asha(const char *dir, int n, int k, int R, int *promoted) {
     static double curves[MAXT][MAXE];
     int rows[MAXT], stop[MAXT];
     for (int t = 0; t < n; t++) {
@@ -151,7 +154,8 @@ static int check_asha(const char *dir, int n, int k, int R) {
     prune_cfg cfg;
     prune_defaults(&cfg, PRUNER_ASHA);
     cfg.max_epochs = R;
-    asha_expected(&cfg, curves, n, R, stop);
+    int p = asha_expected(&cfg, curves, n, R, stop);
+    if (promoted) *promoted = p;
     int pruned = 0;
     for (int t = 0; t < n; t++) {
         if (rows[t] != stop[t]) fail_msg("trial %d: %d epochs in metrics.csv, ASHA says %d", t, rows[t], stop[t]);
@@ -229,7 +233,7 @@ static void test_random_layout(void **state) {
 static void test_tpe_asha_decisions(void **state) {
     search_state *ss = *state;
     const char *ref = reference(ss);
-    int pruned = check_asha(ref, 12, 1, 9);
+    int pruned = check_asha(ref, 12, 1, 9, NULL);
     assert_true(pruned >= 1);
     assert_true(pruned <= 11);
 }
@@ -304,7 +308,35 @@ static void test_seeds_mean(void **state) {
             assert_int_equal(json_integer_value(json_object_get(rj, RUN_KEY_TRIAL)), t);
             json_decref(rj);
         }
-    check_asha(out, 8, 2, 3); // decided on the mean of the 2 seeds
+    check_asha(out, 8, 2, 3, NULL); // decided on the mean of the 2 seeds
+}
+
+// A search where ASHA promotes pruned trials once all have settled (random
+// search; search seed 6 makes 3 promotions on this data): each promoted
+// trial continues from its checkpoint to where ASHA says; killed late and
+// resumed, the same bits.
+#define PROMOTE_ARGS "--search random --search-seed 6 --trials 12 --space lr=loguniform:1e-3:1 " \
+                     "--space momentum=uniform:0:0.99 --pruner asha:grace=1,eta=3 --epochs 9 --threads 1 " \
+                     "--quiet --no-report"
+
+static void test_promotion(void **state) {
+    search_state *ss = *state;
+    char out[4400], killed[4400], args[9000];
+    new_dir(ss, out, sizeof out);
+    char *err;
+    int rc = run_lrscope(&ss->cli, &err, NULL, "run --data '%s' --out '%s' " PROMOTE_ARGS, ss->cli.data, out);
+    if (rc != 0) fail_msg("exit %d: %s", rc, err);
+    free(err);
+    int promoted = 0;
+    check_asha(out, 12, 1, 9, &promoted);
+    assert_true(promoted >= 1);
+    new_dir(ss, killed, sizeof killed);
+    snprintf(args, sizeof args, "run --data '%s' --out '%s' " PROMOTE_ARGS " --jobs 2", ss->cli.data, killed);
+    run_killed(ss, "run:24", args);
+    rc = run_lrscope(&ss->cli, &err, NULL, "resume '%s' --quiet --no-report --jobs 1", killed);
+    if (rc != 0) fail_msg("resume: exit %d: %s", rc, err);
+    free(err);
+    assert_same_study(out, killed);
 }
 
 static void test_bad_input(void **state) {
@@ -353,6 +385,7 @@ int main(void) {
         cmocka_unit_test(test_jobs_same_bits),
         cmocka_unit_test(test_kill9_then_resume),
         cmocka_unit_test(test_seeds_mean),
+        cmocka_unit_test(test_promotion),
         cmocka_unit_test(test_bad_input),
         cmocka_unit_test(test_resume_refuses_other_trials),
     };

@@ -53,3 +53,10 @@ if [[ -z "${SKIP_STUDY_SCALE:-}" ]]; then
     echo | tee -a "$out"
     EPOCHS=${BENCH_STUDY_EPOCHS:-30} bench/study_scale.sh "$build" "$data" | tee -a "$out"
 fi
+
+# Issue 11's figure: TPE + ASHA and random + ASHA against a 7 x 5 grid, over 5
+# search seeds (BENCH_SEARCH_EPOCHS=N, default 9; SKIP_SEARCH_BENCH=1 skips it).
+if [[ -z "${SKIP_SEARCH_BENCH:-}" ]]; then
+    echo | tee -a "$out"
+    bench/search.sh "$build" "$data" | tee -a "$out"
+fi

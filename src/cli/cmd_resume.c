@@ -6,6 +6,7 @@
 // does. The result is the uninterrupted study's, bit for bit, except the
 // timing fields.
 #include "commands.h"
+#include "../study/search_run.h"
 #include "../study/study.h"
 #include "../train/knobs.h"
 #include "../util/fsutil.h"
@@ -68,8 +69,18 @@ static int folder_ok(const char *name) {
     }
 }
 
-// Reads study.json's name, axes and runs into s (s->runs allocated).
-static int read_study(const char *dir, study *s, lr_err *e) {
+// A search's resume: the spec, its base configuration and seeds (study.json
+// "search"), and room for every trial's runs.
+typedef struct {
+    search_spec spec;
+    run_config base;
+    uint64_t seeds[SEARCH_MAX_SEEDS];
+    run_trial *trials;
+} resume_search;
+
+// Reads study.json's name, axes and runs into s (s->runs allocated); a
+// search's spec into rs, s->runs then with room for all its trials.
+static int read_study(const char *dir, study *s, resume_search *rs, lr_err *e) {
     char path[FS_PATH_MAX];
     if (fs_path(path, sizeof path, dir, "study.json", e) != 0) return -1;
     if (!fs_is_dir(dir))
@@ -96,7 +107,21 @@ static int read_study(const char *dir, study *s, lr_err *e) {
     if (json_is_string(tb) && strlen(json_string_value(tb)) < sizeof s->tensorboard)
         snprintf(s->tensorboard, sizeof s->tensorboard, "%s", json_string_value(tb));
     s->no_ensemble = json_is_true(json_object_get(root, STUDY_KEY_NO_ENSEMBLE));
-    if (!json_is_array(runs) || json_array_size(runs) == 0 || json_array_size(runs) > 1000000) {
+    json_t *search = json_object_get(root, STUDY_KEY_SEARCH);
+    if (search) {
+        int k = 0;
+        search_spec_init(&rs->spec);
+        if (search_spec_from_json(search, &rs->spec, &rs->base, rs->seeds, &k, path, e) != 0) goto done;
+        char where[4200];
+        snprintf(where, sizeof where, "%s: %s", path, STUDY_KEY_SEARCH);
+        if (search_spec_check(&rs->spec, rs->base.epochs, where, e) != 0) goto done;
+        rs->spec.n_seeds = k;
+        s->search = &rs->spec;
+        s->search_base = &rs->base;
+        s->search_seeds = rs->seeds;
+        s->n_search_seeds = k;
+    }
+    if (!json_is_array(runs) || (json_array_size(runs) == 0 && !search) || json_array_size(runs) > 1000000) {
         lr_fail(e, "%s: expected a non-empty array \"%s\"", path, STUDY_KEY_RUNS);
         goto done;
     }
@@ -109,8 +134,16 @@ static int read_study(const char *dir, study *s, lr_err *e) {
         }
         s->axes[s->n_axes++] = kn;
     }
-    size_t n = json_array_size(runs);
-    s->runs = lr_calloc(n, sizeof *s->runs);
+    size_t n = json_array_size(runs), cap = n;
+    if (search) {
+        cap = (size_t)rs->spec.n_trials * (size_t)s->n_search_seeds;
+        if (n > cap) {
+            lr_fail(e, "%s: %zu runs listed, more than the search's %d trials x %d seeds", path, n,
+                    rs->spec.n_trials, s->n_search_seeds);
+            goto done;
+        }
+    }
+    s->runs = lr_calloc(cap > 0 ? cap : 1, sizeof *s->runs);
     for (size_t i = 0; i < n; i++) {
         json_t *run = json_array_get(runs, i);
         json_t *folder = json_object_get(run, RUN_KEY_FOLDER), *cond = json_object_get(run, RUN_KEY_CONDITION),
@@ -136,6 +169,16 @@ static int read_study(const char *dir, study *s, lr_err *e) {
                 goto done;
             }
         s->n_runs = (int)i + 1;
+    }
+    if (search) { // the slots of the trials to come hold the base configuration (search_run.h)
+        s->search_recorded = s->n_runs;
+        for (size_t i = n; i < cap; i++) {
+            s->runs[i] = rs->base;
+            s->runs[i].seed = rs->seeds[i % (size_t)s->n_search_seeds];
+        }
+        s->n_runs = (int)cap;
+        rs->trials = lr_calloc(cap, sizeof *rs->trials);
+        s->run_trials = rs->trials;
     }
     rc = 0;
 done:
@@ -210,9 +253,12 @@ int cmd_resume(int argc, char **argv) {
         return EXIT_BAD_INPUT;
     }
     snprintf(s.out_dir, sizeof s.out_dir, "%s", dir);
-    if (read_study(dir, &s, &e) != 0) {
+    resume_search *rs = lr_calloc(1, sizeof *rs);
+    if (read_study(dir, &s, rs, &e) != 0) {
         fprintf(stderr, "lrscope resume: %s\n", e.msg);
         free(s.runs);
+        free(rs->trials);
+        free(rs);
         return EXIT_BAD_INPUT;
     }
     if (threads >= 0)
@@ -235,5 +281,7 @@ int cmd_resume(int argc, char **argv) {
         if (status == EXIT_OK) status = EXIT_RUN_FAILED;
     }
     free(s.runs);
+    free(rs->trials);
+    free(rs);
     return status;
 }

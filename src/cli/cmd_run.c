@@ -6,6 +6,7 @@
 #include "../fetch/fetch.h"
 #include "../model/kernels.h"
 #include "../report/tfevents.h"
+#include "../study/search_run.h"
 #include "../study/study.h"
 #include "../study/study_file.h"
 #include "../train/knobs.h"
@@ -63,6 +64,29 @@ static void usage(FILE *out) {
             "  --quiet             no progress output\n"
             "  -h, --help          this help\n"
             "\n"
+            "Search (instead of a grid; docs/search.md; also a study file's search: section):\n"
+            "  --search random|tpe|grid\n"
+            "                      search the space: trial n's point is suggested from the\n"
+            "                      trials before it; runs/trial-NNN/seed-S per run\n"
+            "  --trials N          the number of trials (grid: default the grid's size)\n"
+            "  --space KEY=SPEC    a searched knob (repeatable): loguniform:A:B, uniform:A:B,\n"
+            "                      int:A:B[:log], categorical:V1,V2,...\n"
+            "  --metric NAME       the objective: test_acc (default), test_loss, test_f1,\n"
+            "                      train_acc, train_loss, train_f1, best_test_acc\n"
+            "  --direction maximize|minimize\n"
+            "                      default: minimize for a loss, else maximize\n"
+            "  --pruner none|asha[:grace=G,eta=E,max_epochs=R]|median[:startup=S,warmup=W]\n"
+            "                      early stopping of the trials (default none); with a\n"
+            "                      pruner the runs must evaluate every epoch (--eval-interval 1)\n"
+            "                      and ASHA's max_epochs is the runs' epochs\n"
+            "  --search-seed N     the search's own seed (default 1)\n"
+            "  --search-seeds K    every point on seeds 1..K, their mean optimised (default 1;\n"
+            "                      or the seeds of --seeds)\n"
+            "  --grid-points N     grid: values per continuous knob (default 5)\n"
+            "  --search-lag N      trials read as still running when the next is suggested\n"
+            "                      (default 3): at most N + 1 trials run at once, and the\n"
+            "                      result does not depend on --jobs\n"
+            "\n"
             "Knobs (each also a study file key, with '_' for '-'):\n");
     knobs_help(out);
     fprintf(out,
@@ -90,10 +114,22 @@ typedef struct {
     const char **grids;         // (n_grids) --grid arguments
     int n_grids;
     const char *seeds, *lrs;    // NULL when not given
+    const char **search_flags;  // (n_search) "--name" then its value, in order
+    int n_search;
 } cli_args;
 
+static int is_search_flag(const char *name) {
+    for (int i = 0; SEARCH_FLAGS[i]; i++)
+        if (!strcmp(name, SEARCH_FLAGS[i])) return 1;
+    return 0;
+}
+
 static int unknown_flag(const char *name, lr_err *e) {
-    return knobs_unknown_flag(name, STUDY_FLAGS, N_STUDY_FLAGS, "run", e);
+    const char *all[N_STUDY_FLAGS + 16];
+    int n = 0;
+    for (int i = 0; i < N_STUDY_FLAGS; i++) all[n++] = STUDY_FLAGS[i];
+    for (int i = 0; SEARCH_FLAGS[i] && n < N_STUDY_FLAGS + 16; i++) all[n++] = SEARCH_FLAGS[i];
+    return knobs_unknown_flag(name, all, n, "run", e);
 }
 
 static int parse_count(const char *flag, const char *s, long lo, long hi, int *out, lr_err *e) {
@@ -131,7 +167,8 @@ static int parse_args(int argc, char **argv, cli_args *a, study *s, lr_err *e) {
         const knob *k = knob_find_flag(name);
         int known = k != NULL;
         for (int j = 0; j < N_STUDY_FLAGS && !known; j++) known = !strcmp(name, STUDY_FLAGS[j]);
-        if (!known) return unknown_flag(name, e);
+        int search_flag = !known && is_search_flag(name);
+        if (!known && !search_flag) return unknown_flag(name, e);
         if (is_switch) {
             if (value) return lr_fail(e, "--%s takes no value", name);
             if (!strcmp(name, "quiet")) s->quiet = 1;
@@ -144,7 +181,10 @@ static int parse_args(int argc, char **argv, cli_args *a, study *s, lr_err *e) {
             else if (i + 1 < argc) value = argv[++i];
             else return lr_fail(e, "--%s: expects a value (see lrscope run --help)", name);
         }
-        if (k) {
+        if (search_flag) {
+            a->search_flags[a->n_search++] = arg; // "--name" or "--name=value": the name is cut below
+            a->search_flags[a->n_search++] = value;
+        } else if (k) {
             char flag[64];
             knob_flag(k, flag, sizeof flag);
             if (knob_parse(k, value, &scratch, flag, e) != 0) return -1;
@@ -178,8 +218,16 @@ static int parse_args(int argc, char **argv, cli_args *a, study *s, lr_err *e) {
 // Combines the study file (if any) and the flags into sp. Precedence: the
 // defaults, then the file, then the flags; a knob flag may not set a knob the
 // grid varies (use --grid KEY=... to replace that axis).
-static int build_spec(const cli_args *a, study_spec *sp, lr_err *e) {
-    if (a->file && study_file_read(a->file, sp, e) != 0) return -1;
+static int build_spec(const cli_args *a, study_spec *sp, search_spec *search, int *has_search, lr_err *e) {
+    if (a->file && study_file_read_search(a->file, sp, search, has_search, e) != 0) return -1;
+    for (int i = 0; i < a->n_search; i += 2) {
+        char flag[64];
+        const char *arg = a->search_flags[i], *eq = strchr(arg, '=');
+        size_t len = eq ? (size_t)(eq - arg) : strlen(arg);
+        snprintf(flag, sizeof flag, "%.*s", (int)len, arg);
+        if (search_spec_parse_flag(search, flag, a->search_flags[i + 1], e) != 0) return -1;
+        *has_search = 1;
+    }
     int seed_flag = 0, seeds_flag = a->seeds != NULL;
     for (int i = 0; i < a->n_knobs; i++) seed_flag |= !strcmp(a->knobs[i].k->name, "seed");
     for (int i = 0; i < a->n_grids; i++) seeds_flag |= !strncmp(a->grids[i], "seed=", 5);
@@ -217,6 +265,67 @@ static int build_spec(const cli_args *a, study_spec *sp, lr_err *e) {
     if (a->seeds && spec_set_seeds(sp, a->seeds, "--seeds", e) != 0) return -1;
     if (sp->lr_auto && sp->lr_set)
         return lr_fail(e, "--lr: lr auto picks the rates with the range test; give one or the other");
+    return 0;
+}
+
+// A search: refuses a grid beside it, checks the spec against the runs'
+// settings, and makes the study's run slots (trials x seeds, each the base
+// configuration until its trial is suggested). The caller frees *runs,
+// *trials and *seeds.
+static int setup_search(const cli_args *a, study_spec *sp, search_spec *search, study *s, run_config *base,
+                        run_config **runs, run_trial **trials, uint64_t **seeds, int *n_runs, lr_err *e) {
+    const char *where = a->file ? a->file : "--search";
+    char w[4200];
+    snprintf(w, sizeof w, "%s%s", where, a->file ? ": search" : "");
+    if (sp->n_axes > 0 || sp->lr_auto || a->lrs)
+        return lr_fail(e, "%s: a search and a grid (%s) at once are not supported; give the searched knobs as "
+                          "--space KEY=SPEC (search: space:) and drop the grid", w,
+                       a->lrs ? "--lrs" : sp->lr_auto ? "lr auto" : "--grid or grid:");
+    *base = sp->base;
+    if (search_spec_check(search, base->epochs, w, e) != 0) return -1;
+    for (int i = 0; i < search->space.n; i++) {
+        const char *name = search->space.p[i].k->name;
+        if (!strcmp(name, "dataset") || !strcmp(name, "data_dir"))
+            return lr_fail(e, "%s: space: %s: a search runs on one data set; set it as a knob, not a searched one",
+                           w, name);
+    }
+    int test_metric = search->metric == METRIC_TEST_ACC || search->metric == METRIC_TEST_LOSS ||
+                      search->metric == METRIC_TEST_F1 || search->metric == METRIC_BEST_TEST_ACC;
+    if (search->pruner.type != PRUNER_NONE && test_metric && base->eval_interval != 1)
+        return lr_fail(e, "--eval-interval %d: the %s pruner decides on %s after every rung, so the runs must be "
+                          "evaluated every epoch; use --eval-interval 1 (or a train_ metric)",
+                       base->eval_interval, prune_type_name(search->pruner.type), search_metric_name(search->metric));
+    if (search->pruner.type == PRUNER_ASHA) base->epochs = search->pruner.max_epochs; // the runs go to R at most
+    int k;
+    if (sp->n_seeds > 0) {
+        if (search->n_seeds > 1)
+            return lr_fail(e, "%s: seeds: given both for the study (%d seeds) and the search (%d); give one", w,
+                           sp->n_seeds, search->n_seeds);
+        k = sp->n_seeds;
+        if (k > SEARCH_MAX_SEEDS) return lr_fail(e, "--seeds: a search takes at most %d seeds", SEARCH_MAX_SEEDS);
+        *seeds = lr_calloc((size_t)k, sizeof **seeds);
+        for (int i = 0; i < k; i++) (*seeds)[i] = sp->seeds[i];
+    } else {
+        k = search->n_seeds;
+        *seeds = lr_calloc((size_t)k, sizeof **seeds);
+        for (int i = 0; i < k; i++) (*seeds)[i] = k == 1 ? base->seed : (uint64_t)(i + 1);
+    }
+    search->n_seeds = k;
+    *n_runs = search->n_trials * k;
+    *runs = lr_calloc((size_t)*n_runs, sizeof **runs);
+    *trials = lr_calloc((size_t)*n_runs, sizeof **trials);
+    for (int i = 0; i < *n_runs; i++) {
+        (*runs)[i] = *base;
+        (*runs)[i].seed = (*seeds)[i % k];
+        (*trials)[i].trial = -1;
+    }
+    s->search = search;
+    s->search_base = base;
+    s->search_seeds = *seeds;
+    s->n_search_seeds = k;
+    s->run_trials = *trials;
+    s->no_ensemble = 1; // a search's trials are not conditions to average (ensemble.csv is not made)
+    for (int i = 0; i < search->space.n; i++) s->axes[s->n_axes++] = search->space.p[i].k;
     return 0;
 }
 
@@ -294,6 +403,13 @@ int cmd_run(int argc, char **argv) {
     memset(&a, 0, sizeof a);
     a.knobs = lr_calloc((size_t)argc, sizeof *a.knobs);
     a.grids = lr_calloc((size_t)argc, sizeof *a.grids);
+    a.search_flags = lr_calloc((size_t)argc * 2, sizeof *a.search_flags);
+    search_spec *search = lr_malloc(sizeof *search);
+    search_spec_init(search);
+    int has_search = 0;
+    run_config search_base;
+    run_trial *run_trials = NULL;
+    uint64_t *search_seeds = NULL;
     study_spec *sp = lr_malloc(sizeof *sp);
     spec_init(sp);
     run_config *runs = NULL;
@@ -307,8 +423,12 @@ int cmd_run(int argc, char **argv) {
         status = EXIT_OK;
         goto done;
     }
-    if (rc != 0 || build_spec(&a, sp, &e) != 0) goto bad;
-    if (sp->lr_auto) {
+    if (rc != 0 || build_spec(&a, sp, search, &has_search, &e) != 0) goto bad;
+    if (has_search) {
+        if (setup_search(&a, sp, search, &s, &search_base, &runs, &run_trials, &search_seeds, &n_runs, &e) != 0)
+            goto bad;
+        snprintf(s.name, sizeof s.name, "%s", sp->name);
+    } else if (sp->lr_auto) {
         int st = pick_lrs(sp, s.quiet, &finder, &finder_curve, &e);
         if (st != 0) {
             fprintf(stderr, "lrscope run: %s\n", e.msg);
@@ -318,10 +438,12 @@ int cmd_run(int argc, char **argv) {
         s.lrfind = &finder;
         s.lrfind_curve = &finder_curve;
     }
-    if (spec_expand(sp, &runs, &n_runs, &e) != 0) goto bad;
-    snprintf(s.name, sizeof s.name, "%s", sp->name);
-    for (int i = 0; i < sp->n_axes; i++) s.axes[s.n_axes++] = sp->axes[i].k;
-    if (sp->n_axes == 0) s.axes[s.n_axes++] = knob_find("lr"); // spec_expand's default axis: study.json lists it
+    if (!has_search) {
+        if (spec_expand(sp, &runs, &n_runs, &e) != 0) goto bad;
+        snprintf(s.name, sizeof s.name, "%s", sp->name);
+        for (int i = 0; i < sp->n_axes; i++) s.axes[s.n_axes++] = sp->axes[i].k;
+        if (sp->n_axes == 0) s.axes[s.n_axes++] = knob_find("lr"); // spec_expand's default axis: study.json lists it
+    }
     for (int i = 0; i < n_runs; i++)
         if (!kernels_select(runs[i].isa, &e)) goto bad;
     // Fetch each data set that is missing, once.
@@ -374,6 +496,10 @@ bad:
 done:
     lrfind_curve_free(&finder_curve);
     free(runs);
+    free(run_trials);
+    free(search_seeds);
+    free(search);
+    free(a.search_flags);
     spec_free(sp);
     free(sp);
     free(a.knobs);

@@ -113,12 +113,40 @@ static int dump_json(const char *path, json_t *root, lr_err *e) {
     return rc;
 }
 
+json_t *run_files_point_json(const search_space *s, const double *x) {
+    json_t *o = json_object();
+    for (int i = 0; i < s->n; i++) {
+        const search_param *p = &s->p[i];
+        json_t *v;
+        if (p->kind == PARAM_CATEGORICAL) {
+            char text[SEARCH_MAX_TEXT + 8];
+            space_value_text(s, i, x, text, sizeof text);
+            v = jstr(text);
+        } else if (p->kind == PARAM_INT) {
+            v = json_integer((json_int_t)llround(x[i]));
+        } else {
+            v = json_real(x[i]);
+        }
+        json_object_set_new(o, p->k->name, v);
+    }
+    return o;
+}
+
 int run_files_write_json(const char *run_dir, const run_config *cfg, const run_result *r,
                          char *const *class_names, lr_err *e) {
+    return run_files_write_json_trial(run_dir, cfg, r, class_names, NULL, e);
+}
+
+int run_files_write_json_trial(const char *run_dir, const run_config *cfg, const run_result *r,
+                               char *const *class_names, const run_trial *tr, lr_err *e) {
     const int K = r->num_classes;
     json_t *root = json_object();
     json_object_set_new(root, "lrscope_version", json_string(LRSCOPE_VERSION));
     json_object_set_new(root, RUN_KEY_CONDITION, jstr(cfg->condition));
+    if (tr && tr->trial >= 0) {
+        json_object_set_new(root, RUN_KEY_TRIAL, json_integer(tr->trial));
+        json_object_set_new(root, RUN_KEY_POINT, run_files_point_json(tr->space, tr->x));
+    }
     json_object_set_new(root, RUN_KEY_SEED, json_integer((json_int_t)cfg->seed));
     json_object_set_new(root, RUN_KEY_FOLDER, jstr(cfg->name));
     json_object_set_new(root, "status", json_string(run_status_name(r->status)));
@@ -220,11 +248,19 @@ int run_files_write_study(const char *study_dir, const study_header *h, const ru
     }
     json_object_set_new(root, STUDY_KEY_SEEDS, seeds);
     json_t *list = json_array();
-    for (int i = 0; i < n_runs; i++)
-        json_array_append_new(list, json_pack("{s:o, s:o, s:I, s:o}", RUN_KEY_FOLDER, jstr(runs[i].name),
-                                              RUN_KEY_CONDITION, jstr(runs[i].condition), RUN_KEY_SEED,
-                                              (json_int_t)runs[i].seed, RUN_KEY_CONFIG, knobs_to_json(&runs[i])));
+    for (int i = 0; i < n_runs; i++) {
+        json_t *run = json_pack("{s:o, s:o, s:I}", RUN_KEY_FOLDER, jstr(runs[i].name), RUN_KEY_CONDITION,
+                                jstr(runs[i].condition), RUN_KEY_SEED, (json_int_t)runs[i].seed);
+        const run_trial *tr = h->trials ? &h->trials[i] : NULL;
+        if (tr && tr->trial >= 0) {
+            json_object_set_new(run, RUN_KEY_TRIAL, json_integer(tr->trial));
+            json_object_set_new(run, RUN_KEY_POINT, run_files_point_json(tr->space, tr->x));
+        }
+        json_object_set_new(run, RUN_KEY_CONFIG, knobs_to_json(&runs[i]));
+        json_array_append_new(list, run);
+    }
     json_object_set_new(root, STUDY_KEY_RUNS, list);
+    if (h->search) json_object_set(root, STUDY_KEY_SEARCH, h->search);
     if (h->lrfind) {
         const study_lrfind *f = h->lrfind;
         json_t *lrs = json_array();

@@ -5,6 +5,8 @@
 
 struct scheduler {
     pthread_mutex_t mu;
+    pthread_cond_t cv;     // signalled when items are pushed, done, or the queue halts
+    int active;            // items handed out and not yet done
     study_item *items;
     int n, cap, head;
     int halted;
@@ -18,12 +20,14 @@ scheduler *scheduler_create(int capacity) {
     q->cap = capacity > 0 ? capacity : 16;
     q->items = lr_calloc((size_t)q->cap, sizeof *q->items);
     pthread_mutex_init(&q->mu, NULL);
+    pthread_cond_init(&q->cv, NULL);
     return q;
 }
 
 void scheduler_destroy(scheduler *q) {
     if (!q) return;
     pthread_mutex_destroy(&q->mu);
+    pthread_cond_destroy(&q->cv);
     free(q->items);
     free(q);
 }
@@ -41,6 +45,7 @@ void scheduler_push_locked(scheduler *q, study_item it) {
         q->items = lr_realloc(q->items, (size_t)q->cap * sizeof *q->items);
     }
     q->items[q->n++] = it;
+    pthread_cond_broadcast(&q->cv);
 }
 
 void scheduler_push(scheduler *q, study_item it) {
@@ -58,8 +63,12 @@ int scheduler_pending(scheduler *q) {
 
 int scheduler_next(scheduler *q, study_item *it) {
     pthread_mutex_lock(&q->mu);
+    while (!q->halted && q->head == q->n && q->active > 0) pthread_cond_wait(&q->cv, &q->mu);
     int got = !q->halted && q->head < q->n;
-    if (got) *it = q->items[q->head++];
+    if (got) {
+        *it = q->items[q->head++];
+        q->active++;
+    }
     pthread_mutex_unlock(&q->mu);
     return got;
 }
@@ -73,15 +82,22 @@ int scheduler_epoch_done(scheduler *q, const study_item *it, const run_result *r
 }
 
 void scheduler_item_done(scheduler *q, const study_item *it, const run_result *r) {
-    if (!q->done) return;
     pthread_mutex_lock(&q->mu);
-    q->done(q->ctx, q, it, r);
+    if (q->done) q->done(q->ctx, q, it, r);
+    LR_ASSERT(q->active > 0);
+    q->active--;
+    pthread_cond_broadcast(&q->cv); // new items, or the last one in progress ended
     pthread_mutex_unlock(&q->mu);
+}
+
+void scheduler_halt_locked(scheduler *q) {
+    q->halted = 1;
+    pthread_cond_broadcast(&q->cv);
 }
 
 void scheduler_halt(scheduler *q) {
     pthread_mutex_lock(&q->mu);
-    q->halted = 1;
+    scheduler_halt_locked(q);
     pthread_mutex_unlock(&q->mu);
 }
 

@@ -26,6 +26,8 @@
 typedef struct {
     int run;          // index into the study's runs
     int until_epoch;  // train up to this epoch (from 1; the run's epochs for a whole run)
+    int prune;        // 1: once at until_epoch, the run ends there as pruned (a search's decision
+                      // taken while it waited at a rung); 0: it goes on as its status says
 } study_item;
 
 typedef struct scheduler scheduler;
@@ -45,14 +47,20 @@ void scheduler_push_locked(scheduler *q, study_item it); // from inside a callba
 int scheduler_pending(scheduler *q);
 
 // ---- the transport
-// The next item in queue order: 1 with *it, 0 when none is left or the study halts.
+// The next item in queue order: 1 with *it, 0 when none is left or the study
+// halts. While the queue is empty but items are still in progress (handed
+// out, not yet done), it waits: their done callbacks may push more work (a
+// search's next trials and rungs). Every item handed out must be answered by
+// scheduler_item_done.
 int scheduler_next(scheduler *q, study_item *it);
 // An epoch of it ended with r (the run goes on): 1 to stop it now (pruned).
 int scheduler_epoch_done(scheduler *q, const study_item *it, const run_result *r);
-// Item it ended (r->status; r may be NULL for a run that failed to start).
+// Item it ended (r->status; r may be NULL for a run that failed to start);
+// wakes the waiting workers.
 void scheduler_item_done(scheduler *q, const study_item *it, const run_result *r);
 // No more items are handed out (Ctrl-C, a failure that stops the study).
 void scheduler_halt(scheduler *q);
+void scheduler_halt_locked(scheduler *q); // from inside a callback
 int scheduler_halted(scheduler *q);
 
 #endif

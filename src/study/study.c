@@ -3,6 +3,7 @@
 #include "study.h"
 #include "console.h"
 #include "scheduler.h"
+#include "search_run.h"
 #include "../train/checkpoint.h"
 #include "run_files.h"
 #include "study_ensemble.h"
@@ -154,12 +155,16 @@ static int execute_run(study_exec *x, const study_item *it) {
         pthread_mutex_lock(&x->mu);
         x->status = EXIT_RUN_FAILED;
         pthread_mutex_unlock(&x->mu);
+        scheduler_item_done(x->queue, it, NULL);
         return -1;
     }
+    const run_trial *trial = s->run_trials ? &s->run_trials[i] : NULL; // a search's run: its trial and point
     console_begin_run(&con, i, cfg->name);
     train_hooks hooks = {.on_batch = on_batch, .on_epoch = on_epoch, .after_epoch = after_epoch, .ctx = &sv,
                          .stop = s->stop};
     run_result *r = &x->results[i];
+    run_result_free(r); // an earlier item of the same run (a search's rung)
+    memset(r, 0, sizeof *r);
     int failed = 0, write_failed = 0;
     lr_err we;
     trainer *t = trainer_create(cfg, x->train, x->test, x->info, &e);
@@ -170,7 +175,9 @@ static int execute_run(study_exec *x, const study_item *it) {
         r->status = RUN_FAILED;
     } else {
         int restored = checkpoint_restore(run_dir, t, cfg, stderr);
-        if (restored > 0 && !s->quiet)
+        // A pruned run that a search continues (ASHA's promotion).
+        if (trainer_result(t)->status == RUN_PRUNED && !it->prune) trainer_promote(t);
+        if (restored > 0 && restored < it->until_epoch && !s->quiet)
             fprintf(stderr, "lrscope: run %s: continuing after epoch %d of %d\n", cfg->name, restored, cfg->epochs);
         run_status st = trainer_result(t)->status;
         while (!run_ended(st) && trainer_epochs_done(t) < it->until_epoch) {
@@ -184,7 +191,7 @@ static int execute_run(study_exec *x, const study_item *it) {
             }
             crash_point("epoch");
             if (!run_ended(st) && (run_files_write_metrics(run_dir, cur, &we) != 0 ||
-                                   run_files_write_json(run_dir, cfg, cur, class_names, &we) != 0))
+                                   run_files_write_json_trial(run_dir, cfg, cur, class_names, trial, &we) != 0))
                 write_failed = 1;
             // ---- TensorBoard: the run's event file so far (tfevents.h)
             if (!write_failed && !run_ended(st) &&
@@ -197,13 +204,15 @@ static int execute_run(study_exec *x, const study_item *it) {
         }
         trainer_take_result(t, r);
         trainer_destroy(t);
+        // A search's decision taken while the run waited at this epoch: it ends here.
+        if (it->prune && r->status == RUN_RUNNING && r->epochs_done >= it->until_epoch) r->status = RUN_PRUNED;
     }
     console_end_run(&con, r);
     char path[4096];
     fs_join(path, sizeof path, run_dir, "weights.lrsw");
     if (write_failed || (r->params && save_weights(path, x, r, &we) != 0) ||
         run_files_write_metrics(run_dir, r, &we) != 0 ||
-        run_files_write_json(run_dir, cfg, r, class_names, &we) != 0 ||
+        run_files_write_json_trial(run_dir, cfg, r, class_names, trial, &we) != 0 ||
         tfevents_run_write(sv.tb_dir, cfg, s->axes, s->n_axes, r, sv.tb_start, &we) != 0) { // ---- TensorBoard
         fprintf(stderr, "lrscope: run %s: %s\n", cfg->name, we.msg);
         failed = 1;
@@ -429,26 +438,32 @@ int study_execute(const study *s, lr_err *e) {
             dataset_free(&test);
             return EXIT_BAD_INPUT;
         }
-        study_header h = {s->name, s->axes, s->n_axes, s->lrfind, s->tensorboard, s->no_ensemble};
+        // A search's study.json lists no run yet: its trials are added as they are suggested.
+        json_t *search_json = s->search ? search_spec_to_json(s->search, s->search_base, s->search_seeds,
+                                                              s->n_search_seeds) : NULL;
+        study_header h = {s->name, s->axes, s->n_axes, s->lrfind, s->tensorboard, s->no_ensemble, search_json,
+                          s->run_trials};
         char finder_csv[4200];
         fs_join(finder_csv, sizeof finder_csv, s->out_dir, "lrfind.csv");
         if (fs_mkdirs(s->out_dir, e) != 0 || study_lock(s->out_dir, &lock_fd, e) != 0 ||
-            run_files_write_study(s->out_dir, &h, s->runs, s->n_runs, e) != 0 ||
+            run_files_write_study(s->out_dir, &h, s->runs, s->search ? 0 : s->n_runs, e) != 0 ||
             (s->lrfind_curve && lrfind_write_csv(finder_csv, s->lrfind_curve, e) != 0)) {
             char why[sizeof e->msg];
             snprintf(why, sizeof why, "%s", e->msg); // e->msg is both source and destination
             lr_fail(e, "--out %s: cannot write the study there (%s)", s->out_dir, why);
+            json_decref(search_json);
             study_unlock(lock_fd);
             dataset_free(&train);
             dataset_free(&test);
             return EXIT_BAD_INPUT;
         }
+        json_decref(search_json);
     }
     // What is left to do: every run to its last epoch; on a resume, the runs
     // whose run.json says they ended are kept as they are.
     char *kept = lr_calloc((size_t)s->n_runs, 1);
     int kept_status = EXIT_OK, n_kept = 0;
-    for (int i = 0; s->resume && i < s->n_runs; i++) {
+    for (int i = 0; s->resume && !s->search && i < s->n_runs; i++) { // a search replays (search_run.h)
         char st[32];
         read_run_status(s->out_dir, &s->runs[i], st, sizeof st);
         if (strcmp(st, "finished") && strcmp(st, "diverged") && strcmp(st, "pruned")) continue;
@@ -459,7 +474,9 @@ int study_execute(const study *s, lr_err *e) {
     // ---- TensorBoard: the HParams experiment in the study's TensorBoard folder (tfevents.h)
     char tb_dir[4200];
     if (tfevents_study_dir(tb_dir, sizeof tb_dir, s->out_dir, s->tensorboard, s->name, e) != 0 ||
-        tfevents_study_write(tb_dir, s->axes, s->n_axes, s->runs, s->n_runs, tfevents_wall_now(), e) != 0) {
+        // (a search's runs are made as it goes: its experiment is written from the base configuration)
+        tfevents_study_write(tb_dir, s->axes, s->n_axes, s->search ? s->search_base : s->runs,
+                             s->search ? 1 : s->n_runs, tfevents_wall_now(), e) != 0) {
         study_unlock(lock_fd);
         free(kept);
         dataset_free(&train);
@@ -501,6 +518,8 @@ int study_execute(const study *s, lr_err *e) {
     char *grouped = lr_calloc((size_t)s->n_runs, 1);
     pthread_mutex_init(&x.mu, NULL);
     int loaded = 1, halted = 0; // train/test hold the first group's data
+    search_run *sr = NULL;      // a search: its trials fill the queue as they go
+    int n_made = s->n_runs, search_bad = 0;
     for (int g0 = 0; g0 < s->n_runs && !halted; g0++) {
         if (grouped[g0]) continue;
         const run_config *lead = &s->runs[g0];
@@ -511,8 +530,21 @@ int study_execute(const study *s, lr_err *e) {
             if (!grouped[i] && same_data(&s->runs[i], lead)) {
                 grouped[i] = 1;
                 n_group++;
-                if (!kept[i]) scheduler_push(x.queue, (study_item){i, s->runs[i].epochs});
+                if (!kept[i] && !s->search) scheduler_push(x.queue, (study_item){i, s->runs[i].epochs, 0});
             }
+        if (s->search) { // one group: the search's data set (its space has no data knob)
+            lr_err ce;
+            sr = search_run_create(s, &ce);
+            if (!sr) {
+                lr_fail(e, "%s", ce.msg);
+                search_bad = 1;
+                scheduler_destroy(x.queue);
+                x.queue = NULL;
+                break;
+            }
+            scheduler_set_callbacks(x.queue, NULL, search_run_item_done, sr);
+            search_run_start(sr, x.queue);
+        }
         int n_work = scheduler_pending(x.queue);
         x.info = dataset_find(lead->dataset);
         if (n_work == 0) { // a resume with nothing left on this data set
@@ -566,8 +598,12 @@ int study_execute(const study *s, lr_err *e) {
             loader_prepare_lanes(&test, x.info, (size_t)256 << 20); // too large: transformed every time
         x.train = &train;
         x.test = &test;
-        execute_group(&x, plan.jobs < n_work ? plan.jobs : n_work);
+        execute_group(&x, s->search || plan.jobs < n_work ? plan.jobs : n_work);
         halted = scheduler_halted(x.queue);
+        if (sr) {
+            n_made = search_run_n_runs(sr);
+            if (search_run_error(sr, e) != 0) search_bad = 1;
+        }
         scheduler_destroy(x.queue);
         x.queue = NULL;
         dataset_free(&train);
@@ -581,9 +617,17 @@ int study_execute(const study *s, lr_err *e) {
     report_live_free(&live); // ---- live report
     free(grouped);
     free(kept);
+    search_run_destroy(sr);
     run_result *results = x.results;
     const run_result **done = x.done;
     int status = x.status;
+    if (search_bad) { // a search that cannot go on (a resume whose trials differ): nothing more is written
+        for (int i = 0; i < s->n_runs; i++) run_result_free(&results[i]);
+        free(results);
+        free(done);
+        study_unlock(lock_fd);
+        return EXIT_BAD_INPUT;
+    }
     crash_point("report");
     lr_err se;
     if (report_summary_write(s->out_dir, &se) != 0) {
@@ -594,10 +638,10 @@ int study_execute(const study *s, lr_err *e) {
         fprintf(stderr, "lrscope: conditions.csv: %s\n", se.msg);
         status = EXIT_RUN_FAILED;
     }
-    console_table(stdout, s->runs, done, s->n_runs);
+    console_table(stdout, s->runs, done, n_made);
     fflush(stdout);
     // The study's ensembles (ensemble.csv), before the report that reads them.
-    if (!s->no_ensemble && !(s->stop && *s->stop) && study_ensemble_write(s->out_dir, s->quiet, &se) != 0) {
+    if (!s->no_ensemble && !s->search && !(s->stop && *s->stop) && study_ensemble_write(s->out_dir, s->quiet, &se) != 0) {
         fprintf(stderr, "lrscope: ensemble.csv: %s\n", se.msg);
         status = EXIT_RUN_FAILED;
     }

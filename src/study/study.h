@@ -11,6 +11,7 @@
 #include "../train/knobs.h"
 #include "../train/lrfind.h"
 #include "run_files.h"
+#include "../search/search.h"
 
 enum { STUDY_MAX_AXES = 8 };
 
@@ -35,6 +36,16 @@ typedef struct {
     // study (study.json "lrfind", lrfind.csv); NULL otherwise.
     const study_lrfind *lrfind;
     const lrfind_curve *lrfind_curve;
+    // A search (search_run.h) instead of a grid; NULL for a grid. Then runs
+    // has room for every trial's runs (n_runs = trials x seeds), each slot
+    // holding search_base until its trial is suggested and written there;
+    // axes are the space's knobs.
+    const search_spec *search;
+    const run_config *search_base;   // the runs' configuration before a point is applied
+    const uint64_t *search_seeds;    // (n_search_seeds) each point's runs' seeds
+    int n_search_seeds;
+    run_trial *run_trials;           // (n_runs) filled as trials are suggested
+    int search_recorded;             // resume: runs[0 .. search_recorded) as study.json lists them
 } study;
 
 // Holds the study's lock (study_lock) while it runs. Returns the exit status: 0 every run finished, 1 some run diverged or was

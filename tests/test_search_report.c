@@ -273,6 +273,49 @@ static void test_search_one_seed(void **state) {
     test_rmtree(dir);
 }
 
+// ---- the metric and direction decide the order ----
+
+static void test_search_direction(void **state) {
+    (void)state;
+    char dir[512];
+    test_mkdtemp(dir, sizeof dir);
+    // test_loss (minimised by default): the fixture's loss is 2.3 - 2 acc, so the order is the same.
+    search_study_write(dir, EIGHT, 8, 1,
+                       "{\"method\": \"random\", \"trials\": 8, \"metric\": \"test_loss\", \"pruner\": {\"type\": "
+                       "\"median\", \"startup\": 2}, \"space\": {\"lr\": \"loguniform:0.0001:1\", \"optimizer\": "
+                       "\"categorical:sgd,adam\"}}");
+    report_study s;
+    search_report r;
+    read_search(dir, &s, &r);
+    assert_int_equal(r.spec.maximize, 0);
+    assert_int_equal(r.spec.pruner.type, PRUNER_MEDIAN);
+    assert_int_equal(r.spec.pruner.n_startup, 2);
+    assert_int_equal(r.max_epochs, 9); // no ASHA: the runs' epochs
+    assert_int_equal(r.rows[r.best].trial, 4);
+    assert_int_equal(r.rows[r.runner_up].trial, 6);
+    assert_true(fabs(r.rows[r.best].value - (2.3 - 2 * 0.66)) < 1e-6);
+    assert_true(fabs(r.rows[2].best_so_far - (2.3 - 2 * 0.64)) < 1e-6);
+    search_report_free(&r);
+    report_study_free(&s);
+    lr_err e = {{0}};
+    if (report_build(dir, &e) != 0) fail_msg("report_build: %s", e.msg);
+    char *md = read_text(dir, "report.md");
+    assert_has(md, "| 1 | 4 | lr=0.02, optimizer=adam | 0.9800 | complete | 9 / 9 |", "report.md");
+    assert_has(md, "0.0100 below the runner-up, trial 6", "report.md");
+    free(md);
+    // The same loss maximised: the worst-learning completed trial (7) wins.
+    search_study_write(dir, EIGHT, 8, 1,
+                       "{\"method\": \"random\", \"trials\": 8, \"metric\": \"test_loss\", \"direction\": "
+                       "\"maximize\", \"space\": {\"lr\": \"loguniform:0.0001:1\", \"optimizer\": "
+                       "\"categorical:sgd,adam\"}}");
+    read_search(dir, &s, &r);
+    assert_int_equal(r.rows[r.best].trial, 7);
+    assert_int_equal(r.rows[r.runner_up].trial, 0);
+    search_report_free(&r);
+    report_study_free(&s);
+    test_rmtree(dir);
+}
+
 // ---- several seeds: the paired t-test decides ----
 
 static void seeds_study(const char *dir, double runner_up, const double *off_best, const double *off_runner) {
@@ -466,6 +509,7 @@ static void test_malformed_search(void **state) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_search_one_seed),
+        cmocka_unit_test(test_search_direction),
         cmocka_unit_test(test_search_seeds),
         cmocka_unit_test(test_grid_has_no_search),
         cmocka_unit_test(test_malformed_search),

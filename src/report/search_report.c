@@ -561,7 +561,10 @@ static void say_pruned(line_list *l, const search_report *r) {
     int n = 0;
     char list[1500] = "";
     size_t used = 0;
-    for (int ep = 1; ep <= r->max_epochs + 1 && used < sizeof list; ep++) {
+    int last = 0;
+    for (int k = 0; k < r->n_rows; k++)
+        if (r->rows[k].state == SR_PRUNED && r->rows[k].epochs > last) last = r->rows[k].epochs;
+    for (int ep = 0; ep <= last && used < sizeof list; ep++) {
         int c = 0;
         for (int k = 0; k < r->n_rows; k++) c += r->rows[k].state == SR_PRUNED && r->rows[k].epochs == ep;
         if (!c) continue;

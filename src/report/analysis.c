@@ -11,6 +11,7 @@
 #include <stdarg.h>
 #include <string.h>
 
+#include "search_report.h"
 #include "study_conditions.h"
 
 // classes: the study's class count (0 if no run recorded it).
@@ -116,6 +117,9 @@ void report_analyze(const report_study *s, report_analysis *a) {
         if (s->runs[i].n_classes > a->classes) a->classes = s->runs[i].n_classes;
     for (int i = 0; i < s->n_runs; i++) {
         stats_compute(&s->runs[i], a->classes, &a->runs[i]);
+        // A search's pruned run (search_report.h) was cut short: the epoch it
+        // reached 95% of its own best says where it was stopped, not how fast it learned.
+        if (!strcmp(s->runs[i].status, RUN_STATUS_PRUNED)) a->runs[i].converged_epoch = 0;
         if (a->runs[i].diverged_epoch) a->n_diverged++;
         if (a->runs[i].at_chance) a->n_at_chance++;
     }

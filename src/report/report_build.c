@@ -73,6 +73,13 @@ static int build(const char *study_dir, int live, lr_err *e) {
         report_study_free(&s);
         return -1;
     }
+    // A search study (study.json "search"): its section, figures and discussion.
+    search_report sr;
+    int has_search = 0;
+    if (search_report_read(&s, &sr, &has_search, e) != 0) {
+        report_study_free(&s);
+        return -1;
+    }
     report_analysis a;
     report_analyze(&s, &a);
     report_cond_part cp;
@@ -115,7 +122,18 @@ static int build(const char *study_dir, int live, lr_err *e) {
         if (n_run < 0) goto done;
         n_figs += n_run;
     }
-    if (stale_figures_remove(fig_dir, figs, n_figs, e) != 0) goto done;
+    report_figure all_figs[2 * REPORT_MAX_FIGURES];
+    memcpy(all_figs, figs, (size_t)n_figs * sizeof *figs);
+    int n_all = n_figs;
+    if (has_search) {
+        int n_s = plot_search(&s, &sr, fig_dir, all_figs + n_figs, REPORT_MAX_FIGURES, e);
+        if (n_s < 0) goto done;
+        cp.search = &sr;
+        cp.search_figs = all_figs + n_figs;
+        cp.n_search_figs = n_s;
+        n_all += n_s;
+    }
+    if (stale_figures_remove(fig_dir, all_figs, n_all, e) != 0) goto done;
     if (conditions_files_write(s.dir, cp.conds, cp.n_conds, e) != 0) goto done;
     rc = report_write_docs(&s, &a, &cp, figs, n_figs, live, e);
 done:
@@ -125,6 +143,7 @@ done:
     conditions_cmp_free(&cp.cmp);
     report_conditions_free(cp.conds, cp.n_conds);
     report_analysis_free(&a);
+    search_report_free(&sr);
     report_study_free(&s);
     return rc;
 }

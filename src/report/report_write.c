@@ -335,6 +335,7 @@ static void md_write(FILE *f, const report_study *s, const report_analysis *a, c
         md_text(f, rows[i].value);
         fprintf(f, " |\n");
     }
+    if (cp->search) search_report_md(f, s, cp->search, cp->search_figs, cp->n_search_figs);
     fprintf(f, "\n## Conditions\n\n");
     md_table_head(f, COND_HEAD, COND_COLS, 1);
     for (int i = 0; i < cp->n_conds; i++) {
@@ -523,7 +524,9 @@ static int html_write(FILE *f, const report_study *s, const report_analysis *a, 
         html_text(f, rows[i].value);
         fprintf(f, "</code></td></tr>\n");
     }
-    fprintf(f, "</table>\n<h2 id=\"conditions\">Conditions</h2>\n<table>\n");
+    fprintf(f, "</table>\n");
+    if (cp->search && search_report_html(f, s, cp->search, cp->search_figs, cp->n_search_figs, e) != 0) return -1;
+    fprintf(f, "<h2 id=\"conditions\">Conditions</h2>\n<table>\n");
     html_table_head(f, COND_HEAD, COND_COLS, 1);
     for (int i = 0; i < cp->n_conds; i++) {
         cell row[COND_COLS];
@@ -611,10 +614,30 @@ static int html_write(FILE *f, const report_study *s, const report_analysis *a, 
     return 0;
 }
 
+void report_md_text(FILE *f, const char *t) { md_text(f, t); }
+void report_md_prose(FILE *f, const char *t) { md_prose(f, t); }
+void report_md_figure(FILE *f, const report_figure *fig) { md_figure(f, fig); }
+void report_html_text(FILE *f, const char *t) { html_text(f, t); }
+void report_html_prose(FILE *f, const char *t) { html_prose(f, t); }
+int report_html_figure(FILE *f, const report_study *s, const report_figure *fig, lr_err *e) {
+    return html_figure(f, s, fig, e);
+}
+
 int report_write_docs(const report_study *s, const report_analysis *a, const report_cond_part *cp,
                       const report_figure *figs, int n_figs, int live, lr_err *e) {
     char **sentences = NULL;
     int n_sent = report_analysis_sentences(s, a, &sentences);
+    if (cp->search) { // a search's discussion opens the analysis
+        char **ss = NULL;
+        int n_ss = search_report_sentences(s, cp->search, &ss);
+        char **all = lr_malloc((size_t)(n_ss + n_sent + 1) * sizeof *all);
+        for (int i = 0; i < n_ss; i++) all[i] = ss[i];
+        for (int i = 0; i < n_sent; i++) all[n_ss + i] = sentences[i];
+        free(ss);
+        free(sentences);
+        sentences = all;
+        n_sent += n_ss;
+    }
     char path[4400];
     fs_atomic_file af;
     int rc = -1;

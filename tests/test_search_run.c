@@ -228,6 +228,14 @@ static void test_random_layout(void **state) {
     free(text);
     snprintf(path, sizeof path, "%s/report.html", out);
     assert_true(exists(path));
+    // ... with the search's own section, read back from what the scheduler wrote
+    snprintf(path, sizeof path, "%s/report.md", out);
+    char *md = slurp_must(path, NULL);
+    assert_non_null(strstr(md, "\n## Search\n"));
+    assert_non_null(strstr(md, "The search spent 18 epochs")); // 6 trials x 3 epochs, no pruner
+    free(md);
+    snprintf(path, sizeof path, "%s/figures/search_history.png", out);
+    assert_true(exists(path));
 }
 
 static void test_tpe_asha_decisions(void **state) {

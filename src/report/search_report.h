@@ -24,25 +24,11 @@
 #include "../search/search.h"
 #include "../stats/stats.h"
 #include "report_parts.h"
+#include "../study/run_files.h"
 
-// The keys of a search in study.json and run.json (docs/output-format.md).
-// The writer (src/study) and this reader share these names.
-#define STUDY_KEY_SEARCH "search"              // {"method", "trials", "metric", "direction", "seed",
-                                               //  "seeds", "lag", "grid_points", "pruner", "space"}
-#define SEARCH_KEY_METHOD "method"             // "random" | "tpe" | "grid"
-#define SEARCH_KEY_TRIALS "trials"             // planned trials
-#define SEARCH_KEY_METRIC "metric"             // search_metric_name
-#define SEARCH_KEY_DIRECTION "direction"       // "maximize" | "minimize"
-#define SEARCH_KEY_SEED "seed"                 // the search's own seed
-#define SEARCH_KEY_SEEDS "seeds"               // seeds per point
-#define SEARCH_KEY_LAG "lag"
-#define SEARCH_KEY_GRID_POINTS "grid_points"   // optional (default SEARCH_DEFAULT_GRID_POINTS)
-#define SEARCH_KEY_PRUNER "pruner"             // {"type": "asha"|"median"|"none", "grace", "eta",
-                                               //  "max_epochs", "startup", "warmup"}
+// The keys of a search in study.json and run.json are the writer's
+// (src/study/run_files.h, docs/output-format.md); the pruner's type key:
 #define SEARCH_KEY_PRUNER_TYPE "type"
-#define SEARCH_KEY_SPACE "space"               // {"lr": "loguniform:0.0001:1", ...} (param_format)
-#define RUN_KEY_TRIAL "trial"                  // run.json: the trial number, from 0
-#define RUN_KEY_POINT "point"                  // run.json: {"lr": 0.0123, "optimizer": "adam"}
 #define RUN_STATUS_PRUNED "pruned"             // run.json "status" of a pruned run
 
 // Rows of the top-trials table.

@@ -1,0 +1,24 @@
+build-bench/src/cli/cmd_doc.o: src/cli/cmd_doc.c build-bench/commit.h \
+ src/cli/commands.h src/cli/../train/lrfind.h src/cli/../train/config.h \
+ src/cli/../train/../util/common.h src/cli/../train/../data/dataset.h \
+ src/cli/../train/../data/../util/common.h src/cli/../model/model.h \
+ src/cli/../model/kernels.h src/cli/../model/../util/common.h \
+ src/cli/../study/weights.h src/cli/../study/../data/dataset.h \
+ src/cli/../study/../model/model.h src/cli/../data/dataset.h \
+ src/cli/../train/knobs.h src/cli/../util/common.h
+build-bench/commit.h:
+src/cli/commands.h:
+src/cli/../train/lrfind.h:
+src/cli/../train/config.h:
+src/cli/../train/../util/common.h:
+src/cli/../train/../data/dataset.h:
+src/cli/../train/../data/../util/common.h:
+src/cli/../model/model.h:
+src/cli/../model/kernels.h:
+src/cli/../model/../util/common.h:
+src/cli/../study/weights.h:
+src/cli/../study/../data/dataset.h:
+src/cli/../study/../model/model.h:
+src/cli/../data/dataset.h:
+src/cli/../train/knobs.h:
+src/cli/../util/common.h:

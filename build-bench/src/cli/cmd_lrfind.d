@@ -1,0 +1,49 @@
+build-bench/src/cli/cmd_lrfind.o: src/cli/cmd_lrfind.c src/cli/commands.h \
+ src/cli/../train/lrfind.h src/cli/../train/config.h \
+ src/cli/../train/../util/common.h src/cli/../train/../data/dataset.h \
+ src/cli/../train/../data/../util/common.h src/cli/../model/model.h \
+ src/cli/../model/kernels.h src/cli/../model/../util/common.h \
+ src/cli/../study/weights.h src/cli/../study/../data/dataset.h \
+ src/cli/../study/../model/model.h src/cli/../data/dataset.h \
+ src/cli/../model/kernels.h src/cli/../report/report_parts.h \
+ src/cli/../report/report.h src/cli/../report/../train/knobs.h \
+ src/cli/../report/../train/config.h src/cli/../report/../util/common.h \
+ src/cli/../report/../train/lrfind.h src/cli/../study/grid.h \
+ src/cli/../study/../train/knobs.h src/cli/../study/study_file.h \
+ src/cli/../study/grid.h src/cli/../study/../search/search.h \
+ src/cli/../study/../search/prune.h src/cli/../study/../search/trial.h \
+ src/cli/../study/../search/space.h \
+ src/cli/../study/../search/../train/knobs.h src/cli/../train/knobs.h \
+ src/cli/../util/fsutil.h src/cli/../util/common.h
+src/cli/commands.h:
+src/cli/../train/lrfind.h:
+src/cli/../train/config.h:
+src/cli/../train/../util/common.h:
+src/cli/../train/../data/dataset.h:
+src/cli/../train/../data/../util/common.h:
+src/cli/../model/model.h:
+src/cli/../model/kernels.h:
+src/cli/../model/../util/common.h:
+src/cli/../study/weights.h:
+src/cli/../study/../data/dataset.h:
+src/cli/../study/../model/model.h:
+src/cli/../data/dataset.h:
+src/cli/../model/kernels.h:
+src/cli/../report/report_parts.h:
+src/cli/../report/report.h:
+src/cli/../report/../train/knobs.h:
+src/cli/../report/../train/config.h:
+src/cli/../report/../util/common.h:
+src/cli/../report/../train/lrfind.h:
+src/cli/../study/grid.h:
+src/cli/../study/../train/knobs.h:
+src/cli/../study/study_file.h:
+src/cli/../study/grid.h:
+src/cli/../study/../search/search.h:
+src/cli/../study/../search/prune.h:
+src/cli/../study/../search/trial.h:
+src/cli/../study/../search/space.h:
+src/cli/../study/../search/../train/knobs.h:
+src/cli/../train/knobs.h:
+src/cli/../util/fsutil.h:
+src/cli/../util/common.h:

@@ -1,0 +1,36 @@
+build-bench/src/study/search_run.o: src/study/search_run.c \
+ src/study/search_run.h src/study/scheduler.h src/study/../train/train.h \
+ src/study/../train/config.h src/study/../train/../util/common.h \
+ src/study/../train/../data/dataset.h \
+ src/study/../train/../data/../util/common.h \
+ src/study/../train/../model/model.h \
+ src/study/../train/../model/kernels.h \
+ src/study/../train/../model/../util/common.h src/study/study.h \
+ src/study/../train/knobs.h src/study/../train/lrfind.h \
+ src/study/run_files.h src/study/../search/space.h \
+ src/study/../search/../train/knobs.h src/study/../search/search.h \
+ src/study/../search/prune.h src/study/../search/trial.h \
+ src/study/../search/space.h src/study/../util/fsutil.h \
+ src/study/../util/common.h
+src/study/search_run.h:
+src/study/scheduler.h:
+src/study/../train/train.h:
+src/study/../train/config.h:
+src/study/../train/../util/common.h:
+src/study/../train/../data/dataset.h:
+src/study/../train/../data/../util/common.h:
+src/study/../train/../model/model.h:
+src/study/../train/../model/kernels.h:
+src/study/../train/../model/../util/common.h:
+src/study/study.h:
+src/study/../train/knobs.h:
+src/study/../train/lrfind.h:
+src/study/run_files.h:
+src/study/../search/space.h:
+src/study/../search/../train/knobs.h:
+src/study/../search/search.h:
+src/study/../search/prune.h:
+src/study/../search/trial.h:
+src/study/../search/space.h:
+src/study/../util/fsutil.h:
+src/study/../util/common.h:

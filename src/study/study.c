@@ -210,10 +210,12 @@ static int execute_run(study_exec *x, const study_item *it) {
     console_end_run(&con, r);
     char path[4096];
     fs_join(path, sizeof path, run_dir, "weights.lrsw");
+    // run.json last: once it says the run ended, a resume keeps every other
+    // file as it is, so they must all be whole before it.
     if (write_failed || (r->params && save_weights(path, x, r, &we) != 0) ||
+        tfevents_run_write(sv.tb_dir, cfg, s->axes, s->n_axes, r, sv.tb_start, &we) != 0 || // ---- TensorBoard
         run_files_write_metrics(run_dir, r, &we) != 0 ||
-        run_files_write_json_trial(run_dir, cfg, r, class_names, trial, &we) != 0 ||
-        tfevents_run_write(sv.tb_dir, cfg, s->axes, s->n_axes, r, sv.tb_start, &we) != 0) { // ---- TensorBoard
+        run_files_write_json_trial(run_dir, cfg, r, class_names, trial, &we) != 0) {
         fprintf(stderr, "lrscope: run %s: %s\n", cfg->name, we.msg);
         failed = 1;
     }

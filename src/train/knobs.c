@@ -43,9 +43,6 @@ static const char *check_model(const char *v) {
         for (size_t i = 0; i < sizeof KINDS / sizeof KINDS[0]; i++)
             if (strlen(KINDS[i]) == kl && !strncmp(kind, KINDS[i], kl)) known = (int)i;
         if (known < 0) why = expected;
-        else if (!strcmp(KINDS[known], "bn") || !strcmp(KINDS[known], "dropout"))
-            why = "a model without bn or dropout layers for now: they need the batch trainer, not yet "
-                  "wired into training";
         s += len + (s[len] == ',');
     }
     free(full);

@@ -1,0 +1,406 @@
+// test_train_bn.c: training models with batch norm and dropout through the
+// batch driver (train.c -> model_batch.c): they learn, every bit (parameters
+// and running statistics) is the same for any thread count and across a
+// save/restore, a step through the trainer is model_batch + the optimiser
+// done by hand, evaluation reproduces the recorded test metrics with the
+// running statistics, and the refusals (a batch leaving bn one value per
+// channel, the memory estimate) hold.
+#include "test_util.h"
+
+#include "../src/data/loader.h"
+#include "../src/model/model_batch.h"
+#include "../src/train/metrics.h"
+#include "../src/train/optim.h"
+#include "../src/train/pool.h"
+#include "../src/train/schedule.h"
+#include "../src/train/train.h"
+#include "../src/util/rng.h"
+
+// A small network with batch norm after a padded, bias-free convolution.
+#define BN_SPEC "conv:8:3:p=1:bias=0,bn,relu,maxpool:2,conv:8:3:p=1:bias=0,bn,relu,gap,linear"
+// The same with dropout before the classifier.
+#define BN_DROP_SPEC "conv:8:3:p=1:bias=0,bn,relu,maxpool:2,conv:8:3:p=1:bias=0,bn,relu,gap,dropout:0.3,linear"
+
+// n images of 3x32x32 whose class (k % 10) sets a colour and a bright square
+// position, plus noise (test_train.c's generator).
+static void make_data(dataset *d, int n, uint64_t seed) {
+    dataset_alloc(d, n, 3, 32, 32, 10);
+    rng_state r;
+    rng_seed(&r, seed, 99, 0);
+    for (int i = 0; i < n; i++) {
+        int k = (int)rng_below(&r, 10);
+        d->labels[i] = (uint16_t)k;
+        uint8_t *img = d->pixels + (size_t)i * 3 * 32 * 32;
+        for (int c = 0; c < 3; c++)
+            for (int p = 0; p < 32 * 32; p++) {
+                int y = p / 32, x = p % 32;
+                int base = ((k >> c) & 1) ? 170 : 60;
+                int sq = (y / 8 == k % 4 && x / 8 == k / 4 % 4) ? 80 : 0;
+                img[c * 1024 + p] = (uint8_t)(base + sq + (int)rng_below(&r, 40));
+            }
+    }
+    dataset_default_class_names(d);
+}
+
+static const dataset_info *cifar(void) { return dataset_find("cifar10"); }
+
+static run_config bn_config(const char *spec) {
+    run_config c;
+    config_defaults(&c);
+    snprintf(c.model, sizeof c.model, "%s", spec);
+    c.epochs = 3;
+    c.batch_size = 40; // 2 full groups + a partial one
+    c.lr = 0.05;
+    c.weight_decay = 1e-4;
+    c.threads = 1;
+    c.seed = 3;
+    return c;
+}
+
+// The running statistics of every bn layer moved away from their start
+// (mean 0, variance 1): training updated them and the result holds them.
+static void assert_buffers_trained(const run_result *r) {
+    const model_desc *m = &r->model;
+    assert_true(m->n_buffers > 0);
+    const float *buf = r->params + m->n_params;
+    int moved_mean = 0, moved_var = 0;
+    for (int i = 0; i < m->n_layers; i++) {
+        const layer *ly = &m->layers[i];
+        if (ly->kind != LAYER_BN) continue;
+        for (int c = 0; c < ly->c; c++) {
+            moved_mean += buf[ly->buf_off + c] != 0.0f;
+            moved_var += buf[ly->buf_off + ly->c + c] != 1.0f;
+            assert_true(isfinite(buf[ly->buf_off + c]) && buf[ly->buf_off + ly->c + c] > 0.0f);
+        }
+    }
+    assert_int_equal(moved_mean, (int)m->n_buffers / 2);
+    assert_int_equal(moved_var, (int)m->n_buffers / 2);
+}
+
+typedef struct {
+    double first, last;
+    long steps;
+} step_log;
+
+static int log_step(void *ctx, long step, double lr, double loss) {
+    (void)lr;
+    step_log *s = ctx;
+    if (step == 0) s->first = loss;
+    s->last = loss;
+    s->steps++;
+    return 0;
+}
+
+// It learns, and the parameters and running statistics are the same bits
+// for 1, 2 and 3 threads, with and without dropout.
+static void test_bn_learns_same_bits_any_threads(void **state) {
+    (void)state;
+    dataset tr, te;
+    make_data(&tr, 300, 21);
+    make_data(&te, 100, 22);
+    const char *specs[2] = {BN_SPEC, BN_DROP_SPEC};
+    for (int s = 0; s < 2; s++) {
+        run_result r[3];
+        int threads[3] = {1, 2, 3};
+        lr_err e;
+        for (int i = 0; i < 3; i++) {
+            run_config c = bn_config(specs[s]);
+            c.threads = threads[i];
+            step_log log = {0};
+            train_hooks hooks = {.on_step = log_step, .ctx = &log};
+            if (train_run(&c, &tr, &te, cifar(), &hooks, &r[i], &e) != 0) fail_msg("%s", e.msg);
+            assert_int_equal(r[i].status, RUN_FINISHED);
+            assert_int_equal(log.steps, 3 * 8);
+            if (i == 0) print_message("# %s: step loss %.3f -> %.3f, test acc %.3f\n", specs[s], log.first,
+                                      log.last, r[i].epochs[2].test_acc);
+            assert_true(log.last < log.first);
+            assert_true(r[i].epochs[2].train_loss < r[i].epochs[0].train_loss);
+            assert_true(r[i].epochs[2].test_acc > 0.2); // chance is 0.1
+        }
+        assert_buffers_trained(&r[0]);
+        size_t S = model_state_floats(&r[0].model);
+        for (int i = 1; i < 3; i++) {
+            assert_memory_equal(r[i].params, r[0].params, S * sizeof(float));
+            for (int ep = 0; ep < 3; ep++) {
+                assert_memory_equal(&r[i].epochs[ep].train_loss, &r[0].epochs[ep].train_loss, sizeof(double));
+                assert_memory_equal(&r[i].epochs[ep].test_loss, &r[0].epochs[ep].test_loss, sizeof(double));
+            }
+            assert_memory_equal(r[i].test_cm, r[0].test_cm, 100 * sizeof(int64_t));
+        }
+        // another seed gives other weights (the comparison can fail)
+        run_config c = bn_config(specs[s]);
+        c.seed = 4;
+        run_result other;
+        assert_int_equal(train_run(&c, &tr, &te, cifar(), NULL, &other, &e), 0);
+        assert_memory_not_equal(other.params, r[0].params, r[0].model.n_params * sizeof(float));
+        run_result_free(&other);
+        for (int i = 0; i < 3; i++) run_result_free(&r[i]);
+    }
+    dataset_free(&tr);
+    dataset_free(&te);
+}
+
+// Dropout is on in training (its masks drawn from (seed, step)): the same
+// model with dropout 0.3 trains to other weights than without, and is
+// still deterministic (the thread test above).
+static void test_dropout_is_active_in_training(void **state) {
+    (void)state;
+    dataset tr, te;
+    make_data(&tr, 120, 23);
+    make_data(&te, 40, 24);
+    run_config a = bn_config(BN_DROP_SPEC), b = bn_config(BN_DROP_SPEC);
+    a.epochs = b.epochs = 1;
+    snprintf(b.model, sizeof b.model, "%s",
+             "conv:8:3:p=1:bias=0,bn,relu,maxpool:2,conv:8:3:p=1:bias=0,bn,relu,gap,dropout:0,linear");
+    run_result ra, rb;
+    lr_err e;
+    assert_int_equal(train_run(&a, &tr, &te, cifar(), NULL, &ra, &e), 0);
+    assert_int_equal(train_run(&b, &tr, &te, cifar(), NULL, &rb, &e), 0);
+    assert_int_equal(ra.model.n_params, rb.model.n_params);
+    assert_memory_not_equal(ra.params, rb.params, ra.model.n_params * sizeof(float));
+    run_result_free(&ra);
+    run_result_free(&rb);
+    dataset_free(&tr);
+    dataset_free(&te);
+}
+
+// Saved after epoch 1 and restored into a fresh trainer, the run ends with
+// the uninterrupted run's bits: parameters, running statistics, records.
+static void test_bn_save_restore_same_bits(void **state) {
+    (void)state;
+    dataset tr, te;
+    make_data(&tr, 200, 25);
+    make_data(&te, 60, 26);
+    run_config c = bn_config(BN_DROP_SPEC);
+    lr_err e;
+    run_result ref;
+    assert_int_equal(train_run(&c, &tr, &te, cifar(), NULL, &ref, &e), 0);
+    trainer *t1 = trainer_create(&c, &tr, &te, cifar(), &e);
+    assert_non_null(t1);
+    assert_int_equal(trainer_epoch(t1, NULL), RUN_RUNNING);
+    uint8_t *saved;
+    size_t len;
+    trainer_save(t1, &saved, &len);
+    const model_desc *m = &trainer_result(t1)->model;
+    const size_t S = model_state_floats(m);
+    float *after1 = malloc(S * sizeof(float));
+    assert_non_null(after1);
+    memcpy(after1, trainer_result(t1)->params, S * sizeof(float));
+    trainer_destroy(t1);
+    // the state holds the buffers: one float fewer does not restore
+    trainer *t2 = trainer_create(&c, &tr, &te, cifar(), &e);
+    assert_non_null(t2);
+    assert_int_equal(trainer_restore(t2, saved, len - 4, &e), -1);
+    assert_int_equal(trainer_restore(t2, saved, len, &e), 0);
+    assert_memory_equal(trainer_result(t2)->params, after1, S * sizeof(float)); // buffers included
+    while (trainer_epoch(t2, NULL) == RUN_RUNNING) {}
+    run_result r2;
+    trainer_take_result(t2, &r2);
+    trainer_destroy(t2);
+    assert_int_equal(r2.status, RUN_FINISHED);
+    assert_memory_equal(r2.params, ref.params, S * sizeof(float));
+    for (int ep = 0; ep < 3; ep++) {
+        assert_memory_equal(&r2.epochs[ep].train_loss, &ref.epochs[ep].train_loss, sizeof(double));
+        assert_memory_equal(&r2.epochs[ep].test_loss, &ref.epochs[ep].test_loss, sizeof(double));
+    }
+    free(after1);
+    free(saved);
+    run_result_free(&r2);
+    run_result_free(&ref);
+    dataset_free(&tr);
+    dataset_free(&te);
+}
+
+// Two optimiser steps (SGD, momentum, nesterov, weight decay) through the
+// trainer equal the same steps done by hand: the loader's batches, the batch
+// driver over all groups, softmax_xent at 1 / batch, the group slots summed
+// in group order and optim_update with the schedule's rate.
+static void test_bn_steps_equal_by_hand(void **state) {
+    (void)state;
+    dataset tr, te;
+    make_data(&tr, 72, 27); // batches of 40 and 32: 3 groups, then 2
+    make_data(&te, 20, 28);
+    run_config c = bn_config(BN_DROP_SPEC);
+    c.epochs = 1;
+    c.nesterov = 1;
+    c.weight_decay = 5e-3;
+    c.lr = 0.1;
+    lr_err e;
+    run_result r;
+    assert_int_equal(train_run(&c, &tr, &te, cifar(), NULL, &r, &e), 0);
+
+    model_desc m;
+    assert_int_equal(model_build(&m, c.model, 3, 32, 32, 10, &e), 0);
+    const size_t S = model_state_floats(&m), P = m.n_params;
+    float *state_ = lr_aligned_alloc(S * sizeof(float)), *slots = lr_aligned_alloc(3 * P * sizeof(float));
+    float *grads = lr_aligned_alloc(P * sizeof(float));
+    model_init_params(&m, state_, c.seed);
+    const kernel_table *kt = kernels_select(c.isa, &e);
+    assert_non_null(kt);
+    optim_state opt;
+    assert_int_equal(optim_init(&opt, &c, P, &e), 0);
+    schedule sched;
+    assert_int_equal(schedule_init(&sched, &c, 2, &e), 0);
+    loader *ld = loader_create(&tr, cifar(), c.batch_size, 1, c.seed, 0);
+    loader_set_isa(ld, c.isa);
+    pool *p = pool_create(1);
+    model_batch mb;
+    model_batch_init(&mb, &m, 3);
+    const size_t img = 3 * 32 * 32 * LANES;
+    float *x = lr_aligned_alloc(3 * img * sizeof(float));
+    float loss[3 * LANES];
+    int pred[3 * LANES];
+    loader_start_epoch(ld, 0);
+    for (long step = 0; step < 2; step++) {
+        const batch *b = loader_next(ld);
+        assert_non_null(b);
+        const float *xg[3];
+        int nvalid[3];
+        for (int g = 0; g < b->groups; g++) {
+            loader_fill_group(ld, b, g, x + g * img);
+            xg[g] = x + g * img;
+            nvalid[g] = b->n - g * LANES < LANES ? b->n - g * LANES : LANES;
+        }
+        model_batch_step st = {.train = 1, .seed = c.seed, .step = (uint64_t)step};
+        assert_int_equal(model_batch_forward(&mb, kt, state_, xg, nvalid, b->groups, &st, p, &e), 0);
+        for (int g = 0; g < b->groups; g++)
+            softmax_xent(mb.ws[g].dlogits, loss + g * LANES, pred + g * LANES, mb.ws[g].act[m.n_layers],
+                         b->labels + g * LANES, 10, 1.0f / (float)b->n);
+        model_batch_backward(&mb, kt, state_, slots, b->groups, p);
+        for (size_t i = 0; i < P; i++) {
+            grads[i] = slots[i];
+            for (int g = 1; g < b->groups; g++) grads[i] += slots[(size_t)g * P + i];
+        }
+        schedule_point sp;
+        assert_int_equal(schedule_at(&sched, step, &sp, &e), 0);
+        optim_hyper h = optim_hyper_from(&c, &sp);
+        optim_update(&opt, &h, state_, grads, 0, P);
+        optim_step_done(&opt);
+    }
+    loader_stop_epoch(ld);
+    assert_memory_equal(r.params, state_, S * sizeof(float)); // parameters and running statistics
+    free(x);
+    model_batch_free(&mb);
+    pool_destroy(p);
+    loader_destroy(ld);
+    optim_free(&opt);
+    free(grads);
+    free(slots);
+    free(state_);
+    run_result_free(&r);
+    dataset_free(&tr);
+    dataset_free(&te);
+}
+
+// train_evaluate of a trained run's state reproduces its last recorded test
+// metrics to the bit; with the running statistics reset it does not.
+static void test_bn_evaluate_reproduces_run(void **state) {
+    (void)state;
+    dataset tr, te;
+    make_data(&tr, 200, 29);
+    make_data(&te, 90, 30);
+    run_config c = bn_config(BN_DROP_SPEC);
+    c.epochs = 2;
+    lr_err e;
+    run_result r;
+    assert_int_equal(train_run(&c, &tr, &te, cifar(), NULL, &r, &e), 0);
+    double loss;
+    int64_t cm[100];
+    assert_int_equal(train_evaluate(&r.model, r.params, &te, cifar(), "auto", 2, &loss, cm, &e), 0);
+    assert_memory_equal(&loss, &r.epochs[1].test_loss, sizeof loss);
+    assert_memory_equal(cm, r.test_cm, sizeof cm);
+    assert_true(metrics_accuracy(cm, 10) == r.epochs[1].test_acc);
+    // train_predict_probs: the same loss
+    float *probs = malloc((size_t)te.n * 10 * sizeof(float));
+    assert_non_null(probs);
+    double ploss;
+    assert_int_equal(train_predict_probs(&r.model, r.params, &te, cifar(), "auto", 1, probs, &ploss, NULL, &e), 0);
+    assert_memory_equal(&ploss, &loss, sizeof loss);
+    free(probs);
+    // the running statistics matter: reset, the loss changes
+    for (size_t i = 0; i < r.model.n_buffers / 2; i++) r.params[r.model.n_params + i] = 0.0f;
+    double reset_loss;
+    assert_int_equal(train_evaluate(&r.model, r.params, &te, cifar(), "auto", 1, &reset_loss, cm, &e), 0);
+    assert_true(reset_loss != loss);
+    run_result_free(&r);
+    dataset_free(&tr);
+    dataset_free(&te);
+}
+
+// A batch size that leaves a bn seeing one value per channel is refused at
+// creation, naming --batch-size and the data size; a bn over 32x32 maps
+// takes a last batch of one image, as PyTorch does.
+static void test_bn_batch_of_one_refused(void **state) {
+    (void)state;
+    dataset tr41, tr80, te;
+    make_data(&tr41, 41, 31);
+    make_data(&tr80, 80, 32);
+    make_data(&te, 20, 33);
+    lr_err e;
+    run_config c = bn_config("conv:4:3:p=1,relu,gap,bn,linear"); // a 1-D bn after pooling
+    c.epochs = 1;
+    trainer *t = trainer_create(&c, &tr41, &te, cifar(), &e);
+    assert_null(t);
+    print_message("# %s\n", e.msg);
+    assert_non_null(strstr(e.msg, "--batch-size 40"));
+    assert_non_null(strstr(e.msg, "41 training images"));
+    assert_non_null(strstr(e.msg, "last batch of 1 image"));
+    assert_non_null(strstr(e.msg, "layer 4 (bn)"));
+    model_desc mb;
+    assert_int_equal(model_build(&mb, c.model, 3, 32, 32, 10, &e), 0);
+    assert_int_equal(train_check_batches(&mb, 40, 41, &e), -1);
+    assert_int_equal(train_check_batches(&mb, 40, 42, &e), 0);  // a last batch of 2
+    assert_int_equal(train_check_batches(&mb, 1, 42, &e), -1);  // every batch one image
+    assert_int_equal(train_check_batches(&mb, 64, 1, &e), -1);  // one image, less than a batch
+    // a batch size that divides the data, or a bn over a 32x32 map: trains
+    t = trainer_create(&c, &tr80, &te, cifar(), &e);
+    assert_non_null(t);
+    assert_int_equal(trainer_epoch(t, NULL), RUN_FINISHED);
+    trainer_destroy(t);
+    run_config c2 = bn_config(BN_SPEC);
+    c2.epochs = 1;
+    t = trainer_create(&c2, &tr41, &te, cifar(), &e);
+    if (!t) fail_msg("%s", e.msg);
+    assert_int_equal(trainer_epoch(t, NULL), RUN_FINISHED);
+    trainer_destroy(t);
+    // a model without bn takes any batch size
+    model_desc m;
+    assert_int_equal(model_build(&m, "conv:4:3:p=1,relu,gap,linear", 3, 32, 32, 10, &e), 0);
+    assert_int_equal(train_check_batches(&m, 40, 41, &e), 0);
+    dataset_free(&tr41);
+    dataset_free(&tr80);
+    dataset_free(&te);
+}
+
+// The memory estimate counts the batch driver's workspace per group: it
+// grows with the batch by at least every activation of every group.
+static void test_memory_counts_batch_driver(void **state) {
+    (void)state;
+    lr_err e;
+    model_desc bn, plain;
+    assert_int_equal(model_build(&bn, "resnet20", 3, 32, 32, 10, &e), 0);
+    assert_int_equal(model_build(&plain, "seed", 3, 32, 32, 10, &e), 0);
+    assert_true(train_batched(&bn));
+    assert_false(train_batched(&plain));
+    size_t acts = 0;
+    for (int i = 1; i <= bn.n_layers; i++) acts += bn.act_floats[i];
+    size_t small = train_memory_bytes(&bn, 16, 1), big = train_memory_bytes(&bn, 1024, 1);
+    assert_true(big - small >= 63 * acts * sizeof(float));
+    print_message("# resnet20: %.1f MB at batch 128, 2 threads\n", train_memory_bytes(&bn, 128, 2) / 1e6);
+    // without bn the batch adds gradient slots only
+    size_t psmall = train_memory_bytes(&plain, 16, 1), pbig = train_memory_bytes(&plain, 1024, 1);
+    assert_true(pbig - psmall == 63 * plain.n_params * sizeof(float));
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_bn_learns_same_bits_any_threads),
+        cmocka_unit_test(test_dropout_is_active_in_training),
+        cmocka_unit_test(test_bn_save_restore_same_bits),
+        cmocka_unit_test(test_bn_steps_equal_by_hand),
+        cmocka_unit_test(test_bn_evaluate_reproduces_run),
+        cmocka_unit_test(test_bn_batch_of_one_refused),
+        cmocka_unit_test(test_memory_counts_batch_driver),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

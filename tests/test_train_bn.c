@@ -4,8 +4,11 @@
 // save/restore, a step through the trainer is model_batch + the optimiser
 // done by hand, evaluation reproduces the recorded test metrics with the
 // running statistics, and the refusals (a batch leaving bn one value per
-// channel, the memory estimate) hold.
-#include "test_util.h"
+// channel, the memory estimate) hold. End to end: `lrscope run --model
+// resnet20` writes weights v3 that evaluate, predict and ensemble use, a
+// killed run resumes to the same bits, and a study file's bn model gives the
+// same bits for --jobs 1 and 2.
+#include "cli_fixture.h"
 
 #include "../src/data/loader.h"
 #include "../src/model/model_batch.h"
@@ -392,6 +395,216 @@ static void test_memory_counts_batch_driver(void **state) {
     assert_true(pbig - psmall == 63 * plain.n_params * sizeof(float));
 }
 
+// ---------------------------------------------------------------- end to end
+
+// A CIFAR-10 folder of 5 x 4 training and 10 test images (cli_fixture.h's
+// colours): small enough for ResNet-20 on scalar kernels.
+static int small_setup(void **state) {
+    cli_state *st = calloc(1, sizeof *st);
+    if (!st) return -1;
+    const char *bin = getenv("LRSCOPE_BIN");
+    st->bin = bin && *bin ? bin : "build/lrscope";
+    if (access(st->bin, X_OK) != 0) {
+        fprintf(stderr, "test_train_bn: %s is not an executable (set LRSCOPE_BIN)\n", st->bin);
+        free(st);
+        return -1;
+    }
+    test_mkdtemp(st->root, sizeof st->root);
+    join(st->data, sizeof st->data, st->root, "data");
+    if (mkdir(st->data, 0755) != 0) return -1;
+    for (int b = 1; b <= 5; b++) {
+        char name[32];
+        snprintf(name, sizeof name, "data_batch_%d.bin", b);
+        write_cifar_file(st->data, name, 4, b);
+    }
+    write_cifar_file(st->data, "test_batch.bin", 10, 6);
+    *state = st;
+    return 0;
+}
+
+// `lrscope ARGS...` with LRSCOPE_CRASH_AT=crash (NULL: unset); the wait status.
+static int spawn(const cli_state *st, const char *crash, char *const argv[]) {
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        if (!freopen("/dev/null", "w", stdout) || !freopen("/dev/null", "w", stderr)) _exit(126);
+        if (crash) setenv("LRSCOPE_CRASH_AT", crash, 1);
+        else unsetenv("LRSCOPE_CRASH_AT");
+        execv(st->bin, argv);
+        _exit(127);
+    }
+    int status;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    return status;
+}
+
+// metrics.csv without its last column (seconds).
+static char *metrics_no_time(const char *run_dir) {
+    char path[4700];
+    snprintf(path, sizeof path, "%s/metrics.csv", run_dir);
+    char *t = slurp_must(path, NULL);
+    strip_last_field(t);
+    return t;
+}
+
+#define R20_ARGS "--model", "resnet20", "--epochs", "2", "--lr", "0.1", "--weight-decay", "1e-4", "--batch-size", \
+                 "8", "--quiet", "--no-report"
+
+static void test_cli_resnet20_run_evaluate_predict_resume(void **state) {
+    cli_state *st = *state;
+    char ref[4400], cut[4400], ref_run[4600], cut_run[4600], wpath[4700];
+    snprintf(ref, sizeof ref, "%s/r20", st->root);
+    snprintf(cut, sizeof cut, "%s/r20-killed", st->root);
+    // uninterrupted, one thread
+    char *argv_ref[] = {"lrscope", "run", "--data", st->data, "--out", ref, R20_ARGS, "--threads", "1", NULL};
+    int ws = spawn(st, NULL, argv_ref);
+    if (!WIFEXITED(ws) || WEXITSTATUS(ws) != 0) fail_msg("lrscope run --model resnet20: status %d", ws);
+    snprintf(ref_run, sizeof ref_run, "%s/runs/lr=0.1/seed-1", ref);
+    snprintf(wpath, sizeof wpath, "%s/weights.lrsw", ref_run);
+    // weights v3: the running statistics saved, trained away from their start
+    model_desc m;
+    float *params = NULL;
+    weights_meta meta;
+    lr_err e;
+    if (weights_read(wpath, NULL, &m, &params, &meta, &e) != 0) fail_msg("%s", e.msg);
+    assert_int_equal(meta.version, 3);
+    assert_int_equal(m.n_params, 269722);
+    assert_int_equal(m.n_buffers, 2 * (16 * 7 + 32 * 6 + 64 * 6));
+    int moved = 0;
+    for (size_t i = 0; i < m.n_buffers / 2; i++) moved += params[m.n_params + i] != 0.0f;
+    assert_true(moved > (int)m.n_buffers / 4);
+    weights_meta_free(&meta);
+
+    // evaluate reproduces the run's final test metrics to the bit
+    char run_json[4700];
+    snprintf(run_json, sizeof run_json, "%s/run.json", ref_run);
+    json_t *run = load_json(run_json);
+    json_t *fin = json_object_get(run, "final");
+    double loss = json_real_value(json_object_get(fin, "test_loss"));
+    double acc = json_real_value(json_object_get(fin, "test_acc"));
+    assert_string_equal(json_string_value(json_object_get(run, "status")), "finished");
+    json_decref(run);
+    char *err, *out;
+    int rc = run_lrscope(st, &err, &out, "evaluate '%s' --data '%s' --json --threads 2", ref_run, st->data);
+    if (rc != 0) fail_msg("evaluate exited %d: %s", rc, err);
+    json_error_t je;
+    json_t *ev = json_loads(out, 0, &je);
+    if (!ev) fail_msg("evaluate --json: %s", je.text);
+    if (json_real_value(json_object_get(ev, "test_loss")) != loss || json_real_value(json_object_get(ev, "test_acc")) != acc)
+        fail_msg("evaluate: loss %.17g acc %.17g; run.json %.17g %.17g", json_real_value(json_object_get(ev, "test_loss")),
+                 json_real_value(json_object_get(ev, "test_acc")), loss, acc);
+    json_decref(ev);
+    free(err);
+    free(out);
+
+    // predict: test image 3's probabilities are train_predict_probs's (eval mode, running statistics)
+    dataset train, test;
+    if (dataset_load(dataset_find("cifar10"), st->data, &train, &test, &e) != 0) fail_msg("%s", e.msg);
+    float probs[10 * 10];
+    if (train_predict_probs(&m, params, &test, dataset_find("cifar10"), "auto", 1, probs, NULL, NULL, &e) != 0)
+        fail_msg("%s", e.msg);
+    char bin[4600];
+    snprintf(bin, sizeof bin, "%s/test_batch.bin", st->data);
+    rc = run_lrscope(st, &err, &out, "predict '%s' '%s' --index 3 --json --top 10", wpath, bin);
+    if (rc != 0) fail_msg("predict exited %d: %s", rc, err);
+    json_t *root = json_loads(out, 0, &je);
+    assert_non_null(root);
+    json_t *top = json_object_get(json_array_get(json_object_get(root, "images"), 0), "top");
+    assert_int_equal(json_array_size(top), 10);
+    for (size_t j = 0; j < 10; j++) {
+        int label = (int)json_integer_value(json_object_get(json_array_get(top, j), "label"));
+        double p = json_real_value(json_object_get(json_array_get(top, j), "probability"));
+        if (fabs(p - probs[3 * 10 + label]) > 1e-5)
+            fail_msg("predict: class %d p %.9g, train_predict_probs %.9g", label, p, (double)probs[3 * 10 + label]);
+    }
+    json_decref(root);
+    free(err);
+    free(out);
+    dataset_free(&train);
+    dataset_free(&test);
+    free(params);
+
+    // ensemble of the run with itself: its member metrics are evaluate's
+    rc = run_lrscope(st, &err, &out, "ensemble '%s' '%s' --data '%s'", ref_run, wpath, st->data);
+    if (rc != 0) fail_msg("ensemble exited %d: %s", rc, err);
+    free(err);
+    free(out);
+
+    // killed (kill -9) after the first checkpoint, resumed with two threads: the same bits
+    char *argv_cut[] = {"lrscope", "run", "--data", st->data, "--out", cut, R20_ARGS, "--threads", "1", NULL};
+    ws = spawn(st, "epoch:1", argv_cut);
+    if (!WIFSIGNALED(ws) || WTERMSIG(ws) != SIGKILL) fail_msg("not killed (status %d)", ws);
+    char *argv_resume[] = {"lrscope", "resume", cut, "--quiet", NULL};
+    ws = spawn(st, NULL, argv_resume);
+    if (!WIFEXITED(ws) || WEXITSTATUS(ws) != 0) fail_msg("lrscope resume: status %d", ws);
+    snprintf(cut_run, sizeof cut_run, "%s/runs/lr=0.1/seed-1", cut);
+    char wcut[4700];
+    snprintf(wcut, sizeof wcut, "%s/weights.lrsw", cut_run);
+    size_t la, lb;
+    char *wa = slurp_must(wpath, &la), *wb = slurp_must(wcut, &lb);
+    assert_int_equal(la, lb);
+    assert_memory_equal(wa, wb, la);
+    free(wa);
+    free(wb);
+    char *ma = metrics_no_time(ref_run), *mb = metrics_no_time(cut_run);
+    assert_string_equal(ma, mb);
+    free(ma);
+    free(mb);
+}
+
+// A study file with a bn + dropout description in its model axis: --jobs 1
+// and --jobs 2 (one thread each or shared) write the same weights.
+static void test_cli_study_file_bn_jobs(void **state) {
+    cli_state *st = *state;
+    char yaml_path[4400], out1[4400], out2[4400];
+    snprintf(yaml_path, sizeof yaml_path, "%s/bn-study.yaml", st->root);
+    const char *yaml = "name: bn-jobs\nepochs: 2\nseeds: [1, 2]\nbase:\n  batch_size: 8\n  lr: 0.05\n"
+                       "grid:\n  model: [\"conv:4:3:p=1:bias=0,bn,relu,maxpool:2,conv:4:3:bias=0,bn,relu,gap,"
+                       "dropout:0.2,linear\", seed]\n";
+    test_write_file(yaml_path, yaml, strlen(yaml));
+    snprintf(out1, sizeof out1, "%s/bn-j1", st->root);
+    snprintf(out2, sizeof out2, "%s/bn-j2", st->root);
+    char *err;
+    int rc = run_lrscope(st, &err, NULL, "run '%s' --data '%s' --out '%s' --jobs 1 --threads 2 --quiet --no-report",
+                         yaml_path, st->data, out1);
+    if (rc != 0) fail_msg("--jobs 1: exit %d: %s", rc, err);
+    free(err);
+    rc = run_lrscope(st, &err, NULL, "run '%s' --data '%s' --out '%s' --jobs 2 --quiet --no-report", yaml_path,
+                     st->data, out2);
+    if (rc != 0) fail_msg("--jobs 2: exit %d: %s", rc, err);
+    free(err);
+    report_study s;
+    lr_err e;
+    if (report_study_read(out1, &s, &e) != 0) fail_msg("%s", e.msg);
+    assert_int_equal(s.n_runs, 4);
+    int bn_runs = 0;
+    for (int i = 0; i < s.n_runs; i++) {
+        char pa[4800], pb[4800];
+        snprintf(pa, sizeof pa, "%s/%s/weights.lrsw", out1, s.runs[i].name);
+        snprintf(pb, sizeof pb, "%s/%s/weights.lrsw", out2, s.runs[i].name);
+        size_t la, lb;
+        char *wa = slurp_must(pa, &la), *wb = slurp_must(pb, &lb);
+        assert_int_equal(la, lb);
+        assert_memory_equal(wa, wb, la);
+        bn_runs += strstr(s.runs[i].config.model, "bn") != NULL && wa[4] == 3; // weights v3
+        free(wa);
+        free(wb);
+    }
+    assert_int_equal(bn_runs, 2);
+    report_study_free(&s);
+}
+
+// Refused before anything is written: a bn model too large for memory, a
+// batch size that leaves a 1-D bn one image.
+static void test_cli_refusals(void **state) {
+    cli_state *st = *state;
+    expect_bad_input(st, "needs about", "--data '%s' --model "
+                     "'conv:4096:3:p=1:bias=0,bn,relu,conv:4096:3:p=1:bias=0,bn,relu,gap,linear' --batch-size 65536 "
+                     "--lr 0.1", st->data);
+    expect_bad_input(st, "--batch-size 19: 20 training images leave a last batch of 1 image",
+                     "--data '%s' --model 'conv:4:3,relu,gap,bn,linear' --batch-size 19 --lr 0.1", st->data);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_bn_learns_same_bits_any_threads),
@@ -402,5 +615,11 @@ int main(void) {
         cmocka_unit_test(test_bn_batch_of_one_refused),
         cmocka_unit_test(test_memory_counts_batch_driver),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    const struct CMUnitTest cli[] = {
+        cmocka_unit_test(test_cli_refusals),
+        cmocka_unit_test(test_cli_resnet20_run_evaluate_predict_resume),
+        cmocka_unit_test(test_cli_study_file_bn_jobs),
+    };
+    int failed = cmocka_run_group_tests_name("train_bn", tests, NULL, NULL);
+    return failed + cmocka_run_group_tests_name("train_bn_cli", cli, small_setup, group_teardown);
 }

@@ -16,6 +16,8 @@
 #include "../src/train/optim.h"
 #include "../src/train/pool.h"
 #include "../src/train/schedule.h"
+#include "../src/train/checkpoint.h"
+#include "../src/train/knobs.h"
 #include "../src/train/train.h"
 #include "../src/util/rng.h"
 
@@ -395,6 +397,106 @@ static void test_memory_counts_batch_driver(void **state) {
     assert_true(pbig - psmall == 63 * plain.n_params * sizeof(float));
 }
 
+// ---------------------------------------------------------------- He et al.'s recipe in steps
+
+// Multistep milestones in optimiser steps: MultiStepLR stepped per batch.
+static void test_milestones_in_steps(void **state) {
+    (void)state;
+    run_config c;
+    config_defaults(&c);
+    snprintf(c.schedule, sizeof c.schedule, "multistep");
+    c.lr = 0.1;
+    c.gamma = 0.1;
+    c.epochs = 4;
+    lr_err e;
+    const knob *k = knob_find("milestones");
+    assert_int_equal(knob_parse(k, "3,5", &c, "--milestones", &e), 0);
+    assert_int_equal(knob_parse(knob_find("milestone_unit"), "steps", &c, "--milestone-unit", &e), 0);
+    schedule s;
+    assert_int_equal(schedule_init(&s, &c, 4, &e), 0);
+    double want[8] = {0.1, 0.1, 0.1, 0.1 * 0.1, 0.1 * 0.1, 0.1 * 0.1 * 0.1, 0.1 * 0.1 * 0.1, 0.1 * 0.1 * 0.1};
+    for (long step = 0; step < 8; step++) {
+        schedule_point p;
+        assert_int_equal(schedule_at(&s, step, &p, &e), 0);
+        if (memcmp(&p.lr, &want[step], sizeof p.lr) != 0) fail_msg("step %ld: lr %.17g, want %.17g", step, p.lr, want[step]);
+    }
+    // the default unit: epochs, unchanged (milestone 3 = epoch 3, step 12)
+    assert_int_equal(knob_parse(knob_find("milestone_unit"), "epochs", &c, "--milestone-unit", &e), 0);
+    assert_int_equal(schedule_init(&s, &c, 4, &e), 0);
+    schedule_point p;
+    assert_int_equal(schedule_at(&s, 11, &p, &e), 0);
+    assert_true(p.lr == 0.1);
+    assert_int_equal(schedule_at(&s, 12, &p, &e), 0);
+    assert_true(p.lr == 0.1 * 0.1);
+    assert_int_equal(knob_parse(knob_find("milestone_unit"), "weeks", &c, "--milestone-unit", &e), -1);
+    assert_non_null(strstr(e.msg, "--milestone-unit"));
+    // He et al.'s milestones fit the knob's range
+    assert_int_equal(knob_parse(k, "32000,48000", &c, "--milestones", &e), 0);
+    assert_int_equal(c.milestones.v[1], 48000);
+}
+
+static int stop_at_step6(void *ctx, long step, double lr, double loss) {
+    (void)ctx; (void)lr; (void)loss;
+    return step == 6;
+}
+
+// --max-steps ends the run inside an epoch, evaluates there and finishes;
+// its parameters are those of the same 7 steps stopped by a hook; a
+// checkpoint of it restores; past the run's steps it is refused.
+static void test_max_steps(void **state) {
+    (void)state;
+    dataset tr, te;
+    make_data(&tr, 200, 41); // 5 steps of 40 per epoch
+    make_data(&te, 40, 42);
+    run_config c = bn_config(BN_SPEC);
+    c.max_steps = 7;
+    snprintf(c.schedule, sizeof c.schedule, "multistep");
+    snprintf(c.milestone_unit, sizeof c.milestone_unit, "steps");
+    c.milestones.n = 1;
+    c.milestones.v[0] = 5; // epoch 2's first step
+    c.gamma = 0.1;
+    lr_err e;
+    trainer *t = trainer_create(&c, &tr, &te, cifar(), &e);
+    if (!t) fail_msg("%s", e.msg);
+    assert_int_equal(trainer_epoch(t, NULL), RUN_RUNNING);
+    assert_int_equal(trainer_epoch(t, NULL), RUN_FINISHED);
+    const run_result *r = trainer_result(t);
+    assert_int_equal(r->epochs_done, 2);
+    assert_true(r->epochs[1].has_test);
+    assert_true(r->epochs[0].lr == 0.05 && r->epochs[1].lr == 0.05 * 0.1);
+    uint8_t *saved;
+    size_t len;
+    trainer_save(t, &saved, &len);
+    trainer *t2 = trainer_create(&c, &tr, &te, cifar(), &e);
+    if (trainer_restore(t2, saved, len, &e) != 0) fail_msg("%s", e.msg);
+    assert_int_equal(trainer_epoch(t2, NULL), RUN_FINISHED); // nothing left to do
+    trainer_destroy(t2);
+    free(saved);
+    // the same 7 steps, stopped by the range test's hook
+    run_config c2 = c;
+    c2.max_steps = 0;
+    train_hooks hooks = {.on_step = stop_at_step6};
+    run_result r2;
+    assert_int_equal(train_run(&c2, &tr, &te, cifar(), &hooks, &r2, &e), 0);
+    assert_memory_equal(r2.params, r->params, model_state_floats(&r->model) * sizeof(float));
+    assert_true(r2.epochs[1].train_loss == r->epochs[1].train_loss);
+    run_result_free(&r2);
+    trainer_destroy(t);
+    // a max_steps the epochs never reach
+    c.max_steps = 16;
+    assert_null(trainer_create(&c, &tr, &te, cifar(), &e));
+    assert_non_null(strstr(e.msg, "max_steps 16 is beyond the run's 15 steps (3 epochs x 5 batches): raise epochs "
+                                  "to at least 4"));
+    // max_steps is part of the configuration a checkpoint is written for
+    run_config d;
+    config_defaults(&d);
+    run_config d2 = d;
+    d2.max_steps = 3;
+    assert_true(checkpoint_config_id(&d) != checkpoint_config_id(&d2));
+    dataset_free(&tr);
+    dataset_free(&te);
+}
+
 // ---------------------------------------------------------------- end to end
 
 // A CIFAR-10 folder of 5 x 4 training and 10 test images (cli_fixture.h's
@@ -614,6 +716,8 @@ int main(void) {
         cmocka_unit_test(test_bn_evaluate_reproduces_run),
         cmocka_unit_test(test_bn_batch_of_one_refused),
         cmocka_unit_test(test_memory_counts_batch_driver),
+        cmocka_unit_test(test_milestones_in_steps),
+        cmocka_unit_test(test_max_steps),
     };
     const struct CMUnitTest cli[] = {
         cmocka_unit_test(test_cli_refusals),

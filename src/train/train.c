@@ -375,7 +375,12 @@ run_status trainer_epoch(trainer *t, const train_hooks *hooks) {
     loader_start_epoch(t->train_ld, epoch);
     s.backward = 1;
     s.ld = t->train_ld;
+    int cut = 0; // max_steps reached: the run ends inside this epoch
     for (int bi = 0; bi < nb; bi++) {
+        if (cfg->max_steps > 0 && t->step >= cfg->max_steps) {
+            cut = 1;
+            break;
+        }
         if (hooks && hooks->stop && *hooks->stop) {
             r->status = RUN_INTERRUPTED;
             break;
@@ -429,7 +434,8 @@ run_status trainer_epoch(trainer *t, const train_hooks *hooks) {
     rec->train_loss = seen ? loss_sum / seen : NAN;
     rec->train_acc = metrics_accuracy(t->train_cm, K);
     rec->train_f1 = metrics_macro_f1(t->train_cm, K);
-    int last = epoch == cfg->epochs - 1;
+    if (cfg->max_steps > 0 && t->step >= cfg->max_steps) cut = 1; // also at the epoch's last batch
+    int last = epoch == cfg->epochs - 1 || cut;
     if (r->status == RUN_RUNNING && ((epoch + 1) % cfg->eval_interval == 0 || last)) {
         double te0 = lr_now();
         rec->test_loss = evaluate(&s, t->p, t->test_ld, r->test_cm);
@@ -633,7 +639,8 @@ int trainer_restore(trainer *t, const uint8_t *p, size_t len, lr_err *e) {
         return lr_fail(e, "%lld epochs done, expected 1 to %d", (long long)next, t->cfg.epochs);
     if (div < 0 || div > next || has_cm < 0 || has_cm > 1)
         return lr_fail(e, "diverged epoch %lld out of range", (long long)div);
-    if (step != next * r->steps_per_epoch && status != RUN_DIVERGED)
+    const int cut = status == RUN_FINISHED && t->cfg.max_steps > 0 && step == t->cfg.max_steps; // ended by max_steps
+    if (step != next * r->steps_per_epoch && status != RUN_DIVERGED && !cut)
         return lr_fail(e, "%lld optimiser steps for %lld epochs of %d", (long long)step, (long long)next,
                        r->steps_per_epoch);
     if (step < 0 || step > next * r->steps_per_epoch || opt_steps != step)

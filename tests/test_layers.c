@@ -593,15 +593,17 @@ static void test_option_b_and_knob(void **state) {
     assert_true(m.acc[3] && m.acc[8] && !m.acc[4]); // r1 and main are read out of line
     assert_int_equal(model_build(&m, "seed", 3, 32, 32, 10, &e), 0);
     assert_int_equal(m.n_params, 9986);
-    // --model takes names; models with bn wait for the batch trainer.
+    // --model takes names and descriptions with bn and dropout (trained through the batch driver).
     run_config c;
     config_defaults(&c);
     const knob *k = knob_find("model");
     assert_int_equal(knob_parse(k, "lenet5", &c, "--model", &e), 0);
     assert_string_equal(c.model, "lenet5");
-    assert_int_equal(knob_parse(k, "resnet20", &c, "--model", &e), -1);
-    assert_non_null(strstr(e.msg, "--model resnet20: unknown; expected a model without bn or dropout layers"));
-    assert_int_equal(knob_parse(k, "main=bn,linear", &c, "--model", &e), -1);
+    assert_int_equal(knob_parse(k, "resnet20", &c, "--model", &e), 0);
+    assert_string_equal(c.model, "resnet20");
+    assert_int_equal(knob_parse(k, "main=bn,dropout:0.5,linear", &c, "--model", &e), 0);
+    assert_int_equal(knob_parse(k, "main=bnorm,linear", &c, "--model", &e), -1);
+    assert_non_null(strstr(e.msg, "--model main=bnorm,linear: unknown; expected a model name"));
 }
 
 static void sample_stats(const float *w, size_t n, double *mean, double *sd, double *maxabs) {

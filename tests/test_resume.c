@@ -80,7 +80,8 @@ static void assert_same_result(const run_result *a, const run_result *b) {
     assert_int_equal(a->diverged_epoch, b->diverged_epoch);
     assert_int_equal(a->has_test_cm, b->has_test_cm);
     assert_int_equal(a->model.n_params, b->model.n_params);
-    assert_int_equal(memcmp(a->params, b->params, a->model.n_params * sizeof(float)), 0);
+    assert_int_equal(a->model.n_buffers, b->model.n_buffers);
+    assert_int_equal(memcmp(a->params, b->params, model_state_floats(&a->model) * sizeof(float)), 0); // and buffers
     for (int i = 0; i < a->epochs_done; i++) {
         epoch_record x = a->epochs[i], y = b->epochs[i];
         x.seconds = y.seconds = 0;
@@ -127,6 +128,23 @@ static void test_trainer_roundtrip_sgd_momentum(void **state) {
     c.weight_decay = 5e-4;
     static const int stops[] = {1, 3, 4};
     check_roundtrip(*state, &c, stops, 3, NULL);
+}
+
+// Batch norm (running statistics in the state) and dropout (masks from
+// (seed, step)), trained through the batch driver, with two threads.
+static void test_trainer_roundtrip_bn_dropout(void **state) {
+    run_config c = base_config();
+    snprintf(c.model, sizeof c.model, "conv:4:3:p=1:bias=0,bn,relu,maxpool:2,conv:8:3:bias=0,bn,relu,gap,"
+                                      "dropout:0.25,linear");
+    c.weight_decay = 1e-4;
+    c.nesterov = 1;
+    c.threads = 2;
+    static const int stops[] = {1, 2, 4};
+    run_result ref;
+    check_roundtrip(*state, &c, stops, 3, &ref);
+    assert_true(ref.model.n_buffers == 2 * (4 + 8));
+    assert_true(ref.params[ref.model.n_params] != 0.0f); // a running mean moved
+    run_result_free(&ref);
 }
 
 static void test_trainer_roundtrip_adam(void **state) {
@@ -767,6 +785,7 @@ static void test_resume_bad_input(void **state) {
 int main(void) {
     const struct CMUnitTest trainer_tests[] = {
         cmocka_unit_test(test_trainer_roundtrip_sgd_momentum),
+        cmocka_unit_test(test_trainer_roundtrip_bn_dropout),
         cmocka_unit_test(test_trainer_roundtrip_adam),
         cmocka_unit_test(test_trainer_roundtrip_plateau),
         cmocka_unit_test(test_trainer_roundtrip_onecycle),

@@ -342,10 +342,15 @@ static int same_data(const run_config *a, const run_config *b) {
 }
 
 // Settles a run's model against the data's shape, and refuses one that
-// cannot fit in memory, before anything is written.
-static int check_model(const study *s, const run_config *cfg, int c, int h, int w, int classes, lr_err *e) {
+// cannot fit in memory, or a batch size that leaves a batch norm one value
+// per channel (n_train images; 0: not known yet, trainer_create checks it),
+// before anything is written.
+static int check_model(const study *s, const run_config *cfg, int c, int h, int w, int classes, long n_train,
+                       lr_err *e) {
     model_desc probe;
-    if (model_build(&probe, cfg->model, c, h, w, classes, e) != 0 || !kernels_select(cfg->isa, e)) return -1;
+    if (model_build(&probe, cfg->model, c, h, w, classes, e) != 0 || !kernels_select(cfg->isa, e) ||
+        train_check_batches(&probe, cfg->batch_size, n_train, e) != 0)
+        return -1;
     long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
     size_t need = train_memory_bytes(&probe, cfg->batch_size, cfg->threads);
     if (s->jobs > 1) need *= (size_t)s->jobs;
@@ -400,8 +405,8 @@ int study_execute(const study *s, lr_err *e) {
         const run_config *r = &s->runs[i];
         const dataset_info *ri = dataset_find(r->dataset);
         int rc = 0;
-        if (same_data(r, first)) rc = check_model(s, r, train.c, train.h, train.w, train.num_classes, e);
-        else if (ri->c && ri->num_classes) rc = check_model(s, r, ri->c, ri->h, ri->w, ri->num_classes, e);
+        if (same_data(r, first)) rc = check_model(s, r, train.c, train.h, train.w, train.num_classes, train.n, e);
+        else if (ri->c && ri->num_classes) rc = check_model(s, r, ri->c, ri->h, ri->w, ri->num_classes, 0, e);
         if (rc != 0) {
             dataset_free(&train);
             dataset_free(&test);

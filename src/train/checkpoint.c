@@ -16,6 +16,11 @@ uint64_t checkpoint_config_id(const run_config *cfg) {
     c.threads = 0;
     snprintf(c.prefetch, sizeof c.prefetch, "auto");
     json_t *j = knobs_to_json(&c);
+    // Knobs added after checkpoints were first written leave the identity of
+    // a configuration that does not use them as it was, so that a run
+    // checkpointed by an earlier lrscope still resumes.
+    if (!strcmp(c.milestone_unit, "epochs")) json_object_del(j, "milestone_unit");
+    if (c.max_steps == 0) json_object_del(j, "max_steps");
     char *text = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS | JSON_REAL_PRECISION(17));
     json_decref(j);
     LR_ASSERT(text != NULL);

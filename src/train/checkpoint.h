@@ -14,6 +14,10 @@
 //   24 u64 parameters         32 u32 classes          36 u32 epochs done
 //   40 u64 payload bytes      48 payload (trainer_save)
 //   end u32 CRC-32 of everything before it
+// The payload holds the model's whole state, its parameters followed by its
+// buffers (batch norm's running statistics; none for models without bn, so
+// their files are byte for byte those of earlier lrscopes, which could not
+// train bn: the version stays 1). Its length is checked against the model.
 // Each write keeps the one before as checkpoint.prev.lrsc (rename, then an
 // atomic write of the new file): a newest file that is missing, truncated or
 // corrupt falls back to the previous one, and the fallback is said on the log.

@@ -49,7 +49,9 @@ typedef struct {
     double beta1, beta2;       // Adam/AdamW betas, each in [0, 1)
     double eps;                // Adam/AdamW denominator term, >= 0
     int amsgrad;               // Adam/AdamW: 0 or 1
-    int_list milestones;       // multistep: epochs, increasing, >= 1
+    int_list milestones;       // multistep: epochs (or steps, milestone_unit), increasing, >= 1
+    char milestone_unit[8];    // multistep: "epochs" (stepped per epoch) or "steps" (per batch)
+    int max_steps;             // end the run after this many optimiser steps; 0: its epochs
     int t_max;                 // cosine: period in epochs; -1: the run's epochs after any warm-up
     double eta_min;            // cosine and cosine-restarts: lowest rate
     int t_0, t_mult;           // cosine-restarts: first period (epochs) and its growth factor

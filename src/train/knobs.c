@@ -43,9 +43,6 @@ static const char *check_model(const char *v) {
         for (size_t i = 0; i < sizeof KINDS / sizeof KINDS[0]; i++)
             if (strlen(KINDS[i]) == kl && !strncmp(kind, KINDS[i], kl)) known = (int)i;
         if (known < 0) why = expected;
-        else if (!strcmp(KINDS[known], "bn") || !strcmp(KINDS[known], "dropout"))
-            why = "a model without bn or dropout layers for now: they need the batch trainer, not yet "
-                  "wired into training";
         s += len + (s[len] == ',');
     }
     free(full);
@@ -105,8 +102,15 @@ const knob KNOBS[] = {
      "adam, adamw: term added to the denominator", 1, NULL},
     {"amsgrad", KNOB_BOOL, FIELD(amsgrad), 0, 0, NULL, "false", "BOOL",
      "adam, adamw: the AMSGrad variant", 1, NULL},
-    {"milestones", KNOB_INT_LIST, FIELD(milestones), 1, 100000, NULL, "", "N,N,...",
-     "multistep: epochs at which the rate is multiplied by gamma, increasing (required by multistep)", 1, NULL},
+    {"milestones", KNOB_INT_LIST, FIELD(milestones), 1, 1000000000, NULL, "", "N,N,...",
+     "multistep: epochs (or steps, --milestone-unit) at which the rate is multiplied by gamma, increasing "
+     "(required by multistep)", 1, NULL},
+    {"milestone_unit", KNOB_ENUM, FIELD(milestone_unit), 0, 0, "epochs|steps", "epochs", "UNIT",
+     "multistep: milestones in epochs (MultiStepLR stepped per epoch) or in optimiser steps (stepped per "
+     "batch: He et al.'s 32000,48000)", 1, NULL},
+    {"max_steps", KNOB_INT, FIELD(max_steps), 0, 1000000000, NULL, "0", "N",
+     "end the run after N optimiser steps, inside its last epoch, and evaluate there; 0 = all its epochs "
+     "(schedules still span the epochs)", 1, NULL},
     {"t_max", KNOB_INT, FIELD(t_max), -1, 100000, NULL, "-1", "N",
      "cosine: T_max, the half-period in epochs; -1 = the run's epochs after any warm-up", 1, NULL},
     {"eta_min", KNOB_DOUBLE, FIELD(eta_min), 0, 1e6, NULL, "0", "X",

@@ -85,9 +85,13 @@ int config_check_optim(const run_config *c, int batches_per_epoch, lr_err *e) {
     const int_list *ms = &c->milestones;
     if (ms->n < 0 || ms->n > CONFIG_LIST_MAX)
         return lr_fail(e, "milestones: %d given, at most %d", ms->n, CONFIG_LIST_MAX);
+    static const char *const units[] = {"epochs", "steps", NULL};
+    if (check_name("milestone_unit", c->milestone_unit, units, e) || check_int("max_steps", c->max_steps, 0, e))
+        return -1;
     for (int i = 0; i < ms->n; i++) {
         if (ms->v[i] < 1)
-            return lr_fail(e, "milestones: %d is not an epoch >= 1", ms->v[i]);
+            return lr_fail(e, "milestones: %d is not %s >= 1", ms->v[i],
+                           strcmp(c->milestone_unit, "steps") ? "an epoch" : "a step");
         if (i > 0 && ms->v[i] <= ms->v[i - 1])
             return lr_fail(e, "milestones must be increasing: %d comes after %d", ms->v[i], ms->v[i - 1]);
     }
@@ -103,6 +107,10 @@ int config_check_optim(const run_config *c, int batches_per_epoch, lr_err *e) {
         return lr_fail(e, "epochs %d and batches per epoch %d: expected at least 1 each", c->epochs,
                        batches_per_epoch);
     long total = (long)c->epochs * batches_per_epoch;
+    if (c->max_steps > total)
+        return lr_fail(e, "max_steps %d is beyond the run's %ld steps (%d epochs x %d batches): raise epochs to "
+                          "at least %ld", c->max_steps, total, c->epochs, batches_per_epoch,
+                       ((long)c->max_steps + batches_per_epoch - 1) / batches_per_epoch);
     if (c->warmup_epochs > 0 && c->warmup_steps > 0)
         return lr_fail(e, "warmup_epochs %d and warmup_steps %d: give the warm-up's length in one of them",
                        c->warmup_epochs, c->warmup_steps);

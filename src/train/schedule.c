@@ -27,7 +27,8 @@ static void schedule_resolve(schedule *s, const run_config *c, int B) {
     LR_ASSERT(kind >= 0 && B >= 1);
     memset(s, 0, sizeof *s);
     s->kind = (schedule_kind)kind;
-    s->per_batch = s->kind == SCHED_COSINE_RESTARTS || s->kind == SCHED_ONECYCLE;
+    s->milestone_steps = s->kind == SCHED_MULTISTEP && strcmp(c->milestone_unit, "steps") == 0;
+    s->per_batch = s->kind == SCHED_COSINE_RESTARTS || s->kind == SCHED_ONECYCLE || s->milestone_steps;
     s->batches = B;
     s->total_steps = (long)c->epochs * B;
     s->base_lr = c->lr;
@@ -201,6 +202,14 @@ int schedule_at(const schedule *s, long step, schedule_point *p, lr_err *e) {
         onecycle_at(s, k, p);
         return 0;
     case SCHED_PLATEAU: p->lr = s->plateau.lr; return 0;
+    case SCHED_MULTISTEP:
+        if (s->milestone_steps) { // MultiStepLR stepped per batch: its clock counts steps
+            p->lr = s->base_lr;
+            for (int i = 0; i < s->milestones.n && s->milestones.v[i] <= k; i++) p->lr *= s->gamma;
+            return 0;
+        }
+        p->lr = epoch_lr(s, (int)(k / B));
+        return 0;
     default: p->lr = epoch_lr(s, (int)(k / B)); return 0;
     }
 }

@@ -24,7 +24,11 @@
 //              (ExponentialLR), cosine (CosineAnnealingLR), plateau
 //              (ReduceLROnPlateau, after each evaluated epoch);
 //   per batch: cosine-restarts (CosineAnnealingWarmRestarts stepped with the
-//              fractional epoch e + i/B of batch i), onecycle (OneCycleLR).
+//              fractional epoch e + i/B of batch i), onecycle (OneCycleLR),
+//              multistep with milestone_unit steps (MultiStepLR stepped
+//              after every batch: the rate of step k is lr * gamma^(number
+//              of milestones <= k), as He et al.'s 32k/48k iterations).
+// max_steps cuts a run short; the schedule still spans the run's epochs.
 // A warm-up (LinearLR from start_factor to 1) comes before any of them except
 // onecycle (which has its own), with SequentialLR's semantics: the main
 // schedule's clock starts at 0 when the warm-up ends. warmup_epochs steps the
@@ -73,6 +77,7 @@ typedef struct {
     int step_size;
     double gamma;
     int_list milestones;
+    int milestone_steps;      // milestones count optimiser steps (multistep per batch)
     int t_max;                // resolved: never the -1 default
     double eta_min;
     int t_0, t_mult;

@@ -8,6 +8,7 @@
 #include "schedule.h"
 #include "pool.h"
 #include "../data/loader.h"
+#include "../model/model_batch.h"
 
 #include <math.h>
 #include <stdatomic.h>
@@ -27,11 +28,44 @@ const char *run_status_name(run_status s) {
 
 int train_default_threads(void) { return pool_cores(); }
 
+// One group's model_ws: every activation, the gradient ping-pong, the
+// accumulated gradients, dropout masks and scratch (model_ws_alloc).
+static size_t ws_floats(const model_desc *m) {
+    size_t n = 2 * m->max_act_floats + m->scratch_floats + 2 * (size_t)m->max_bn_channels;
+    for (int i = 0; i <= m->n_layers; i++) n += m->act_floats[i] * (1 + (size_t)(m->acc[i] != 0));
+    for (int i = 0; i < m->n_layers; i++)
+        if (m->layers[i].kind == LAYER_DROPOUT) n += m->act_floats[i + 1];
+    return n;
+}
+
+int train_batched(const model_desc *m) { return m->n_bn > 0 || m->n_dropout > 0; }
+
 size_t train_memory_bytes(const model_desc *m, int batch_size, int threads) {
-    size_t groups = ((size_t)batch_size + LANES - 1) / LANES, per_thread = 0;
-    for (int i = 0; i <= m->n_layers; i++) per_thread += m->act_floats[i];
-    per_thread += 2 * m->max_act_floats + m->scratch_floats;
-    return sizeof(float) * (m->n_params * (3 + groups) + (size_t)(threads > 0 ? threads : pool_cores()) * per_thread);
+    size_t groups = ((size_t)batch_size + LANES - 1) / LANES;
+    size_t T = (size_t)(threads > 0 ? threads : pool_cores());
+    // state (parameters and buffers), gradients, two optimiser buffers, the
+    // per-group gradient slots, and per-thread workspaces (evaluation).
+    size_t floats = model_state_floats(m) + m->n_params * (3 + groups) + T * ws_floats(m);
+    // The batch driver keeps a whole workspace and the input per group.
+    if (train_batched(m))
+        floats += groups * (ws_floats(m) + m->act_floats[0]) + 2 * m->n_buffers;
+    return sizeof(float) * floats;
+}
+
+int train_check_batches(const model_desc *m, int batch_size, long n_train, lr_err *e) {
+    if (m->n_bn == 0 || n_train < 1 || batch_size < 1) return 0;
+    // The smallest batch of an epoch: the last one when it is partial.
+    long last = n_train % batch_size ? n_train % batch_size : (n_train < batch_size ? n_train : batch_size);
+    for (int i = 0; i < m->n_layers; i++) {
+        const layer *ly = &m->layers[i];
+        if (ly->kind != LAYER_BN || last * ly->h * ly->w > 1) continue;
+        return lr_fail(e, "--batch-size %d: %ld training images leave a last batch of %ld image%s, and layer %d "
+                          "(%s) would normalise one value per channel (%dx%dx%d); PyTorch fails there "
+                          "(\"Expected more than 1 value per channel when training\"): choose a batch size "
+                          "that does not leave one image", batch_size, n_train, last, last == 1 ? "" : "s",
+                       i + 1, ly->text, ly->c, ly->h, ly->w);
+    }
+    return 0;
 }
 
 // Adds the group slots in group order and takes the optimiser step, each
@@ -171,6 +205,12 @@ struct trainer {
     float **xbuf;
     pool *p;
     loader *train_ld, *test_ld;
+    // the batch driver (train_batched models): a workspace and an input per group
+    int batched;
+    model_batch mb;
+    float *xgroups;       // (train groups, C, H, W, L) inputs when the loader does not prefill
+    const float **xg;     // (train groups) each group's input
+    int *nvalid;          // (train groups) images in each group
 };
 
 trainer *trainer_create(const run_config *cfg, const dataset *train, const dataset *test,
@@ -193,6 +233,10 @@ trainer *trainer_create(const run_config *cfg, const dataset *train, const datas
         free(t);
         return NULL;
     }
+    if (train_check_batches(&r->model, cfg->batch_size, train->n, e) != 0) {
+        free(t);
+        return NULL;
+    }
     // The schedule and the optimiser state: plain values, saved whole by a checkpoint.
     r->steps_per_epoch = (train->n + cfg->batch_size - 1) / cfg->batch_size; // the loader's batches
     if (schedule_init(&t->sched, cfg, r->steps_per_epoch, e) != 0) {
@@ -212,7 +256,7 @@ trainer *trainer_create(const run_config *cfg, const dataset *train, const datas
     r->num_classes = K;
     r->epochs = lr_calloc((size_t)cfg->epochs, sizeof *r->epochs);
     r->test_cm = lr_calloc((size_t)K * K, sizeof *r->test_cm);
-    r->params = lr_aligned_alloc(P * sizeof(float));
+    r->params = lr_aligned_alloc(model_state_floats(m) * sizeof(float)); // parameters, then buffers
     model_init_params(m, r->params, cfg->seed);
 
     const int eval_batch = 1024; // evaluation results do not depend on it
@@ -239,8 +283,72 @@ trainer *trainer_create(const run_config *cfg, const dataset *train, const datas
     t->xbuf = lr_calloc((size_t)T, sizeof *t->xbuf);
     for (int i = 0; i < T; i++)
         t->xbuf[i] = lr_aligned_alloc((size_t)train->c * train->h * train->w * LANES * sizeof(float));
+    t->batched = train_batched(m);
+    if (t->batched) {
+        const int train_groups = (cfg->batch_size + LANES - 1) / LANES;
+        model_batch_init(&t->mb, m, train_groups);
+        t->xgroups = lr_aligned_alloc((size_t)train_groups * train->c * train->h * train->w * LANES * sizeof(float));
+        t->xg = lr_calloc((size_t)train_groups, sizeof *t->xg);
+        t->nvalid = lr_calloc((size_t)train_groups, sizeof *t->nvalid);
+    }
     r->status = RUN_RUNNING;
     return t;
+}
+
+// ---- the batch driver's training step (train_batched models)
+
+typedef struct {
+    const trainer *t;
+    const batch *b;
+    size_t img_floats;
+    float scale;
+} batched_ctx;
+
+// Group g's input: the loader's prefilled batch, or transformed here.
+static void fill_worker(void *arg, int tid, int nthreads) {
+    batched_ctx *c = arg;
+    const trainer *t = c->t;
+    for (int g = tid; g < c->b->groups; g += nthreads) {
+        if (c->b->x) {
+            t->xg[g] = c->b->x + (size_t)g * c->img_floats;
+        } else {
+            loader_fill_group(t->train_ld, c->b, g, t->xgroups + (size_t)g * c->img_floats);
+            t->xg[g] = t->xgroups + (size_t)g * c->img_floats;
+        }
+        t->nvalid[g] = c->b->n - g * LANES < LANES ? c->b->n - g * LANES : LANES;
+    }
+}
+
+// Each group's loss, prediction and logit gradient, as step_worker's.
+static void xent_worker(void *arg, int tid, int nthreads) {
+    batched_ctx *c = arg;
+    const trainer *t = c->t;
+    const model_desc *m = &t->r.model;
+    for (int g = tid; g < c->b->groups; g += nthreads) {
+        model_ws *ws = &t->mb.ws[g];
+        softmax_xent(ws->dlogits, t->loss + (size_t)g * LANES, t->pred + (size_t)g * LANES, ws->act[m->n_layers],
+                     c->b->labels + (size_t)g * LANES, m->num_classes, c->scale);
+    }
+}
+
+// One optimiser step through model_batch: forward over the whole batch
+// (batch norm's statistics over all its images, running statistics updated,
+// dropout drawn from (seed, step)), the loss, backward into the per-group
+// slots, then the same gradient sum in group order and update as step_worker.
+static void batched_step(trainer *t, const batch *b, update_ctx *u) {
+    batched_ctx c = {.t = t, .b = b, .img_floats = (size_t)t->train->c * t->train->h * t->train->w * LANES,
+                     .scale = 1.0f / (float)b->n};
+    pool_run(t->p, fill_worker, &c);
+    model_batch_step st = {.train = 1, .seed = t->cfg.seed, .step = (uint64_t)t->step};
+    lr_err e;
+    if (model_batch_forward(&t->mb, t->kt, t->r.params, t->xg, t->nvalid, b->groups, &st, t->p, &e) != 0) {
+        // train_check_batches refused every batch size that can get here
+        fprintf(stderr, "lrscope: %s\n", e.msg);
+        LR_ASSERT(!"a batch the batch driver refuses");
+    }
+    pool_run(t->p, xent_worker, &c);
+    model_batch_backward(&t->mb, t->kt, t->r.params, t->grad_slots, b->groups, t->p);
+    pool_run(t->p, update_worker, u);
 }
 
 const run_result *trainer_result(const trainer *t) { return &t->r; }
@@ -267,7 +375,12 @@ run_status trainer_epoch(trainer *t, const train_hooks *hooks) {
     loader_start_epoch(t->train_ld, epoch);
     s.backward = 1;
     s.ld = t->train_ld;
+    int cut = 0; // max_steps reached: the run ends inside this epoch
     for (int bi = 0; bi < nb; bi++) {
+        if (cfg->max_steps > 0 && t->step >= cfg->max_steps) {
+            cut = 1;
+            break;
+        }
         if (hooks && hooks->stop && *hooks->stop) {
             r->status = RUN_INTERRUPTED;
             break;
@@ -282,11 +395,15 @@ run_status trainer_epoch(trainer *t, const train_hooks *hooks) {
         if (bi == 0) rec->lr = sp.lr;
         update_ctx u = {.grad_slots = t->grad_slots, .grads = t->grads, .params = r->params, .P = P,
                         .groups = b->groups, .opt = &t->opt, .hyper = optim_hyper_from(cfg, &sp)};
-        s.update = &u;
-        atomic_store(&s.next, 0);
-        atomic_store(&s.done, 0);
-        pool_run(t->p, step_worker, &s); // forward, backward, gradient sum and optimiser step
-        s.update = NULL;
+        if (t->batched) {
+            batched_step(t, b, &u);
+        } else {
+            s.update = &u;
+            atomic_store(&s.next, 0);
+            atomic_store(&s.done, 0);
+            pool_run(t->p, step_worker, &s); // forward, backward, gradient sum and optimiser step
+            s.update = NULL;
+        }
         optim_step_done(&t->opt);
         t->step++;
         double batch_loss = tally(b, t->loss, t->pred, t->train_cm, K);
@@ -317,7 +434,8 @@ run_status trainer_epoch(trainer *t, const train_hooks *hooks) {
     rec->train_loss = seen ? loss_sum / seen : NAN;
     rec->train_acc = metrics_accuracy(t->train_cm, K);
     rec->train_f1 = metrics_macro_f1(t->train_cm, K);
-    int last = epoch == cfg->epochs - 1;
+    if (cfg->max_steps > 0 && t->step >= cfg->max_steps) cut = 1; // also at the epoch's last batch
+    int last = epoch == cfg->epochs - 1 || cut;
     if (r->status == RUN_RUNNING && ((epoch + 1) % cfg->eval_interval == 0 || last)) {
         double te0 = lr_now();
         rec->test_loss = evaluate(&s, t->p, t->test_ld, r->test_cm);
@@ -370,6 +488,12 @@ void trainer_destroy(trainer *t) {
     }
     free(t->xbuf);
     free(t->ws);
+    if (t->batched) {
+        model_batch_free(&t->mb);
+        free(t->xgroups);
+        free(t->xg);
+        free(t->nvalid);
+    }
     free(t->train_cm);
     free(t->pred);
     free(t->loss);
@@ -457,7 +581,7 @@ static void rd_f32s(state_rd *r, float *v, size_t n) {
 size_t trainer_state_size(const trainer *t) {
     const run_result *r = &t->r;
     size_t K = (size_t)r->num_classes;
-    return 8 * 16 + 4 * (r->model.n_params + t->opt.n * optim_state_floats(&t->cfg)) +
+    return 8 * 16 + 4 * (model_state_floats(&r->model) + t->opt.n * optim_state_floats(&t->cfg)) +
            (size_t)t->cfg.epochs * 8 * 10 + 8 * K * K;
 }
 
@@ -482,7 +606,7 @@ void trainer_save(const trainer *t, uint8_t **out, size_t *len) {
     sb_f64(&b, t->eval_time);
     sb_i64(&b, t->train_images);
     sb_i64(&b, t->eval_images);
-    sb_f32s(&b, r->params, r->model.n_params);
+    sb_f32s(&b, r->params, model_state_floats(&r->model)); // parameters, then buffers
     sb_f32s(&b, t->opt.mem, t->opt.n * optim_state_floats(&t->cfg));
     for (int i = 0; i < t->next_epoch; i++) {
         const epoch_record *x = &r->epochs[i];
@@ -515,7 +639,8 @@ int trainer_restore(trainer *t, const uint8_t *p, size_t len, lr_err *e) {
         return lr_fail(e, "%lld epochs done, expected 1 to %d", (long long)next, t->cfg.epochs);
     if (div < 0 || div > next || has_cm < 0 || has_cm > 1)
         return lr_fail(e, "diverged epoch %lld out of range", (long long)div);
-    if (step != next * r->steps_per_epoch && status != RUN_DIVERGED)
+    const int cut = status == RUN_FINISHED && t->cfg.max_steps > 0 && step == t->cfg.max_steps; // ended by max_steps
+    if (step != next * r->steps_per_epoch && status != RUN_DIVERGED && !cut)
         return lr_fail(e, "%lld optimiser steps for %lld epochs of %d", (long long)step, (long long)next,
                        r->steps_per_epoch);
     if (step < 0 || step > next * r->steps_per_epoch || opt_steps != step)
@@ -529,9 +654,10 @@ int trainer_restore(trainer *t, const uint8_t *p, size_t len, lr_err *e) {
     double seconds = rd_f64(&rd), train_time = rd_f64(&rd), eval_time = rd_f64(&rd);
     int64_t train_images = rd_i64(&rd), eval_images = rd_i64(&rd);
     size_t of = t->opt.n * optim_state_floats(&t->cfg);
-    float *params = lr_aligned_alloc(r->model.n_params * sizeof(float));
+    const size_t S = model_state_floats(&r->model);
+    float *params = lr_aligned_alloc(S * sizeof(float));
     float *mem = lr_aligned_alloc((of > 0 ? of : 1) * sizeof(float));
-    rd_f32s(&rd, params, r->model.n_params);
+    rd_f32s(&rd, params, S);
     rd_f32s(&rd, mem, of);
     epoch_record *recs = lr_calloc((size_t)t->cfg.epochs, sizeof *recs);
     for (int i = 0; i < next && !rd.bad; i++) {

@@ -41,7 +41,8 @@ typedef struct {
     double train_images_per_s;  // training passes: transform + forward + backward + update
     double eval_images_per_s;   // test passes: transform + forward + loss
     model_desc model;
-    float *params;        // (model.n_params) trained weights, owned
+    float *params;        // (model_state_floats(&model)) trained parameters, then buffers
+                          // (batch norm's running statistics), owned
     const char *isa;      // kernels used
     int threads;
     int steps_per_epoch;  // optimiser steps (batches) per epoch: what schedule_replay needs
@@ -85,14 +86,16 @@ void run_result_free(run_result *r);
 //   }
 //   trainer_destroy(t);
 //
-// The state: parameters, optimiser state (steps and buffers), the schedule's
-// moving part (ReduceLROnPlateau), the epoch counter and optimiser step, the
-// records so far (epochs, last confusion matrix, divergence) and the time
-// spent. The random streams need no position of their own: the loader's
-// shuffle and augmentation streams are counter-based on (seed, epoch)
-// (loader.c) and the initial parameters are drawn once, at creation, so the
-// epoch counter is their position. A restored run continues bit for bit as
-// the uninterrupted one; only the timing fields differ.
+// The state: parameters and buffers (batch norm's running statistics),
+// optimiser state (steps and buffers), the schedule's moving part
+// (ReduceLROnPlateau), the epoch counter and optimiser step, the records so
+// far (epochs, last confusion matrix, divergence) and the time spent. The
+// random streams need no position of their own: the loader's shuffle and
+// augmentation streams are counter-based on (seed, epoch) (loader.c),
+// dropout's on (seed, optimiser step) (layers.h), and the initial parameters
+// are drawn once, at creation, so the epoch counter is their position. A
+// restored run continues bit for bit as the uninterrupted one; only the
+// timing fields differ.
 typedef struct trainer trainer;
 
 // NULL with e on a setup error (as train_run's -1). cfg is copied; the data
@@ -120,7 +123,8 @@ size_t trainer_state_size(const trainer *t);
 // fit it. Callers check the file's integrity first (checkpoint.h).
 int trainer_restore(trainer *t, const uint8_t *p, size_t len, lr_err *e);
 
-// Evaluates params on d exactly as train_run evaluates its test set (the
+// Evaluates params (model_state_floats: batch norm uses the running
+// statistics, dropout is off: PyTorch's eval mode) on d exactly as train_run evaluates its test set (the
 // same loader, groups, kernels and loss sum in image order): the mean loss
 // and the confusion matrix cm (classes, classes). threads 0 = all cores.
 // -1 with e for an unknown ISA or a data set whose shape is not the model's.
@@ -135,10 +139,23 @@ int train_evaluate(const model_desc *m, const float *params, const dataset *d,
 int train_predict_probs(const model_desc *m, const float *params, const dataset *d, const dataset_info *info,
                         const char *isa, int threads, float *probs, double *loss, int64_t *cm, lr_err *e);
 
-// Bytes a run of this model needs beyond the data set (parameters, gradients,
-// momentum, per-group gradient slots, per-thread activations), to refuse a
-// model that cannot fit before anything is written.
+// Bytes a run of this model needs beyond the data set (state, gradients,
+// optimiser buffers, per-group gradient slots, per-thread workspaces and,
+// for a model trained through the batch driver, one workspace and input per
+// group of the batch), to refuse a model that cannot fit before anything is
+// written.
 size_t train_memory_bytes(const model_desc *m, int batch_size, int threads);
+
+// Models with batch norm or dropout train through the batch driver
+// (model_batch.h): batch norm's statistics span the whole batch, dropout is
+// active. The others train group by group (the seed study's path, unchanged).
+int train_batched(const model_desc *m);
+
+// Refuses, before training, a batch size that would leave an epoch a batch
+// in which a batch norm sees one value per channel (e.g. a last batch of one
+// image and a bn after global pooling), which PyTorch refuses mid-epoch:
+// -1 with e naming --batch-size and the number of training images.
+int train_check_batches(const model_desc *m, int batch_size, long n_train, lr_err *e);
 
 // Threads used for threads = 0 (all cores).
 int train_default_threads(void);

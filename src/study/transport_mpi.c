@@ -32,24 +32,33 @@ uint32_t mpi_dataset_crc(const dataset *d) {
 
 #ifndef LRSCOPE_MPI
 
+// Started by mpirun with several ranks but built without MPI: every rank
+// would run the whole study into the same folder. Refused on every rank.
+static int launched_ranks(void) {
+    const char *n = getenv("OMPI_COMM_WORLD_SIZE");
+    return n ? atoi(n) : 1;
+}
+#define NO_MPI_MSG "this lrscope was built without MPI (make MPI=0, or Open MPI missing); it cannot spread a " \
+                   "study over mpirun's ranks: rebuild it with libopenmpi-dev installed, or run it without mpirun"
 void mpi_start(int *argc, char ***argv, const char *commit) {
     (void)argc;
     (void)argv;
     (void)commit;
-    // Started by mpirun but built without MPI: every rank would run the whole study.
-    if (getenv("OMPI_COMM_WORLD_SIZE") && atoi(getenv("OMPI_COMM_WORLD_SIZE")) > 1)
-        fprintf(stderr, "lrscope: started by mpirun, but this lrscope was built without MPI (MPI=0): "
-                        "each rank runs as a separate process\n");
 }
-int mpi_rank(void) { return 0; }
+int mpi_rank(void) {
+    const char *r = getenv("OMPI_COMM_WORLD_RANK");
+    return r && launched_ranks() > 1 ? atoi(r) : 0;
+}
 int mpi_size(void) { return 1; }
 int mpi_active(void) { return 0; }
-int mpi_worker_main(void) { return EXIT_OK; }
+int mpi_worker_main(void) {
+    fprintf(stderr, "lrscope (rank %d): %s\n", mpi_rank(), NO_MPI_MSG);
+    return EXIT_BAD_INPUT;
+}
 void mpi_stop(void) {}
 int mpi_study_check(const study *s, lr_err *e) {
     (void)s;
-    (void)e;
-    return 0;
+    return launched_ranks() > 1 ? lr_fail(e, "%s", NO_MPI_MSG) : 0;
 }
 mpi_study *mpi_study_open(const study *s) {
     (void)s;

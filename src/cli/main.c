@@ -12,7 +12,10 @@
 // drivers, keeps its font cache until exit; that is not our leak.
 const char *__lsan_default_suppressions(void);
 // Open MPI's libraries keep allocations until exit too (suppressed by library,
-// never our own code).
+// never our own code). MPI_Finalize unloads its plugins, so only the frames
+// below them (libmpi, libopen-pal...) can name the library: a sanitizer run
+// under mpirun wants ASAN_OPTIONS=fast_unwind_on_malloc=0 (test_mpi sets it)
+// to record those frames.
 const char *__lsan_default_suppressions(void) {
     return "leak:libfontconfig.so\nleak:libmpi.so\nleak:libopen-pal.so\nleak:libopen-rte.so\nleak:libpmix.so\n"
            "leak:libevent\nleak:libhwloc.so\nleak:mca_\n";

@@ -193,39 +193,93 @@ static void test_worker_killed_then_resume(void **state) {
     }
 }
 
-// Ctrl-C reaching rank 0 alone (LRSCOPE_CRASH_AT raises SIGINT in its 3rd
-// batch): rank 0 passes it on, the runs in flight on every rank are marked
-// interrupted, exit 1; resumed: the reference's files.
-static void test_interrupt_then_resume(void **state) {
-    mpi_state *ms = *state;
-    const char *ref = reference(ms);
-    char out[4400], *err;
-    new_case(ms, out, sizeof out);
-    int rc = run_mpi(ms, 3, "LRSCOPE_CRASH_AT=batch:3:INT", &err, "run --data '%s' --out '%s' " MPI_STUDY,
-                     ms->cli.data, out);
-    if (rc != 1) fail_msg("interrupted MPI study: exit %d, expected 1: %s", rc, err);
-    free(err);
-    int interrupted = 0, finished = 0;
+// The runs' statuses in a study folder of MPI_STUDY: *interrupted, *finished.
+static void count_status(const char *out, int *interrupted, int *finished, int *running) {
     static const char *const runs[] = {"lr=0.05/seed-1", "lr=0.05/seed-2", "lr=0.01/seed-1",
                                        "lr=0.01/seed-2", "lr=0.02/seed-1", "lr=0.02/seed-2"};
+    *interrupted = *finished = *running = 0;
     for (int i = 0; i < 6; i++) {
         char path[4600];
         snprintf(path, sizeof path, "%s/runs/%s/run.json", out, runs[i]);
         if (!exists(path)) continue;
         json_t *j = load_json(path);
         const char *st = json_string_value(json_object_get(j, "status"));
-        interrupted += !strcmp(st, "interrupted");
-        finished += !strcmp(st, "finished");
+        *interrupted += !strcmp(st, "interrupted");
+        *finished += !strcmp(st, "finished");
+        *running += !strcmp(st, "running");
         json_decref(j);
     }
-    // Rank 0's own run and the two the workers had started.
-    if (interrupted < 2 || finished == 6)
-        fail_msg("%d runs interrupted, %d finished: expected the runs in flight (rank 0's and the workers') "
-                 "interrupted", interrupted, finished);
-    rc = run_lrscope(&ms->cli, &err, NULL, "resume '%s' --quiet --no-report", out);
+}
+
+static void resume_same(mpi_state *ms, const char *out) {
+    char *err;
+    int rc = run_lrscope(&ms->cli, &err, NULL, "resume '%s' --quiet --no-report", out);
     if (rc != 0) fail_msg("lrscope resume: exit %d: %s", rc, err);
     free(err);
-    assert_same_study(ref, out);
+    assert_same_study(reference(ms), out);
+}
+
+// Ctrl-C reaching rank 0 alone (LRSCOPE_CRASH_AT raises SIGINT in its 3rd
+// batch) while the workers are slow (a 150 ms nap per batch: still in their
+// first run): rank 0 passes it on, and the 3 runs in flight (rank 0's and
+// each worker's) are marked interrupted, exit 1; resumed: the reference's files.
+static void test_interrupt_rank0_then_resume(void **state) {
+    mpi_state *ms = *state;
+    reference(ms);
+    char out[4400], *err;
+    new_case(ms, out, sizeof out);
+    int rc = run_mpi(ms, 3, "LRSCOPE_CRASH_AT=batch:3:INT LRSCOPE_TEST_MPI_SLOW_MS=150", &err,
+                     "run --data '%s' --out '%s' " MPI_STUDY, ms->cli.data, out);
+    if (rc != 1) fail_msg("interrupted MPI study: exit %d, expected 1: %s", rc, err);
+    free(err);
+    int interrupted, finished, running;
+    count_status(out, &interrupted, &finished, &running);
+    if (interrupted != 3 || finished != 0 || running != 0)
+        fail_msg("%d runs interrupted, %d finished, %d running: expected the 3 in flight (rank 0's and the "
+                 "workers') interrupted", interrupted, finished, running);
+    resume_same(ms, out);
+}
+
+// Ctrl-C on mpirun itself (SIGINT to its pid): Open MPI's mpirun sends
+// SIGTERM to every rank about a second later, which lrscope takes as Ctrl-C.
+// A longer study (20 epochs) on slow workers, so that they are still
+// training then: their runs are marked interrupted, none is left running,
+// and a resume finishes every run.
+static void test_interrupt_mpirun_then_resume(void **state) {
+    mpi_state *ms = *state;
+    char out[4400], mark[4600];
+    new_case(ms, out, sizeof out);
+    snprintf(mark, sizeof mark, "%s/runs", out);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        if (!freopen("/dev/null", "w", stdout) || !freopen("/dev/null", "w", stderr)) _exit(126);
+        setenv("LRSCOPE_TEST_MPI_SLOW_MS", "150", 1);
+        char *argv[] = {"mpirun", "--oversubscribe", "--allow-run-as-root", "--bind-to", "none", "-np", "3",
+                        "-x", "LRSCOPE_TEST_MPI_SLOW_MS", (char *)ms->cli.bin, "run", "--data", ms->cli.data,
+                        "--out", out, "--epochs", "20", "--lrs", "0.05,0.01,0.02", "--seeds", "2", "--quiet",
+                        "--threads", "1", "--no-report", NULL};
+        execvp("mpirun", argv);
+        _exit(127);
+    }
+    for (int i = 0; i < 600 && !exists(mark); i++) usleep(50 * 1000); // the study has started
+    assert_true(exists(mark));
+    usleep(300 * 1000);
+    assert_int_equal(kill(pid, SIGINT), 0);
+    int st;
+    assert_int_equal(waitpid(pid, &st, 0), pid);
+    if (!WIFEXITED(st) || WEXITSTATUS(st) == 0) fail_msg("mpirun after Ctrl-C: status %d, expected a failure", st);
+    int interrupted, finished, running;
+    count_status(out, &interrupted, &finished, &running);
+    if (interrupted < 2 || running != 0)
+        fail_msg("%d runs interrupted, %d finished, %d running: expected the workers' runs in flight interrupted",
+                 interrupted, finished, running);
+    char *err;
+    int rc = run_lrscope(&ms->cli, &err, NULL, "resume '%s' --quiet --no-report", out);
+    if (rc != 0) fail_msg("lrscope resume: exit %d: %s", rc, err);
+    free(err);
+    count_status(out, &interrupted, &finished, &running);
+    assert_int_equal(finished, 6);
 }
 
 static void expect_refused(mpi_state *ms, const char *env, const char *const *needles, int n) {
@@ -294,7 +348,8 @@ int main(void) {
         cmocka_unit_test(test_mpirun_installed),
         cmocka_unit_test(test_grid_three_ranks_same_bits),
         cmocka_unit_test(test_worker_killed_then_resume),
-        cmocka_unit_test(test_interrupt_then_resume),
+        cmocka_unit_test(test_interrupt_rank0_then_resume),
+        cmocka_unit_test(test_interrupt_mpirun_then_resume),
         cmocka_unit_test(test_missing_data_on_a_rank),
         cmocka_unit_test(test_other_data_on_a_rank),
         cmocka_unit_test(test_version_mismatch),

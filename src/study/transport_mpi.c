@@ -328,16 +328,20 @@ static json_t *check_answer(json_t *ask, worker_data *d) {
 }
 
 typedef struct {
-    int stop_asked; // rank 0 sent STOP
+    int slow_ms; // LRSCOPE_TEST_MPI_SLOW_MS: a nap after every batch (tests only)
 } worker_ctx;
 
 static void worker_on_batch(void *ctx, int epoch, int b, int nb, double loss, double ips) {
-    (void)ctx;
+    worker_ctx *wc = ctx;
     (void)epoch;
     (void)b;
     (void)nb;
     (void)loss;
     (void)ips;
+    if (wc->slow_ms > 0) { // test hook: a slow worker, still training when rank 0 is stopped
+        struct timespec ts = {wc->slow_ms / 1000, (long)(wc->slow_ms % 1000) * 1000000L};
+        nanosleep(&ts, NULL);
+    }
     uint8_t *buf;
     size_t len;
     if (try_recv(0, TAG_STOP, &buf, &len)) {
@@ -417,7 +421,8 @@ static void worker_item(const uint8_t *p, size_t len, worker_data *d, int *state
         worker_ended(RUN_FAILED, why);
         return;
     }
-    worker_ctx wc = {0};
+    const char *slow = getenv("LRSCOPE_TEST_MPI_SLOW_MS");
+    worker_ctx wc = {.slow_ms = slow ? atoi(slow) : 0};
     train_hooks hooks = {.on_batch = worker_on_batch, .on_epoch = worker_on_epoch,
                          .after_epoch = worker_after_epoch, .ctx = &wc, .stop = &g_worker_stop};
     run_status st = trainer_result(t)->status;

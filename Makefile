@@ -4,7 +4,10 @@
 # `make DEBUG=1 test` builds with AddressSanitizer/UBSan; `WERROR=1` turns
 # warnings into errors (CI does). `make fuzz` builds the libFuzzer harnesses
 # of fuzz/ with clang into build-fuzz/ and runs each for FUZZ_SECONDS (60);
-# `make fuzz-ci` runs each for 20 s and fails on any crash.
+# `make fuzz-ci` runs each for 20 s and fails on any crash. MPI (a study's
+# runs across mpirun's ranks, src/study/transport_mpi.h) is built in when Open
+# MPI is installed (pkg-config ompi-c); `MPI=0` builds without it, `MPI=1`
+# requires it.
 
 CC      ?= cc
 BUILD   ?= build
@@ -37,6 +40,13 @@ CFLAGS += $(EXTRA_CFLAGS)
 ifeq ($(WERROR),1)
   CFLAGS  += -Werror
 endif
+# Not with the libFuzzer build: the harnesses never start MPI.
+ifneq ($(FUZZ),1)
+  MPI ?= $(if $(shell pkg-config --exists ompi-c && echo ok),1,0)
+endif
+ifeq ($(MPI),1)
+  PKGS += ompi-c
+endif
 
 # Name the Debian package when a library is missing, rather than failing in a header.
 DEB_jansson    := libjansson-dev
@@ -47,6 +57,7 @@ DEB_libarchive := libarchive-dev
 DEB_cmocka     := libcmocka-dev
 DEB_yaml-0.1   := libyaml-dev
 DEB_gsl        := libgsl-dev
+DEB_ompi-c     := libopenmpi-dev openmpi-bin
 # Checked only when this make itself compiles: `make test`, `make run` and
 # `make bench` first install what is missing (deps), then build in a second
 # make that does the check, so a brand-new machine gets through.
@@ -160,6 +171,16 @@ $(BUILD)/src/cli/main.o $(BUILD)/src/cli/cmd_doc.o: $(BUILD)/src/cli/%.o: src/cl
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -include $(BUILD)/commit.h -MMD -MP -c $< -o $@
 FORCE:
+
+# MPI on or off (LRSCOPE_MPI) changes one object only: its stamp is rewritten
+# when MPI changes, so `make MPI=0` and `make` can share a build folder.
+$(BUILD)/mpi.stamp: FORCE
+	@mkdir -p $(BUILD)
+	@echo "MPI=$(MPI)" > $@.new
+	@cmp -s $@.new $@ && rm -f $@.new || mv $@.new $@
+$(BUILD)/src/study/transport_mpi.o: src/study/transport_mpi.c $(BUILD)/mpi.stamp
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(if $(filter 1,$(MPI)),-DLRSCOPE_MPI) -MMD -MP -c $< -o $@
 
 $(BUILD)/liblrscope.a: $(LIB_OBJ)
 	@rm -f $@

@@ -60,3 +60,10 @@ if [[ -z "${SKIP_SEARCH_BENCH:-}" ]]; then
     echo | tee -a "$out"
     bench/search.sh "$build" "$data" | tee -a "$out"
 fi
+
+# Issue 14's figure: a study across 2 MPI ranks against one process
+# (SKIP_MPI=1 skips it; BENCH_MPI_EPOCHS=N sets its epochs, default 2).
+if [[ -z "${SKIP_MPI:-}" ]]; then
+    echo | tee -a "$out"
+    EPOCHS=${BENCH_MPI_EPOCHS:-2} bench/mpi.sh "$build" "$data" | tee -a "$out"
+fi

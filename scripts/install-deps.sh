@@ -12,7 +12,8 @@ packages=(gcc make pkg-config libc6-dev
           libplplot-dev plplot-driver-cairo
           libcurl4-openssl-dev libarchive-dev libstb-dev libyaml-dev
           libgsl-dev mandoc man-db zsh
-          protobuf-compiler)   # protoc --decode_raw: the second reader of test_tfevents
+          protobuf-compiler    # protoc --decode_raw: the second reader of test_tfevents
+          openmpi-bin libopenmpi-dev)   # a study across MPI ranks (mpirun; test_mpi runs it)
 for arg in "$@"; do
     case "$arg" in
         --with-torch) packages+=(python3-torch python3-torchvision python3-scipy python3-mpmath) ;;

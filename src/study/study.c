@@ -7,6 +7,7 @@
 #include "../train/checkpoint.h"
 #include "run_files.h"
 #include "study_ensemble.h"
+#include "transport_mpi.h"
 #include "weights.h"
 #include "../data/augment.h"
 #include "../data/loader.h"
@@ -91,6 +92,7 @@ struct study_exec {
     int jobs;                  // runs side by side
     char tb_dir[4200];         // the study's TensorBoard folder (tfevents_study_dir)
     report_live *live;         // the report while the study runs; NULL with --no-report
+    mpi_study *mpi;            // ---- MPI: the ranks that train (transport_mpi.h); NULL in one process
     double start;              // study start, for the time left
     double summary_time;       // when summary.csv was last written
     pthread_mutex_t mu;        // guards done, status and summary.csv
@@ -167,7 +169,11 @@ static int execute_run(study_exec *x, const study_item *it) {
     memset(r, 0, sizeof *r);
     int failed = 0, write_failed = 0;
     lr_err we;
-    trainer *t = trainer_create(cfg, x->train, x->test, x->info, &e);
+    // ---- MPI: a free rank trains the item; rank 0's trainer holds its state (transport_mpi.h)
+    mpi_slot *slot = mpi_slot_claim(x->mpi);
+    run_config tcfg = *cfg;
+    mpi_slot_config(slot, &tcfg);
+    trainer *t = trainer_create(&tcfg, x->train, x->test, x->info, &e);
     if (!t) {
         fprintf(stderr, "lrscope: run %s: %s\n", cfg->name, e.msg);
         failed = 1;
@@ -181,8 +187,8 @@ static int execute_run(study_exec *x, const study_item *it) {
             fprintf(stderr, "lrscope: run %s: continuing after epoch %d of %d\n", cfg->name, restored, cfg->epochs);
         run_status st = trainer_result(t)->status;
         while (!run_ended(st) && trainer_epochs_done(t) < it->until_epoch) {
-            st = trainer_epoch(t, &hooks);
-            if (st == RUN_INTERRUPTED) break; // the last checkpoint stays the run's state
+            st = mpi_slot_epoch(slot, t, &hooks, it, cfg); // trainer_epoch, here or on another rank
+            if (st == RUN_INTERRUPTED || st == RUN_FAILED) break; // the last checkpoint stays the run's state
             const run_result *cur = trainer_result(t);
             if (write_failed) continue;
             if (checkpoint_write(run_dir, t, cfg, &we) != 0) {
@@ -203,10 +209,12 @@ static int execute_run(study_exec *x, const study_item *it) {
                 fprintf(stderr, "lrscope: the report during the study: %s (tried again at the end)\n", le.msg);
         }
         trainer_take_result(t, r);
+        if (st == RUN_INTERRUPTED || st == RUN_FAILED) r->status = st; // ---- MPI: as the worker's trainer ended
         trainer_destroy(t);
         // A search's decision taken while the run waited at this epoch: it ends here.
         if (it->prune && r->status == RUN_RUNNING && r->epochs_done >= it->until_epoch) r->status = RUN_PRUNED;
     }
+    mpi_slot_release(x->mpi, slot);
     console_end_run(&con, r);
     char path[4096];
     fs_join(path, sizeof path, run_dir, "weights.lrsw");
@@ -427,6 +435,12 @@ int study_execute(const study *s, lr_err *e) {
             return EXIT_BAD_INPUT;
         }
     }
+    // ---- MPI: every rank has the same build, kernels and data, before anything is written
+    if (mpi_study_check(s, e) != 0) {
+        dataset_free(&train);
+        dataset_free(&test);
+        return EXIT_BAD_INPUT;
+    }
     int lock_fd = -1;
     if (s->resume) {
         if (study_lock(s->out_dir, &lock_fd, e) != 0) {
@@ -496,6 +510,9 @@ int study_execute(const study *s, lr_err *e) {
                 s->n_runs, s->n_runs == 1 ? "" : "s", s->n_runs - n_kept);
     const int cores = train_default_threads();
     study_plan plan = study_plan_cores(s, cores);
+    // ---- MPI: one run per rank at a time, each on --threads or the cores its rank is bound to
+    mpi_study *mpi = mpi_study_open(s);
+    if (mpi) plan = (study_plan){mpi_study_ranks(mpi), s->runs[0].threads};
     for (int i = 0; i < s->n_runs; i++) {
         s->runs[i].threads = plan.threads;
         // a loader thread only where a core is left over
@@ -510,11 +527,14 @@ int study_execute(const study *s, lr_err *e) {
             model_describe(&probe, desc, sizeof desc);
         fprintf(stderr, "lrscope: %d run%s on %s (%d train, %d test images) -> %s\nmodel: %s\n",
                 s->n_runs, s->n_runs == 1 ? "" : "s", info->name, train.n, test.n, s->out_dir, desc);
-        if (plan.jobs > 1)
+        if (mpi) // ---- MPI
+            fprintf(stderr, "lrscope: %d MPI ranks, one run at a time each on %s\n", plan.jobs,
+                    plan.threads > 0 ? "--threads" : "the cores it is bound to");
+        else if (plan.jobs > 1)
             fprintf(stderr, "lrscope: %d runs side by side, %d thread%s each\n", plan.jobs, plan.threads,
                     plan.threads == 1 ? "" : "s");
     }
-    study_exec x = {.s = s, .status = kept_status, .start = lr_now(), .jobs = plan.jobs};
+    study_exec x = {.s = s, .status = kept_status, .start = lr_now(), .jobs = plan.jobs, .mpi = mpi};
     // ---- TensorBoard and the live report
     snprintf(x.tb_dir, sizeof x.tb_dir, "%s", tb_dir);
     report_live live;
@@ -621,6 +641,7 @@ int study_execute(const study *s, lr_err *e) {
         dataset_free(&test);
     }
     pthread_mutex_destroy(&x.mu);
+    mpi_study_end(mpi, s->quiet); // ---- MPI
     report_live_free(&live); // ---- live report
     free(grouped);
     free(kept);

@@ -157,6 +157,31 @@ static void test_grid_three_ranks_same_bits(void **state) {
     assert_same_study(reference_report(ms), out);
 }
 
+// A TPE search with ASHA (its decisions taken by rank 0 in trial order) and
+// 2 seeds per point: the same trials, decisions and files as in one process.
+#define SEARCH_STUDY "--epochs 9 --search tpe --trials 8 --space lr=loguniform:1e-3:1 --search-seeds 2 " \
+                     "--pruner asha:grace=1,eta=3 --quiet --threads 1 --no-report"
+static void test_search_asha_three_ranks(void **state) {
+    mpi_state *ms = *state;
+    char ref[4400], out[4400], *err;
+    new_case(ms, ref, sizeof ref);
+    int rc = run_lrscope(&ms->cli, &err, NULL, "run --data '%s' --out '%s' " SEARCH_STUDY, ms->cli.data, ref);
+    if (rc != 0) fail_msg("single-process search: exit %d: %s", rc, err);
+    free(err);
+    new_case(ms, out, sizeof out);
+    rc = run_mpi(ms, 3, "", &err, "run --data '%s' --out '%s' " SEARCH_STUDY, ms->cli.data, out);
+    if (rc != 0) fail_msg("mpirun -np 3 search: exit %d: %s", rc, err);
+    assert_true(remote_epochs(err) >= 1);
+    free(err);
+    assert_same_study(ref, out);
+    // some trial was pruned, so the rung decisions were exercised
+    char path[4500];
+    snprintf(path, sizeof path, "%s/summary.csv", out);
+    char *text = slurp_must(path, NULL);
+    assert_non_null(strstr(text, "pruned"));
+    free(text);
+}
+
 // A worker killed (SIGKILL after its 2nd epoch state) ends the job; the
 // study resumed without MPI, and another killed one resumed under mpirun,
 // give the reference's files.
@@ -347,6 +372,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_mpirun_installed),
         cmocka_unit_test(test_grid_three_ranks_same_bits),
+        cmocka_unit_test(test_search_asha_three_ranks),
         cmocka_unit_test(test_worker_killed_then_resume),
         cmocka_unit_test(test_interrupt_rank0_then_resume),
         cmocka_unit_test(test_interrupt_mpirun_then_resume),

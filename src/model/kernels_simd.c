@@ -9,6 +9,7 @@
 // (XT = 4 on AVX-512's 32 registers, 2 on AVX2's 16); weight gradients keep
 // 4 channels x 3 taps in registers while sweeping the image.
 #include "kernels.h"
+#include "layers.h"
 
 #include <string.h>
 
@@ -358,7 +359,7 @@ static void FN(linear_backward)(float *din, float *dw, float *db, const float *d
 }
 
 const kernel_table CAT(kernels_, KERNEL_ISA) = {
-    CAT_STR(KERNEL_ISA),
+    CAT_STR(KERNEL_ISA), &CAT(layers_, KERNEL_ISA),
     FN(conv_forward), FN(conv_relu_forward), FN(conv_backward),
     FN(relu_forward), FN(relu_backward),
     FN(maxpool_forward), FN(maxpool_backward), FN(maxpool_relu_backward),

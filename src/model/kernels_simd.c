@@ -38,7 +38,8 @@ typedef float vfu __attribute__((vector_size(VL * 4), aligned(4))); // unaligned
 #define ST(p, v) (*(vf *)(p) = (v))
 #define ALWAYS_INLINE static inline __attribute__((always_inline))
 
-ALWAYS_INLINE vf splat(float x) { return (vf){0} + x; }
+// A broadcast: ((vf){0} + x would cost an add per weight, as 0 + -0 is +0.)
+ALWAYS_INLINE vf splat(float x) { return __builtin_shuffle((vf){x}, (vi){0}); }
 ALWAYS_INLINE vf select_mask(vi mask, vf a, vf b) { return (vf)(((vi)a & mask) | ((vi)b & ~mask)); }
 // torch.relu: negatives to 0, NaN passes.
 ALWAYS_INLINE vf relu(vf v) { return (vf)((vi)v & ((vi)(v > 0.0f) | (vi)(v != v))); }

@@ -42,7 +42,8 @@ typedef double vd __attribute__((vector_size(VL * 8)));
 #define ST(p, v) (*(vf *)(p) = (v))
 #define ALWAYS_INLINE static inline __attribute__((always_inline))
 
-ALWAYS_INLINE vf splat(float x) { return (vf){0} + x; }
+// A broadcast: ((vf){0} + x would cost an add per weight, as 0 + -0 is +0.)
+ALWAYS_INLINE vf splat(float x) { return __builtin_shuffle((vf){x}, (vi){0}); }
 // torch.relu: negatives to 0, NaN passes.
 ALWAYS_INLINE vf relu(vf v) { return (vf)((vi)v & ((vi)(v > 0.0f) | (vi)(v != v))); }
 ALWAYS_INLINE float hsum(vf v) {
@@ -73,22 +74,37 @@ static void valid_range(int *lo, int *hi, int n_in, int n_out, int S, int off) {
 
 // ---- convolution ----------------------------------------------------------------
 
-// NO output channels from oc0 x NX columns from ox0 of output row oy, lanes
-// [h, h + VL), taps ky in [ky0, ky1), kx in [kx0, kx1) (all inside the image).
-ALWAYS_INLINE void conv_tile(float *out, const float *in, const float *w, const float *b, int C, int H,
+// The weights (OC, C, K, K) repacked as (ceil(OC/OT), C, K, K, OT): the OT
+// channels of a tile's taps side by side, zero for channels past OC.
+static void pack_weights(float *wp, const float *w, int C, int OC, int K) {
+    const int KK = K * K, NB = (OC + OT - 1) / OT;
+    for (int blk = 0; blk < NB; blk++)
+        for (int c = 0; c < C; c++)
+            for (int t = 0; t < KK; t++)
+                for (int o = 0; o < OT; o++) {
+                    const int oc = blk * OT + o;
+                    wp[(((size_t)blk * C + c) * KK + t) * OT + o] = oc < OC ? w[((size_t)oc * C + c) * KK + t] : 0.0f;
+                }
+}
+
+// NO output channels from oc0 (packed weights wp of its block, from channel
+// oc0 within it) x NX columns from ox0 of output row oy, lanes [h, h + VL),
+// taps ky in [ky0, ky1), kx in [kx0, kx1), all inside the image.
+ALWAYS_INLINE void conv_tile(float *out, const float *in, const float *wp, const float *b, int C, int H,
                              int W, int S, int P, int OH, int OW, int oc0, int oy, int ox0, int h, int ky0,
                              int ky1, int kx0, int kx1, const int K, const int NO, const int NX) {
-    const size_t wstride = (size_t)C * K * K;
     vf acc[OT][XT];
 #pragma GCC unroll 4
     for (int o = 0; o < NO; o++)
 #pragma GCC unroll 4
         for (int x = 0; x < NX; x++) acc[o][x] = splat(b ? b[oc0 + o] : 0.0f);
     const int ix0 = ox0 * S - P;
-    for (int c = 0; c < C; c++)
+    const size_t plane = (size_t)H * W * L;
+    const float *pc = in + (size_t)(oy * S - P + ky0) * W * L + h; // row iy = oy S - P + ky0 of channel c
+    for (int c = 0; c < C; c++, pc += plane, wp += K * K * OT)
+#pragma GCC unroll 3
         for (int ky = ky0; ky < ky1; ky++) {
-            const float *row = in + (((size_t)c * H + oy * S - P + ky) * W) * L + h;
-            const float *wr = w + (((size_t)oc0 * C + c) * K + ky) * K;
+            const float *row = pc + (size_t)(ky - ky0) * W * L;
 #pragma GCC unroll 3
             for (int kx = kx0; kx < kx1; kx++) {
                 vf v[XT];
@@ -96,7 +112,7 @@ ALWAYS_INLINE void conv_tile(float *out, const float *in, const float *w, const 
                 for (int x = 0; x < NX; x++) v[x] = LD(row + (size_t)(ix0 + x * S + kx) * L);
 #pragma GCC unroll 4
                 for (int o = 0; o < NO; o++) {
-                    vf wv = splat(wr[o * wstride + kx]);
+                    vf wv = splat(wp[(ky * K + kx) * OT + o]);
 #pragma GCC unroll 4
                     for (int x = 0; x < NX; x++) acc[o][x] += wv * v[x];
                 }
@@ -109,61 +125,73 @@ ALWAYS_INLINE void conv_tile(float *out, const float *in, const float *w, const 
 }
 
 // Columns [ox0, ox1) of row oy, all with every kx inside, for NO channels.
-ALWAYS_INLINE void conv_interior(float *out, const float *in, const float *w, const float *b, int C, int H,
+ALWAYS_INLINE void conv_interior(float *out, const float *in, const float *wp, const float *b, int C, int H,
                                  int W, int S, int P, int OH, int OW, int oc0, int oy, int ox0, int ox1,
                                  int ky0, int ky1, const int K, const int NO) {
     int ox = ox0;
     for (; ox + XT <= ox1; ox += XT)
         for (int h = 0; h < L; h += VL)
-            conv_tile(out, in, w, b, C, H, W, S, P, OH, OW, oc0, oy, ox, h, ky0, ky1, 0, K, K, NO, XT);
+            conv_tile(out, in, wp, b, C, H, W, S, P, OH, OW, oc0, oy, ox, h, ky0, ky1, 0, K, K, NO, XT);
     for (int h = 0; h < L; h += VL) switch (ox1 - ox) { // the remaining columns, still NO channels at a time
-        case 3: conv_tile(out, in, w, b, C, H, W, S, P, OH, OW, oc0, oy, ox, h, ky0, ky1, 0, K, K, NO, 3); break;
-        case 2: conv_tile(out, in, w, b, C, H, W, S, P, OH, OW, oc0, oy, ox, h, ky0, ky1, 0, K, K, NO, 2); break;
-        case 1: conv_tile(out, in, w, b, C, H, W, S, P, OH, OW, oc0, oy, ox, h, ky0, ky1, 0, K, K, NO, 1); break;
+        case 3: conv_tile(out, in, wp, b, C, H, W, S, P, OH, OW, oc0, oy, ox, h, ky0, ky1, 0, K, K, NO, 3); break;
+        case 2: conv_tile(out, in, wp, b, C, H, W, S, P, OH, OW, oc0, oy, ox, h, ky0, ky1, 0, K, K, NO, 2); break;
+        case 1: conv_tile(out, in, wp, b, C, H, W, S, P, OH, OW, oc0, oy, ox, h, ky0, ky1, 0, K, K, NO, 1); break;
         default: break;
         }
 }
 
-ALWAYS_INLINE void conv_forward_k(float *out, const float *in, const float *w, const float *b, int C, int H,
+// Output row oy, taps ky in [ky0, ky1); [ia, ib) the columns where every kx is inside.
+ALWAYS_INLINE void conv_row(float *out, const float *in, const float *wp, const float *b, int C, int H, int W,
+                            int OC, int S, int P, int OH, int OW, int oy, int ia, int ib, int ky0, int ky1,
+                            const int K) {
+    for (int oc0 = 0; oc0 < OC;) {
+        const int four = oc0 + OT <= OC;
+        const float *wb = wp + (size_t)(oc0 / OT) * C * K * K * OT + oc0 % OT;
+        for (int ox = 0; ox < OW; ox++) {
+            if (ox == ia && ia < ib) { // the interior in one sweep
+                if (four) conv_interior(out, in, wb, b, C, H, W, S, P, OH, OW, oc0, oy, ia, ib, ky0, ky1, K, OT);
+                else conv_interior(out, in, wb, b, C, H, W, S, P, OH, OW, oc0, oy, ia, ib, ky0, ky1, K, 1);
+                ox = ib - 1;
+                continue;
+            }
+            const int kx0 = imax(0, P - ox * S), kx1 = imin(K, W + P - ox * S);
+            for (int h = 0; h < L; h += VL) {
+                if (four) conv_tile(out, in, wb, b, C, H, W, S, P, OH, OW, oc0, oy, ox, h, ky0, ky1, kx0, kx1, K, OT, 1);
+                else conv_tile(out, in, wb, b, C, H, W, S, P, OH, OW, oc0, oy, ox, h, ky0, ky1, kx0, kx1, K, 1, 1);
+            }
+        }
+        oc0 += four ? OT : 1;
+    }
+}
+
+ALWAYS_INLINE void conv_forward_k(float *out, const float *in, const float *wp, const float *b, int C, int H,
                                   int W, int OC, int S, int P, const int K) {
     const int OH = conv_out_size(H, K, S, P), OW = conv_out_size(W, K, S, P);
     int ia, ib; // the columns where every kx is inside
     valid_range(&ia, &ib, W - K + 1, OW, S, -P);
     for (int oy = 0; oy < OH; oy++) {
         const int ky0 = imax(0, P - oy * S), ky1 = imin(K, H + P - oy * S);
-        for (int oc0 = 0; oc0 < OC;) {
-            const int four = oc0 + OT <= OC;
-            for (int ox = 0; ox < OW; ox++) {
-                if (ox == ia && ia < ib) { // the interior in one sweep
-                    if (four) conv_interior(out, in, w, b, C, H, W, S, P, OH, OW, oc0, oy, ia, ib, ky0, ky1, K, OT);
-                    else conv_interior(out, in, w, b, C, H, W, S, P, OH, OW, oc0, oy, ia, ib, ky0, ky1, K, 1);
-                    ox = ib - 1;
-                    continue;
-                }
-                const int kx0 = imax(0, P - ox * S), kx1 = imin(K, W + P - ox * S);
-                for (int h = 0; h < L; h += VL) {
-                    if (four) conv_tile(out, in, w, b, C, H, W, S, P, OH, OW, oc0, oy, ox, h, ky0, ky1, kx0, kx1, K, OT, 1);
-                    else conv_tile(out, in, w, b, C, H, W, S, P, OH, OW, oc0, oy, ox, h, ky0, ky1, kx0, kx1, K, 1, 1);
-                }
-            }
-            oc0 += four ? OT : 1;
-        }
+        if (ky0 == 0 && ky1 == K) // an interior row: every tap unrolled
+            conv_row(out, in, wp, b, C, H, W, OC, S, P, OH, OW, oy, ia, ib, 0, K, K);
+        else
+            conv_row(out, in, wp, b, C, H, W, OC, S, P, OH, OW, oy, ia, ib, ky0, ky1, K);
     }
 }
 
-static void conv_forward_any(float *out, const float *in, const float *w, const float *b, int C, int H,
-                             int W, int OC, int K, int S, int P) {
+// wp: scratch for the packed weights, ceil(OC / OT) * OT * C * K * K floats.
+static void conv_forward_any(float *out, const float *in, const float *w, const float *b, float *wp, int C,
+                             int H, int W, int OC, int K, int S, int P) {
+    pack_weights(wp, w, C, OC, K);
     switch (K) {
-    case 3: conv_forward_k(out, in, w, b, C, H, W, OC, S, P, 3); break;
-    case 1: conv_forward_k(out, in, w, b, C, H, W, OC, S, P, 1); break;
-    default: conv_forward_k(out, in, w, b, C, H, W, OC, S, P, K); break;
+    case 3: conv_forward_k(out, in, wp, b, C, H, W, OC, S, P, 3); break;
+    case 1: conv_forward_k(out, in, wp, b, C, H, W, OC, S, P, 1); break;
+    default: conv_forward_k(out, in, wp, b, C, H, W, OC, S, P, K); break;
     }
 }
 
 static void FN(conv2_forward)(float *out, const float *in, const float *w, const float *b, float *scratch,
                               int C, int H, int W, int OC, int K, int S, int P) {
-    (void)scratch;
-    conv_forward_any(out, in, w, b, C, H, W, OC, K, S, P);
+    conv_forward_any(out, in, w, b, scratch, C, H, W, OC, K, S, P);
 }
 
 // dw (oc0..oc0+NO, c, ky, kx0..kx0+NK) += sum over the image and lanes.
@@ -248,7 +276,9 @@ static void FN(conv2_backward)(float *din, float *dw, float *db, const float *do
     // din[c, iy, ix] = sum over oc, ky, kx of w[oc, c, ky, kx] dout[oc, oy, ox]
     // where iy = oy * S - P + ky: the correlation of dout with wt (C, OC, K, K),
     // the kernel flipped and transposed.
-    float *wt = scratch;
+    float *wt = scratch;                                              // (C, OC, K, K)
+    float *wp = wt + ((size_t)C * OC * K * K + L - 1) / L * L;        // packed wt
+    float *spread = wp + ((size_t)(C + OT - 1) / OT * OT * OC * K * K + L - 1) / L * L;
     for (int c = 0; c < C; c++)
         for (int oc = 0; oc < OC; oc++)
             for (int ky = 0; ky < K; ky++)
@@ -256,20 +286,20 @@ static void FN(conv2_backward)(float *din, float *dw, float *db, const float *do
                     wt[(((size_t)c * OC + oc) * K + ky) * K + kx] =
                         w[(((size_t)oc * C + c) * K + (K - 1 - ky)) * K + (K - 1 - kx)];
     if (S == 1) { // the output size works out: OH + 2 (K-1-P) - K + 1 = H
-        conv_forward_any(din, dout, wt, NULL, OC, OH, OW, C, K, 1, K - 1 - P);
+        conv_forward_any(din, dout, wt, NULL, wp, OC, OH, OW, C, K, 1, K - 1 - P);
         return;
     }
     // Stride S: dout[oy, ox] at (K-1-P + S oy, K-1-P + S ox) of a zero plane
     // (OC, H+K-1, W+K-1), then a valid stride-1 correlation.
     const int HD = H + K - 1, WD = W + K - 1;
-    float *spread = wt + ((size_t)C * OC * K * K + L - 1) / L * L; // (OC, HD, WD, L)
+    // spread: (OC, HD, WD, L)
     memset(spread, 0, (size_t)OC * HD * WD * L * sizeof *spread);
     for (int oc = 0; oc < OC; oc++)
         for (int oy = 0; oy < OH; oy++)
             for (int ox = 0; ox < OW; ox++)
                 memcpy(spread + (((size_t)oc * HD + K - 1 - P + S * oy) * WD + K - 1 - P + S * ox) * L,
                        dout + (((size_t)oc * OH + oy) * OW + ox) * L, L * sizeof *dout);
-    conv_forward_any(din, spread, wt, NULL, OC, HD, WD, C, K, 1, 0);
+    conv_forward_any(din, spread, wt, NULL, wp, OC, HD, WD, C, K, 1, 0);
 }
 
 // ---- batch norm ---------------------------------------------------------------------

@@ -6,12 +6,14 @@
 // (measured with an FMA loop on every thread), and the process's peak RSS.
 //
 //   build/bench/bench_resnet [--model resnet20] [--threads 2] [--isa auto]
-//                            [--batch 128] [--seconds 8] [--peak-gflops X]
+//                            [--batch 128] [--seconds 8] [--peak-gflops X] [--convs]
 // prints one line: RESNET key=value ...
+#include "../src/model/layers.h"
 #include "../src/model/model_batch.h"
 #include "../src/util/rng.h"
 
 #include <immintrin.h>
+#include <math.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <time.h>
@@ -83,12 +85,60 @@ static void reduce_worker(void *arg, int tid, int nthreads) {
         for (size_t i = lo; i < hi; i++) a->grads[i] += a->slots[(size_t)g * a->n + i];
 }
 
+static double thread_cpu(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+    return (double)t.tv_sec + t.tv_nsec / 1e9;
+}
+
+// --convs: each ResNet-20 convolution shape alone on one group, one thread:
+// forward and backward (input and weight gradients) GFLOP/s per CPU second.
+static void bench_convs(const kernel_table *kt, double peak1) {
+    static const int SH[][6] = { // C, H, OC, K, S, P
+        {3, 32, 16, 3, 1, 1}, {16, 32, 16, 3, 1, 1}, {16, 32, 32, 3, 2, 1},
+        {32, 16, 32, 3, 1, 1}, {32, 16, 64, 3, 2, 1}, {64, 8, 64, 3, 1, 1},
+    };
+    for (size_t i = 0; i < sizeof SH / sizeof *SH; i++) {
+        const int C = SH[i][0], H = SH[i][1], OC = SH[i][2], K = SH[i][3], S = SH[i][4], P = SH[i][5];
+        const int OH = conv_out_size(H, K, S, P);
+        const size_t nin = (size_t)C * H * H * LANES, nout = (size_t)OC * OH * OH * LANES, nw = (size_t)OC * C * K * K;
+        float *in = lr_aligned_alloc(nin * 4), *din = lr_aligned_alloc(nin * 4), *out = lr_aligned_alloc(nout * 4);
+        float *w = lr_aligned_alloc(nw * 4), *dw = lr_aligned_alloc(nw * 4);
+        float *scratch = lr_aligned_alloc((conv2_scratch_floats(C, H, H, OC, K, S, P) + LANES) * 4);
+        for (size_t j = 0; j < nin; j++) in[j] = (float)(j % 7) * 0.1f;
+        for (size_t j = 0; j < nout; j++) out[j] = (float)(j % 5) * 0.1f;
+        for (size_t j = 0; j < nw; j++) w[j] = dw[j] = 0.01f;
+        const double flop = 2.0 * nout * C * K * K; // one pass, all lanes
+        double best[3] = {1e30, 1e30, 1e30};
+        for (int r = 0; r < 20; r++) {
+            double t0 = thread_cpu();
+            kt->layers->conv2_forward(out, in, w, NULL, scratch, C, H, H, OC, K, S, P);
+            double t1 = thread_cpu();
+            kt->layers->conv2_backward(NULL, dw, NULL, out, in, w, scratch, C, H, H, OC, K, S, P);
+            double t2 = thread_cpu();
+            kt->layers->conv2_backward(din, dw, NULL, out, in, w, scratch, C, H, H, OC, K, S, P);
+            double t3 = thread_cpu();
+            best[0] = fmin(best[0], t1 - t0), best[1] = fmin(best[1], t2 - t1), best[2] = fmin(best[2], t3 - t2);
+        }
+        best[2] -= best[1]; // the input gradient alone
+        printf("CONV %s C=%d H=%d OC=%d K=%d S=%d P=%d fwd_gflops=%.1f dw_gflops=%.1f din_gflops=%.1f (%% of one core: %.0f %.0f %.0f)\n",
+               kt->isa, C, H, OC, K, S, P, flop / best[0] / 1e9, flop / best[1] / 1e9, flop / best[2] / 1e9,
+               100 * flop / best[0] / 1e9 / peak1, 100 * flop / best[1] / 1e9 / peak1, 100 * flop / best[2] / 1e9 / peak1);
+        free(in), free(din), free(out), free(w), free(dw), free(scratch);
+    }
+}
+
 int main(int argc, char **argv) {
     const char *spec = "resnet20", *isa = "auto";
     int threads = 2, batch = 128;
     double seconds = 8, peak = 0;
+    int convs = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (strcmp(a, "--convs") == 0) {
+            convs = 1;
+            continue;
+        }
         if (!v) {
             fprintf(stderr, "bench_resnet: %s needs a value\n", a);
             return 2;
@@ -127,6 +177,11 @@ int main(int argc, char **argv) {
         peak_arg pa = {.iters = 20000000};
         pool_run(p, peak_worker, &pa);
         for (int t = 0; t < threads; t++) peak += pa.gflops[t];
+    }
+    if (convs) {
+        bench_convs(kt, peak / threads);
+        pool_destroy(p);
+        return 0;
     }
     model_batch b;
     model_batch_init(&b, &m, groups);

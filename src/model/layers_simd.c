@@ -179,14 +179,15 @@ ALWAYS_INLINE void conv_forward_k(float *out, const float *in, const float *wp, 
 }
 
 // wp: scratch for the packed weights, ceil(OC / OT) * OT * C * K * K floats.
+// The ResNet shapes get their kernel size and stride as constants, so that
+// every tap's address is a constant offset.
 static void conv_forward_any(float *out, const float *in, const float *w, const float *b, float *wp, int C,
                              int H, int W, int OC, int K, int S, int P) {
     pack_weights(wp, w, C, OC, K);
-    switch (K) {
-    case 3: conv_forward_k(out, in, wp, b, C, H, W, OC, S, P, 3); break;
-    case 1: conv_forward_k(out, in, wp, b, C, H, W, OC, S, P, 1); break;
-    default: conv_forward_k(out, in, wp, b, C, H, W, OC, S, P, K); break;
-    }
+    if (K == 3 && S == 1) conv_forward_k(out, in, wp, b, C, H, W, OC, 1, P, 3);
+    else if (K == 3 && S == 2) conv_forward_k(out, in, wp, b, C, H, W, OC, 2, P, 3);
+    else if (K == 1 && S == 2) conv_forward_k(out, in, wp, b, C, H, W, OC, 2, P, 1);
+    else conv_forward_k(out, in, wp, b, C, H, W, OC, S, P, K);
 }
 
 static void FN(conv2_forward)(float *out, const float *in, const float *w, const float *b, float *scratch,

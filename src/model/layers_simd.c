@@ -237,8 +237,8 @@ ALWAYS_INLINE void dw_tile(float *dw, const float *dout, const float *in, int C,
         for (int k = 0; k < NK; k++) dw[(((size_t)(oc0 + o) * C + c) * K + ky) * K + kx0 + k] += hsum(acc[o][k]);
 }
 
-static void conv_dw(float *dw, const float *dout, const float *in, int C, int H, int W, int OC, int K, int S,
-                    int P) {
+ALWAYS_INLINE void conv_dw_k(float *dw, const float *dout, const float *in, int C, int H, int W, int OC,
+                             int P, const int K, const int S) {
     const int OH = conv_out_size(H, K, S, P), OW = conv_out_size(W, K, S, P);
     for (int oc0 = 0; oc0 < OC;) {
         const int four = oc0 + OT <= OC;
@@ -256,6 +256,14 @@ static void conv_dw(float *dw, const float *dout, const float *in, int C, int H,
             }
         oc0 += four ? OT : 1;
     }
+}
+
+static void conv_dw(float *dw, const float *dout, const float *in, int C, int H, int W, int OC, int K, int S,
+                    int P) {
+    if (K == 3 && S == 1) conv_dw_k(dw, dout, in, C, H, W, OC, P, 3, 1);
+    else if (K == 3 && S == 2) conv_dw_k(dw, dout, in, C, H, W, OC, P, 3, 2);
+    else if (K == 1 && S == 2) conv_dw_k(dw, dout, in, C, H, W, OC, P, 1, 2);
+    else conv_dw_k(dw, dout, in, C, H, W, OC, P, K, S);
 }
 
 static void FN(conv2_backward)(float *din, float *dw, float *db, const float *dout, const float *in,

@@ -208,7 +208,11 @@ ALWAYS_INLINE void dw_tile(float *dw, const float *dout, const float *in, int C,
     valid_range(&oy0, &oy1, H, OH, S, ky - P);
     valid_range(&ia, &ib, W - NK + 1, OW, S, kx0 - P); // every kx of the block inside
     int lo[3], hi[3];
-    for (int k = 0; k < NK; k++) valid_range(&lo[k], &hi[k], W, OW, S, kx0 + k - P);
+    int bl = OW, br = 0; // the columns some tap reaches
+    for (int k = 0; k < NK; k++) {
+        valid_range(&lo[k], &hi[k], W, OW, S, kx0 + k - P);
+        if (lo[k] < hi[k]) bl = imin(bl, lo[k]), br = imax(br, hi[k]);
+    }
     for (int oy = oy0; oy < oy1; oy++)
         for (int h = 0; h < L; h += VL) {
             const float *row = in + (((size_t)c * H + oy * S - P + ky) * W) * L + h; // ix = ox S + kx0 + k - P
@@ -224,14 +228,19 @@ ALWAYS_INLINE void dw_tile(float *dw, const float *dout, const float *in, int C,
                     for (int k = 0; k < NK; k++) acc[o][k] += d * v[k];
                 }
             }
-            // the border columns, tap by tap
-            for (int k = 0; k < NK; k++)
-                for (int ox = lo[k]; ox < hi[k]; ox++) {
-                    if (ox == ia && ia < ib) ox = ib;
-                    if (ox >= hi[k]) break;
+            // the border columns, where some taps fall outside (k unrolled:
+            // the accumulators stay in registers)
+            for (int ox = bl; ox < br; ox++) {
+                if (ox == ia && ia < ib) ox = ib;
+                if (ox >= br) break;
+#pragma GCC unroll 3
+                for (int k = 0; k < NK; k++) {
+                    if (ox < lo[k] || ox >= hi[k]) continue;
                     vf v = LD(row + (size_t)(ox * S + kx0 + k - P) * L);
+#pragma GCC unroll 4
                     for (int o = 0; o < NO; o++) acc[o][k] += LD(d0 + o * dstride + (size_t)ox * L) * v;
                 }
+            }
         }
     for (int o = 0; o < NO; o++)
         for (int k = 0; k < NK; k++) dw[(((size_t)(oc0 + o) * C + c) * K + ky) * K + kx0 + k] += hsum(acc[o][k]);

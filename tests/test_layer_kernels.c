@@ -73,6 +73,9 @@ static const conv_case CONV_CASES[] = {
     {2, 5, 5, 3, 3, 1, 2, 0},     // padding K-1
     {2, 4, 5, 3, 3, 2, 3, 1},     // padding wider than the kernel
     {3, 6, 6, 8, 2, 2, 1, 0},     // even kernel
+    {4, 7, 8, 5, 3, 2, 0, 1},     // stride 2 without padding: border columns in the input gradient
+    {3, 9, 10, 6, 5, 2, 1, 0},    // 5x5 stride 2, little padding
+    {2, 8, 9, 4, 1, 3, 0, 0},     // 1x1 stride 3: pixels no tap reaches
 };
 
 static void check_conv(const kernel_table *kt, const conv_case *cc, rng_state *r) {

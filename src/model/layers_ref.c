@@ -246,16 +246,14 @@ void mul_ref(float *out, const float *in, const float *mask, size_t n) {
 
 size_t conv2_scratch_floats(int C, int H, int W, int OC, int K, int S, int P) {
     (void)P;
+    (void)H, (void)W, (void)S;
     // layers_simd.c: the weights repacked in blocks of 4 channels (forward's
-    // (OC, C) or backward's (C, OC)); backward's flipped, transposed weights
-    // (C, OC, K, K) and, for stride > 1, dout spread over a zero plane
-    // (OC, H+K-1, W+K-1, L)
+    // (OC, C) or backward's (C, OC)), after backward's transposed weights (C, OC, K, K)
     const size_t KK = (size_t)K * K;
     size_t wt = ((size_t)C * OC * KK + L - 1) / L * L;
     size_t packed = (((size_t)(OC + 3) / 4 * 4 * C * KK + L - 1) / L * L);
     size_t packed_t = (((size_t)(C + 3) / 4 * 4 * OC * KK + L - 1) / L * L);
-    size_t spread = S > 1 ? (size_t)OC * (H + K - 1) * (W + K - 1) * L : 0;
-    return (packed > wt + packed_t ? packed : wt + packed_t) + spread;
+    return packed > wt + packed_t ? packed : wt + packed_t;
 }
 
 static void conv2_forward_scalar(float *out, const float *in, const float *w, const float *b, float *scratch,

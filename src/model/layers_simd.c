@@ -10,8 +10,9 @@
 // not by tests in the inner loop: rows clip the ky range, the columns where
 // every tap lands inside the image run the full tile, and the few border
 // columns run a one-column tile over their valid kx. The input gradient is a
-// forward convolution of dout with the flipped, transposed kernel (stride 1:
-// padding K-1-P; stride S: dout spread S apart over a zero plane first). The
+// forward convolution of dout with the flipped, transposed kernel (stride 1,
+// padding K-1-P); with stride S it is gathered per residue class of the
+// input pixel mod S, which meets only the taps that reach it. The
 // weight gradient keeps 4 channels x 3 taps in registers over the whole
 // image and reduces the lanes once per weight.
 #include "layers.h"
@@ -267,6 +268,104 @@ ALWAYS_INLINE void conv_dw_k(float *dw, const float *dout, const float *in, int 
     }
 }
 
+// The input gradient of a strided convolution, gathered: din[c, iy, ix] =
+// sum over oc and the taps with iy + P - ky and ix + P - kx multiples of S
+// of w[oc, c, ky, kx] dout[oc, (iy + P - ky) / S, (ix + P - kx) / S]. The
+// columns of one residue class (ix + P) mod S use the same kx, so a tile is
+// NO input channels x NX columns S apart; wp: w transposed to (C, OC, K, K)
+// and packed (pack_weights). Taps ky in [ky0, ky1), kx in [kx0, kx1), step S.
+ALWAYS_INLINE void din_tile(float *din, const float *dout, const float *wp, int OC, int OH, int OW, int H, int W,
+                            int P, int c0, int iy, int ix0, int h, int ky0, int ky1, int kx0, int kx1, const int K,
+                            const int S, const int NO, const int NX) {
+    vf acc[OT][XT];
+#pragma GCC unroll 4
+    for (int o = 0; o < NO; o++)
+#pragma GCC unroll 4
+        for (int x = 0; x < NX; x++) acc[o][x] = splat(0.0f);
+    const float *dp = dout + h;
+    for (int oc = 0; oc < OC; oc++, wp += K * K * OT, dp += (size_t)OH * OW * L)
+        for (int ky = ky0; ky < ky1; ky += S) {
+            const float *row = dp + (size_t)((iy + P - ky) / S) * OW * L;
+            for (int kx = kx0; kx < kx1; kx += S) {
+                const float *d = row + (size_t)((ix0 + P - kx) / S) * L;
+                vf v[XT];
+#pragma GCC unroll 4
+                for (int x = 0; x < NX; x++) v[x] = LD(d + (size_t)x * L);
+#pragma GCC unroll 4
+                for (int o = 0; o < NO; o++) {
+                    vf wv = splat(wp[(ky * K + kx) * OT + o]);
+#pragma GCC unroll 4
+                    for (int x = 0; x < NX; x++) acc[o][x] += wv * v[x];
+                }
+            }
+        }
+#pragma GCC unroll 4
+    for (int o = 0; o < NO; o++)
+#pragma GCC unroll 4
+        for (int x = 0; x < NX; x++) ST(din + (((size_t)(c0 + o) * H + iy) * W + ix0 + x * S) * L + h, acc[o][x]);
+}
+
+// The smallest tap >= lo congruent to r mod S (lo may be negative).
+static int tap_from(int lo, int r, int S) {
+    int k = r;
+    if (k < lo) k += (lo - k + S - 1) / S * S;
+    return k;
+}
+
+ALWAYS_INLINE void din_class(float *din, const float *dout, const float *wb, int OC, int OH, int OW, int H, int W,
+                             int P, int c0, int iy, int ky0, int ky1, int rx, const int K, const int S, const int NO) {
+    const int ixs = ((rx - P) % S + S) % S; // the first column of the class
+    if (rx >= K || ky0 >= ky1) {            // no tap reaches these pixels
+        for (int ix = ixs; ix < W; ix += S)
+            for (int o = 0; o < NO; o++) memset(din + (((size_t)(c0 + o) * H + iy) * W + ix) * L, 0, L * sizeof *din);
+        return;
+    }
+    const int kxmax = rx + (K - 1 - rx) / S * S;
+    // columns ixs + S t with every kx of the class inside: t in [ta, tb)
+    const int ta = imax(0, (kxmax - P - ixs + S - 1) / S);
+    const int last = S * (OW - 1) + rx - P - ixs;
+    const int tb = last < 0 ? 0 : imin((W - 1 - ixs) / S + 1, last / S + 1);
+    const int nt = ixs < W ? (W - 1 - ixs) / S + 1 : 0;
+    for (int t = 0; t < nt; t++) {
+        const int ix = ixs + S * t;
+        if (t == ta && ta < tb) {
+            int u = ta;
+            for (; u + XT <= tb; u += XT)
+                for (int h = 0; h < L; h += VL)
+                    din_tile(din, dout, wb, OC, OH, OW, H, W, P, c0, iy, ixs + S * u, h, ky0, ky1, rx, K, K, S, NO, XT);
+            for (int h = 0; h < L; h += VL) switch (tb - u) {
+                case 3: din_tile(din, dout, wb, OC, OH, OW, H, W, P, c0, iy, ixs + S * u, h, ky0, ky1, rx, K, K, S, NO, 3); break;
+                case 2: din_tile(din, dout, wb, OC, OH, OW, H, W, P, c0, iy, ixs + S * u, h, ky0, ky1, rx, K, K, S, NO, 2); break;
+                case 1: din_tile(din, dout, wb, OC, OH, OW, H, W, P, c0, iy, ixs + S * u, h, ky0, ky1, rx, K, K, S, NO, 1); break;
+                default: break;
+                }
+            t = tb - 1;
+            continue;
+        }
+        // a border column: the taps whose ox = (ix + P - kx) / S is in [0, OW)
+        const int kx0 = tap_from(ix + P - S * (OW - 1), rx, S), kx1 = imin(K, ix + P + 1);
+        for (int h = 0; h < L; h += VL)
+            din_tile(din, dout, wb, OC, OH, OW, H, W, P, c0, iy, ix, h, ky0, ky1, kx0, imax(kx0, kx1), K, S, NO, 1);
+    }
+}
+
+ALWAYS_INLINE void din_strided_k(float *din, const float *dout, const float *wp, int C, int H, int W, int OC,
+                                 int OH, int OW, int P, const int K, const int S) {
+    for (int iy = 0; iy < H; iy++) {
+        // the taps whose oy = (iy + P - ky) / S is in [0, OH)
+        const int ky0 = tap_from(iy + P - S * (OH - 1), (iy + P) % S, S), ky1 = imin(K, iy + P + 1);
+        for (int c0 = 0; c0 < C;) {
+            const int four = c0 + OT <= C;
+            const float *wb = wp + (size_t)(c0 / OT) * OC * K * K * OT + c0 % OT;
+            for (int rx = 0; rx < S; rx++) {
+                if (four) din_class(din, dout, wb, OC, OH, OW, H, W, P, c0, iy, ky0, ky1, rx, K, S, OT);
+                else din_class(din, dout, wb, OC, OH, OW, H, W, P, c0, iy, ky0, ky1, rx, K, S, 1);
+            }
+            c0 += four ? OT : 1;
+        }
+    }
+}
+
 static void conv_dw(float *dw, const float *dout, const float *in, int C, int H, int W, int OC, int K, int S,
                     int P) {
     if (K == 3 && S == 1) conv_dw_k(dw, dout, in, C, H, W, OC, P, 3, 1);
@@ -296,28 +395,24 @@ static void FN(conv2_backward)(float *din, float *dw, float *db, const float *do
     // the kernel flipped and transposed.
     float *wt = scratch;                                              // (C, OC, K, K)
     float *wp = wt + ((size_t)C * OC * K * K + L - 1) / L * L;        // packed wt
-    float *spread = wp + ((size_t)(C + OT - 1) / OT * OT * OC * K * K + L - 1) / L * L;
-    for (int c = 0; c < C; c++)
-        for (int oc = 0; oc < OC; oc++)
-            for (int ky = 0; ky < K; ky++)
-                for (int kx = 0; kx < K; kx++)
-                    wt[(((size_t)c * OC + oc) * K + ky) * K + kx] =
-                        w[(((size_t)oc * C + c) * K + (K - 1 - ky)) * K + (K - 1 - kx)];
     if (S == 1) { // the output size works out: OH + 2 (K-1-P) - K + 1 = H
+        for (int c = 0; c < C; c++)
+            for (int oc = 0; oc < OC; oc++)
+                for (int ky = 0; ky < K; ky++)
+                    for (int kx = 0; kx < K; kx++)
+                        wt[(((size_t)c * OC + oc) * K + ky) * K + kx] =
+                            w[(((size_t)oc * C + c) * K + (K - 1 - ky)) * K + (K - 1 - kx)];
         conv_forward_any(din, dout, wt, NULL, wp, OC, OH, OW, C, K, 1, K - 1 - P);
         return;
     }
-    // Stride S: dout[oy, ox] at (K-1-P + S oy, K-1-P + S ox) of a zero plane
-    // (OC, H+K-1, W+K-1), then a valid stride-1 correlation.
-    const int HD = H + K - 1, WD = W + K - 1;
-    // spread: (OC, HD, WD, L)
-    memset(spread, 0, (size_t)OC * HD * WD * L * sizeof *spread);
-    for (int oc = 0; oc < OC; oc++)
-        for (int oy = 0; oy < OH; oy++)
-            for (int ox = 0; ox < OW; ox++)
-                memcpy(spread + (((size_t)oc * HD + K - 1 - P + S * oy) * WD + K - 1 - P + S * ox) * L,
-                       dout + (((size_t)oc * OH + oy) * OW + ox) * L, L * sizeof *dout);
-    conv_forward_any(din, spread, wt, NULL, wp, OC, HD, WD, C, K, 1, 0);
+    // Stride S: gathered by residue class, with w transposed (not flipped).
+    for (int c = 0; c < C; c++)
+        for (int oc = 0; oc < OC; oc++)
+            for (int t = 0; t < K * K; t++) wt[((size_t)c * OC + oc) * K * K + t] = w[((size_t)oc * C + c) * K * K + t];
+    pack_weights(wp, wt, OC, C, K);
+    if (K == 3 && S == 2) din_strided_k(din, dout, wp, C, H, W, OC, OH, OW, P, 3, 2);
+    else if (K == 1 && S == 2) din_strided_k(din, dout, wp, C, H, W, OC, OH, OW, P, 1, 2);
+    else din_strided_k(din, dout, wp, C, H, W, OC, OH, OW, P, K, S);
 }
 
 // ---- batch norm ---------------------------------------------------------------------

@@ -76,12 +76,13 @@ endif
 
 # Every .c under src/ belongs to the library except the program's main and the
 # SIMD kernel source, which is compiled once per instruction set.
-SIMD_SRC := src/model/kernels_simd.c
+SIMD_SRC := src/model/kernels_simd.c src/model/layers_simd.c
 AUG512_SRC := src/data/augment_avx512.c
 MAIN_SRC := src/cli/main.c
 LIB_SRC  := $(filter-out $(SIMD_SRC) $(AUG512_SRC) $(MAIN_SRC),$(wildcard src/*/*.c))
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o) \
-            $(BUILD)/src/model/kernels_avx2.o $(BUILD)/src/model/kernels_avx512.o \
+            $(SIMD_SRC:src/model/%_simd.c=$(BUILD)/src/model/%_avx2.o) \
+            $(SIMD_SRC:src/model/%_simd.c=$(BUILD)/src/model/%_avx512.o) \
             $(BUILD)/src/data/augment_avx512.o
 TEST_SRC := $(wildcard tests/test_*.c)
 TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
@@ -145,10 +146,10 @@ $(BUILD)/%.o: %.c
 
 # FMA contraction is allowed in the vector paths only: the scalar path stays
 # the plain reference the others are tested against.
-$(BUILD)/src/model/kernels_avx2.o: $(SIMD_SRC)
+$(BUILD)/src/model/%_avx2.o: src/model/%_simd.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -mavx2 -mfma -ffp-contract=fast -Wno-psabi -DKERNEL_ISA=avx2 -MMD -MP -c $< -o $@
-$(BUILD)/src/model/kernels_avx512.o: $(SIMD_SRC)
+$(BUILD)/src/model/%_avx512.o: src/model/%_simd.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -mavx512f -mavx512dq -mavx512bw -mavx512vl -mfma -ffp-contract=fast -DKERNEL_ISA=avx512 -MMD -MP -c $< -o $@
 

@@ -49,6 +49,7 @@ static void run_forward(void *p) {
     case LAYER_RELU: a->kt->relu_forward(out, in, a->m->act_floats[a->index]); break;
     case LAYER_MAXPOOL: a->kt->maxpool_forward(out, in, ly->c, ly->h, ly->w, ly->k); break;
     case LAYER_LINEAR: a->kt->linear_forward(out, in, a->params + ly->w_off, a->params + ly->b_off, ly->fan_in, ly->oc); break;
+    default: break; // the seed network has only the layers above
     }
 }
 
@@ -63,6 +64,7 @@ static void run_backward(void *p) {
     case LAYER_RELU: if (din) a->kt->relu_backward(din, dout, out, a->m->act_floats[a->index]); break;
     case LAYER_MAXPOOL: if (din) a->kt->maxpool_backward(din, dout, in, out, ly->c, ly->h, ly->w, ly->k); break;
     case LAYER_LINEAR: a->kt->linear_backward(din, a->grads + ly->w_off, a->grads + ly->b_off, dout, in, a->params + ly->w_off, a->ws->scratch, ly->fan_in, ly->oc); break;
+    default: break; // the seed network has only the layers above
     }
 }
 

@@ -47,6 +47,9 @@ END {
         pipe[1] / l1["epoch_s"], l1["epoch_s"], pipe[1], pipe[2] / l2["epoch_s"], l2["epoch_s"], pipe[2]
 }' "$out" | tee -a "$out"
 
+# Issue 13's figures: ResNet-20 against PyTorch (SKIP_RESNET=1 skips them).
+bench/resnet.sh "$build"
+
 # Issue 9's figure: a 50-run study against 25 x a 2-run study (about 15 min
 # at 30 epochs; BENCH_STUDY_EPOCHS=N shortens it, SKIP_STUDY_SCALE=1 skips it).
 if [[ -z "${SKIP_STUDY_SCALE:-}" ]]; then

@@ -2,7 +2,8 @@
 # install-deps.sh: installs the Debian packages lrscope needs to build, test
 # and draw its figures, and only those that are missing. Idempotent and quick
 # when everything is there. `--with-torch` adds python3-torch/torchvision
-# and python3-scipy/mpmath, used only to regenerate reference data and for side-by-side benchmarks;
+# and python3-scipy/mpmath (and libopenblas0-pthread, PyTorch's BLAS), used only to
+# regenerate reference data and for side-by-side benchmarks;
 # `--with-fuzz` adds clang and its libFuzzer runtime, for `make fuzz`;
 # `--with-chromium` adds chromium, for `make check-report` (headless report check).
 set -euo pipefail
@@ -16,7 +17,9 @@ packages=(gcc make pkg-config libc6-dev
           openmpi-bin libopenmpi-dev)   # a study across MPI ranks (mpirun; test_mpi runs it)
 for arg in "$@"; do
     case "$arg" in
-        --with-torch) packages+=(python3-torch python3-torchvision python3-scipy python3-mpmath) ;;
+        # libopenblas0-pthread takes over libblas.so.3 from Debian's reference BLAS: what a
+        # PyTorch user runs, and what `make bench` compares with (bench/resnet.sh)
+        --with-torch) packages+=(python3-torch python3-torchvision python3-scipy python3-mpmath libopenblas0-pthread) ;;
         --with-fuzz) packages+=(clang libclang-rt-14-dev) ;;
         --with-chromium) packages+=(chromium) ;;
         *) echo "install-deps: unknown option $arg (expected --with-torch, --with-fuzz or --with-chromium)" >&2; exit 2 ;;

@@ -22,6 +22,9 @@
 #include <zlib.h>
 
 enum { N = 20, K = 10 };
+
+// The kernels under test (main runs the suite once per available ISA).
+static const kernel_table *KT;
 static ref_file REF;
 
 static int setup(void **state) {
@@ -244,7 +247,7 @@ static double rig_step(rig *r, const float *x, const float *y, int n, int train,
         nv[g] = nvalid_of(n, g);
     }
     model_batch_step st = {.train = train, .seed = 5, .step = step};
-    if (model_batch_forward(&r->b, &kernels_scalar, r->state, xs, nv, r->groups, &st, r->p, e) != 0) return -1.0;
+    if (model_batch_forward(&r->b, KT, r->state, xs, nv, r->groups, &st, r->p, e) != 0) return -1.0;
     double loss = 0.0;
     for (int g = 0; g < r->groups; g++) {
         model_ws *ws = &r->b.ws[g];
@@ -256,7 +259,7 @@ static double rig_step(rig *r, const float *x, const float *y, int n, int train,
         if (logits) from_lanes(logits, lg, n, g, K);
     }
     if (backward) {
-        model_batch_backward(&r->b, &kernels_scalar, r->state, r->slots, r->groups, r->p);
+        model_batch_backward(&r->b, KT, r->state, r->slots, r->groups, r->p);
         memcpy(r->grads, r->slots, r->m.n_params * sizeof(float));
         for (int g = 1; g < r->groups; g++)
             for (size_t i = 0; i < r->m.n_params; i++) r->grads[i] += r->slots[(size_t)g * r->m.n_params + i];
@@ -369,10 +372,10 @@ static void test_driver_matches_group_path(void **state) {
         to_lanes(xl, x, N, g, r.img);
         int labels[LANES];
         for (int l = 0; l < LANES; l++) labels[l] = g * LANES + l < N ? (int)y[g * LANES + l] : -1;
-        const float *lg = model_forward(&r.m, &kernels_scalar, r.state, &ws, xl);
+        const float *lg = model_forward(&r.m, KT, r.state, &ws, xl);
         softmax_xent(ws.dlogits, ws.loss, ws.pred, lg, labels, K, 1.0f / N);
         memset(grads, 0, r.m.n_params * 4);
-        model_backward(&r.m, &kernels_scalar, r.state, grads, &ws, ws.dlogits);
+        model_backward(&r.m, KT, r.state, grads, &ws, ws.dlogits);
         assert_memory_equal(grads, r.slots + (size_t)g * r.m.n_params, r.m.n_params * 4);
         float lo[N * K] = {0}, want[N * K] = {0};
         from_lanes(lo, lg, N, g, K);
@@ -715,5 +718,16 @@ int main(void) {
         cmocka_unit_test(test_init_variants),
         cmocka_unit_test(test_weights_buffers),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    // Everything that runs a model runs once per ISA this CPU has: the
+    // vector layers must pass the same PyTorch parity as the reference.
+    int failed = 0;
+    static const char *const ISAS[] = {"scalar", "avx2", "avx512"};
+    for (size_t i = 0; i < sizeof ISAS / sizeof *ISAS; i++) {
+        lr_err e;
+        KT = kernels_select(ISAS[i], &e);
+        if (!KT) continue;
+        printf("isa %s\n", ISAS[i]);
+        failed += cmocka_run_group_tests(tests, setup, teardown);
+    }
+    return failed;
 }

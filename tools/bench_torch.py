@@ -23,6 +23,14 @@ linear 288->32, linear 32->10; cross-entropy; SGD lr 0.01 momentum 0.9; batch
                          which carries the worker start-up, is not scaled);
                          "seed_pipeline_extrapolated" says so.
 
+With --model resnet20 it measures instead He et al.'s CIFAR ResNet-20 (option
+A shortcuts, as akamaster/pytorch_resnet_cifar10; cross-entropy; SGD lr 0.1
+momentum 0.9 weight decay 1e-4; batch 128) on random inputs, arithmetic only,
+as bench/bench_resnet.c measures lrscope: train_img_s (forward, backward, SGD
+step) and eval_img_s (no_grad, eval mode), each also per CPU second x threads
+(train_img_cpu_s, eval_img_cpu_s: what the cores give on a shared machine),
+and the process's peak RSS (maxrss_mb).
+
 Run with Debian's interpreter (python3-torch / python3-torchvision):
 
   /usr/bin/python3 tools/bench_torch.py --threads 2 --json
@@ -61,6 +69,77 @@ class ConvNet(nn.Module):
 
     def forward(self, x):
         return self.classifier(torch.flatten(self.features(x), 1))
+
+
+class BasicBlock(nn.Module):
+    """akamaster's BasicBlock, option A: the shortcut subsamples by 2 and
+    zero-pads planes // 4 channels on each side."""
+
+    def __init__(self, in_planes, planes, stride):
+        super().__init__()
+        self.conv1 = nn.Conv2d(in_planes, planes, 3, stride, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(planes)
+        self.conv2 = nn.Conv2d(planes, planes, 3, 1, 1, bias=False)
+        self.bn2 = nn.BatchNorm2d(planes)
+        self.pad = planes // 4 if stride != 1 or in_planes != planes else 0
+
+    def forward(self, x):
+        out = torch.relu(self.bn1(self.conv1(x)))
+        out = self.bn2(self.conv2(out))
+        s = x if not self.pad else nn.functional.pad(x[:, :, ::2, ::2], (0, 0, 0, 0, self.pad, self.pad))
+        return torch.relu(out + s)
+
+
+class ResNet(nn.Module):
+    def __init__(self, n=3, classes=10):
+        super().__init__()
+        self.conv1 = nn.Conv2d(3, 16, 3, 1, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(16)
+        layers, cin = [], 16
+        for planes, stride in ((16, 1), (32, 2), (64, 2)):
+            for i in range(n):
+                layers.append(BasicBlock(cin, planes, stride if i == 0 else 1))
+                cin = planes
+        self.layers = nn.Sequential(*layers)
+        self.linear = nn.Linear(64, classes)
+        for m in self.modules():
+            if isinstance(m, (nn.Conv2d, nn.Linear)):
+                nn.init.kaiming_normal_(m.weight)
+
+    def forward(self, x):
+        out = self.layers(torch.relu(self.bn1(self.conv1(x))))
+        out = nn.functional.adaptive_avg_pool2d(out, 1).flatten(1)
+        return self.linear(out)
+
+
+def bench_resnet(seconds):
+    """ResNet-20 train and eval images/s (wall and per CPU second) on random data."""
+    import resource
+    model = ResNet()
+    loss_fn = nn.CrossEntropyLoss()
+    opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9, weight_decay=1e-4)
+    x = torch.randn(BATCH, 3, 32, 32)
+    y = torch.randint(0, 10, (BATCH,))
+    res = {}
+    for mode in ("train", "eval"):
+        model.train(mode == "train")
+        def step():
+            if mode == "train":
+                train_step(model, loss_fn, opt, x, y)
+            else:
+                with torch.no_grad():
+                    model(x)
+        for _ in range(3):  # warm-up
+            step()
+        n, t0, c0 = 0, time.perf_counter(), time.process_time()
+        while time.perf_counter() - t0 < seconds / 2:
+            step()
+            n += 1
+        wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+        res[mode + "_img_s"] = n * BATCH / wall
+        res[mode + "_img_cpu_s"] = n * BATCH * torch.get_num_threads() / cpu
+    res["maxrss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+    return res
 
 
 def load_cifar(data_dir, names):
@@ -169,10 +248,22 @@ def main():
     ap.add_argument("--pipeline-batches", type=int, default=0,
                     help="train only M batches in the seed pipeline and extrapolate (0 = full epoch)")
     ap.add_argument("--json", action="store_true", help="print a JSON object on the last line")
+    ap.add_argument("--model", choices=("seed", "resnet20"), default="seed",
+                    help="seed: the seed ConvNet on CIFAR-10 (default); resnet20: ResNet-20 on random inputs")
+    ap.add_argument("--seconds", type=float, default=20, help="resnet20: seconds of timing (train + eval)")
     args = ap.parse_args()
 
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
+    if args.model == "resnet20":
+        res = {"torch_version": torch.__version__, "threads": torch.get_num_threads(), "batch_size": BATCH,
+               "model": "resnet20"}
+        res.update(bench_resnet(args.seconds))
+        for k in ("train_img_s", "eval_img_s", "train_img_cpu_s", "eval_img_cpu_s", "maxrss_mb"):
+            print("%-22s %10.1f" % (k, res[k]))
+        if args.json:
+            print(json.dumps({k: round(v, 3) if isinstance(v, float) else v for k, v in res.items()}))
+        return
     train = load_cifar(args.data, ["data_batch_%d.bin" % i for i in range(1, 6)])
     test = load_cifar(args.data, ["test_batch.bin"])
     res = {"torch_version": torch.__version__, "threads": torch.get_num_threads(),

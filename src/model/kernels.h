@@ -20,8 +20,12 @@
 
 #define LANES 16
 
+struct layer_table;
+
 typedef struct kernel_table {
     const char *isa; // "scalar", "avx2", "avx512"
+    // The same ISA's kernels of the residual-network layers (layers.h).
+    const struct layer_table *layers;
 
     // out (OC, H-K+1, W-K+1, L) = conv(in (C, H, W, L), w (OC, C, K, K)) + b (OC)
     void (*conv_forward)(float *out, const float *in, const float *w, const float *b,

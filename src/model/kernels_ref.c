@@ -3,6 +3,7 @@
 // Letters: C in-channels, OC out-channels, H W input size, OH OW output size,
 // K kernel, P pool, I O linear in/out features, L lanes (images).
 #include "kernels.h"
+#include "layers.h"
 
 #include <math.h>
 #include <string.h>
@@ -189,7 +190,7 @@ void softmax_xent(float *dlogits, float *loss, int *pred, const float *logits,
 }
 
 const kernel_table kernels_scalar = {
-    "scalar",
+    "scalar", &layers_scalar,
     conv_forward_ref, conv_relu_forward_ref, conv_backward_ref,
     relu_forward_ref, relu_backward_ref,
     maxpool_forward_ref, maxpool_backward_ref, maxpool_relu_backward_ref,

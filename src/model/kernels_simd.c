@@ -9,6 +9,7 @@
 // (XT = 4 on AVX-512's 32 registers, 2 on AVX2's 16); weight gradients keep
 // 4 channels x 3 taps in registers while sweeping the image.
 #include "kernels.h"
+#include "layers.h"
 
 #include <string.h>
 
@@ -37,7 +38,8 @@ typedef float vfu __attribute__((vector_size(VL * 4), aligned(4))); // unaligned
 #define ST(p, v) (*(vf *)(p) = (v))
 #define ALWAYS_INLINE static inline __attribute__((always_inline))
 
-ALWAYS_INLINE vf splat(float x) { return (vf){0} + x; }
+// A broadcast: ((vf){0} + x would cost an add per weight, as 0 + -0 is +0.)
+ALWAYS_INLINE vf splat(float x) { return __builtin_shuffle((vf){x}, (vi){0}); }
 ALWAYS_INLINE vf select_mask(vi mask, vf a, vf b) { return (vf)(((vi)a & mask) | ((vi)b & ~mask)); }
 // torch.relu: negatives to 0, NaN passes.
 ALWAYS_INLINE vf relu(vf v) { return (vf)((vi)v & ((vi)(v > 0.0f) | (vi)(v != v))); }
@@ -358,7 +360,7 @@ static void FN(linear_backward)(float *din, float *dw, float *db, const float *d
 }
 
 const kernel_table CAT(kernels_, KERNEL_ISA) = {
-    CAT_STR(KERNEL_ISA),
+    CAT_STR(KERNEL_ISA), &CAT(layers_, KERNEL_ISA),
     FN(conv_forward), FN(conv_relu_forward), FN(conv_backward),
     FN(relu_forward), FN(relu_backward),
     FN(maxpool_forward), FN(maxpool_backward), FN(maxpool_relu_backward),

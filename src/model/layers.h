@@ -1,8 +1,10 @@
 // layers.h: scalar reference kernels of the layers residual networks need
 // (convolution with padding, stride and optional bias; batch norm; residual
 // addition with He et al.'s option-A shortcut; average pooling; dropout), in
-// the (C, H, W, L) "images in lanes" layout of kernels.h. Vector versions
-// come later; these are the reference they will be tested against.
+// the (C, H, W, L) "images in lanes" layout of kernels.h. The _ref functions
+// are the scalar reference; layer_table below holds them and the vector
+// versions (layers_simd.c, compiled for AVX2 and AVX-512), reached from a
+// kernel table as kt->layers.
 //
 // Letters: C in-channels, OC out-channels, H W input size, OH OW output size,
 // K kernel, S stride, P padding, HW = H*W, L = LANES, NV = lanes holding an
@@ -75,5 +77,41 @@ void dropout_mask_ref(float *mask, size_t N, float p, uint64_t seed, uint64_t st
                       long first_image, int NV);
 // out = in * mask (n = N * L floats); backward: din = dout * mask
 void mul_ref(float *out, const float *in, const float *mask, size_t n);
+
+// Floats of scratch conv2_forward/conv2_backward need (64-byte multiples).
+size_t conv2_scratch_floats(int C, int H, int W, int OC, int K, int S, int P);
+
+// The layers above, one entry per ISA, each with the signature of its _ref
+// (conv2 also takes scratch: conv2_scratch_floats floats). bn_normalise_relu
+// is bn_normalise followed by torch.relu in the same pass.
+typedef struct layer_table {
+    void (*conv2_forward)(float *out, const float *in, const float *w, const float *b, float *scratch,
+                          int C, int H, int W, int OC, int K, int S, int P);
+    void (*conv2_backward)(float *din, float *dw, float *db, const float *dout, const float *in,
+                           const float *w, float *scratch, int C, int H, int W, int OC, int K, int S, int P);
+    void (*bn_sum)(double *sum, const float *x, int C, int HW, int NV);
+    void (*bn_sqdev)(double *ss, const float *x, const double *mean, int C, int HW, int NV);
+    void (*bn_normalise)(float *out, const float *x, const float *mean, const float *invstd,
+                         const float *gamma, const float *beta, int C, int HW);
+    void (*bn_normalise_relu)(float *out, const float *x, const float *mean, const float *invstd,
+                              const float *gamma, const float *beta, int C, int HW);
+    void (*bn_grad_sums)(double *sdy, double *sdyx, const float *dout, const float *x,
+                         const float *mean, const float *invstd, int C, int HW, int NV);
+    void (*bn_backward_train)(float *din, const float *dout, const float *x, const float *mean,
+                              const float *invstd, const float *gamma, const float *mdy,
+                              const float *mdyx, int C, int HW, int NV);
+    void (*bn_backward_eval)(float *din, float *dgamma, float *dbeta, const float *dout,
+                             const float *x, const float *mean, const float *invstd,
+                             const float *gamma, int C, int HW, int NV);
+    void (*add_forward)(float *out, const float *a, const float *s, int C, int H, int W,
+                        int SC, int SH, int SW);
+    void (*add_backward_skip)(float *ds, const float *dout, int C, int H, int W, int SC, int SH, int SW);
+    void (*gap_forward)(float *out, const float *in, int C, int HW);
+    void (*gap_backward)(float *din, const float *dout, int C, int HW);
+} layer_table;
+
+extern const layer_table layers_scalar;
+extern const layer_table layers_avx2;
+extern const layer_table layers_avx512;
 
 #endif

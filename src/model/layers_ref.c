@@ -243,3 +243,43 @@ void dropout_mask_ref(float *mask, size_t N, float p, uint64_t seed, uint64_t st
 void mul_ref(float *out, const float *in, const float *mask, size_t n) {
     for (size_t i = 0; i < n; i++) out[i] = in[i] * mask[i];
 }
+
+size_t conv2_scratch_floats(int C, int H, int W, int OC, int K, int S, int P) {
+    (void)P;
+    (void)H, (void)W, (void)S;
+    // layers_simd.c: the weights repacked in blocks of 4 channels (forward's
+    // (OC, C) or backward's (C, OC)), after backward's transposed weights (C, OC, K, K)
+    const size_t KK = (size_t)K * K;
+    size_t wt = ((size_t)C * OC * KK + L - 1) / L * L;
+    size_t packed = (((size_t)(OC + 3) / 4 * 4 * C * KK + L - 1) / L * L);
+    size_t packed_t = (((size_t)(C + 3) / 4 * 4 * OC * KK + L - 1) / L * L);
+    return packed > wt + packed_t ? packed : wt + packed_t;
+}
+
+static void conv2_forward_scalar(float *out, const float *in, const float *w, const float *b, float *scratch,
+                                 int C, int H, int W, int OC, int K, int S, int P) {
+    (void)scratch;
+    conv2_forward_ref(out, in, w, b, C, H, W, OC, K, S, P);
+}
+
+static void conv2_backward_scalar(float *din, float *dw, float *db, const float *dout, const float *in,
+                                  const float *w, float *scratch, int C, int H, int W, int OC, int K, int S,
+                                  int P) {
+    (void)scratch;
+    conv2_backward_ref(din, dw, db, dout, in, w, C, H, W, OC, K, S, P);
+}
+
+static void bn_normalise_relu_ref(float *out, const float *x, const float *mean, const float *invstd,
+                                  const float *gamma, const float *beta, int C, int HW) {
+    bn_normalise_ref(out, x, mean, invstd, gamma, beta, C, HW);
+    for (size_t i = 0; i < (size_t)C * HW * L; i++)
+        if (out[i] <= 0.0f) out[i] = 0.0f; // torch.relu: NaN passes
+}
+
+const layer_table layers_scalar = {
+    conv2_forward_scalar, conv2_backward_scalar,
+    bn_sum_ref, bn_sqdev_ref, bn_normalise_ref, bn_normalise_relu_ref,
+    bn_grad_sums_ref, bn_backward_train_ref, bn_backward_eval_ref,
+    add_forward_ref, add_backward_skip_ref,
+    gap_forward_ref, gap_backward_ref,
+};

@@ -352,7 +352,8 @@ int model_build(model_desc *m, const char *spec, int c, int h, int w, int num_cl
         size_t s_need = 0;
         double macs = 0;
         if (ly->kind == LAYER_CONV) {
-            if (ly->std_conv) s_need = conv_scratch_floats(ly->c, ly->h, ly->w, ly->oc, ly->k);
+            s_need = ly->std_conv ? conv_scratch_floats(ly->c, ly->h, ly->w, ly->oc, ly->k)
+                                  : conv2_scratch_floats(ly->c, ly->h, ly->w, ly->oc, ly->k, ly->s, ly->p);
             macs = (double)ly->oc * ly->oh * ly->ow * ly->fan_in;
         } else if (ly->kind == LAYER_LINEAR) {
             s_need = linear_scratch_floats(ly->fan_in);
@@ -476,7 +477,8 @@ void model_forward_layers(const model_desc *m, const kernel_table *kt, const flo
         switch (ly->kind) {
         case LAYER_CONV:
             if (!ly->std_conv) {
-                conv2_forward_ref(out, in, wt, ly->bias ? b : NULL, ly->c, ly->h, ly->w, ly->oc, ly->k, ly->s, ly->p);
+                kt->layers->conv2_forward(out, in, wt, ly->bias ? b : NULL, ws->scratch, ly->c, ly->h, ly->w, ly->oc,
+                                          ly->k, ly->s, ly->p);
             } else if (i + 1 < hi && relu_in_place(m, i + 1) && m->layers[i + 1].in == i + 1) {
                 // The ReLU works in place on this output, so apply it while storing.
                 kt->conv_relu_forward(out, in, wt, b, ly->c, ly->h, ly->w, ly->oc, ly->k);
@@ -492,13 +494,20 @@ void model_forward_layers(const model_desc *m, const kernel_table *kt, const flo
         case LAYER_BN: {
             const float *mean, *invstd;
             bn_stats(m, ly, state, ws, &mean, &invstd);
-            bn_normalise_ref(out, in, mean, invstd, wt, b, ly->c, ly->h * ly->w);
+            if (i + 1 < hi && relu_in_place(m, i + 1) && m->layers[i + 1].in == i + 1) {
+                // The ReLU works in place on this output: apply it while storing.
+                kt->layers->bn_normalise_relu(out, in, mean, invstd, wt, b, ly->c, ly->h * ly->w);
+                i++;
+                ws->act[i + 1] = out;
+            } else {
+                kt->layers->bn_normalise(out, in, mean, invstd, wt, b, ly->c, ly->h * ly->w);
+            }
             break;
         }
         case LAYER_ADD:
-            add_forward_ref(out, in, ws->act[ly->src], ly->c, ly->h, ly->w, ly->sc, ly->sh, ly->sw);
+            kt->layers->add_forward(out, in, ws->act[ly->src], ly->c, ly->h, ly->w, ly->sc, ly->sh, ly->sw);
             break;
-        case LAYER_GAP: gap_forward_ref(out, in, ly->c, ly->h * ly->w); break;
+        case LAYER_GAP: kt->layers->gap_forward(out, in, ly->c, ly->h * ly->w); break;
         case LAYER_AVGPOOL: avgpool_forward_ref(out, in, ly->c, ly->h, ly->w, ly->k, ly->s); break;
         case LAYER_FLATTEN: break;
         case LAYER_DROPOUT:
@@ -564,8 +573,8 @@ void model_backward_layers(const model_desc *m, const kernel_table *kt, const fl
             if (ly->std_conv)
                 kt->conv_backward(din, dw, db, dout, in, wt, ws->scratch, ly->c, ly->h, ly->w, ly->oc, ly->k);
             else
-                conv2_backward_ref(din, dw, ly->bias ? db : NULL, dout, in, wt, ly->c, ly->h, ly->w, ly->oc,
-                                   ly->k, ly->s, ly->p);
+                kt->layers->conv2_backward(din, dw, ly->bias ? db : NULL, dout, in, wt, ws->scratch, ly->c, ly->h,
+                                           ly->w, ly->oc, ly->k, ly->s, ly->p);
             break;
         case LAYER_RELU:
             if (din) kt->relu_backward(din, dout, out, m->act_floats[i + 1]);
@@ -590,22 +599,22 @@ void model_backward_layers(const model_desc *m, const kernel_table *kt, const fl
             bn_stats(m, ly, state, ws, &mean, &invstd);
             if (ws->bn_gstats) { // batch statistics: model_batch adds dgamma, dbeta
                 const float *mdy = ws->bn_gstats + ly->buf_off;
-                if (din) bn_backward_train_ref(din, dout, in, mean, invstd, wt, mdy, mdy + ly->c, ly->c,
-                                               ly->h * ly->w, ws->nvalid);
+                if (din) kt->layers->bn_backward_train(din, dout, in, mean, invstd, wt, mdy, mdy + ly->c, ly->c,
+                                                       ly->h * ly->w, ws->nvalid);
             } else {
-                bn_backward_eval_ref(din, dw, db, dout, in, mean, invstd, wt, ly->c, ly->h * ly->w, ws->nvalid);
+                kt->layers->bn_backward_eval(din, dw, db, dout, in, mean, invstd, wt, ly->c, ly->h * ly->w, ws->nvalid);
             }
             break;
         }
         case LAYER_ADD:
-            if (ly->src > 0) add_backward_skip_ref(ws->gacc[ly->src], dout, ly->c, ly->h, ly->w, ly->sc, ly->sh, ly->sw);
+            if (ly->src > 0) kt->layers->add_backward_skip(ws->gacc[ly->src], dout, ly->c, ly->h, ly->w, ly->sc, ly->sh, ly->sw);
             pass_through(m, ws, a, dout, oslot);
             continue;
         case LAYER_FLATTEN:
             pass_through(m, ws, a, dout, oslot);
             continue;
         case LAYER_GAP:
-            if (din) gap_backward_ref(din, dout, ly->c, ly->h * ly->w);
+            if (din) kt->layers->gap_backward(din, dout, ly->c, ly->h * ly->w);
             break;
         case LAYER_AVGPOOL:
             if (din) avgpool_backward_ref(din, dout, ly->c, ly->h, ly->w, ly->k, ly->s);

@@ -63,16 +63,16 @@ static void phase_worker(void *arg, int tid, int nthreads) {
         switch (c->ph) {
         case PHASE_FORWARD:
             model_forward_layers(m, c->kt, c->state, ws, c->lo, c->hi);
-            if (ly) bn_sum_ref(part, ws->act[ly->in], ly->c, HW, ws->nvalid);
+            if (ly) c->kt->layers->bn_sum(part, ws->act[ly->in], ly->c, HW, ws->nvalid);
             break;
-        case PHASE_SQDEV: bn_sqdev_ref(part, ws->act[ly->in], b->mean, ly->c, HW, ws->nvalid); break;
+        case PHASE_SQDEV: c->kt->layers->bn_sqdev(part, ws->act[ly->in], b->mean, ly->c, HW, ws->nvalid); break;
         case PHASE_BACKWARD: {
             float *slot = c->grad_slots + (size_t)g * m->n_params;
             model_backward_layers(m, c->kt, c->state, slot, ws, c->hi, c->lo);
             if (!ly) break;
             const float *mean = b->stats + ly->buf_off, *invstd = mean + ly->c;
-            bn_grad_sums_ref(part, part + ly->c, ws->g[c->bn + 1], ws->act[ly->in], mean, invstd, ly->c, HW,
-                             ws->nvalid);
+            c->kt->layers->bn_grad_sums(part, part + ly->c, ws->g[c->bn + 1], ws->act[ly->in], mean, invstd, ly->c,
+                                        HW, ws->nvalid);
             for (int k = 0; k < ly->c; k++) {
                 slot[ly->b_off + k] += (float)part[k];         // dbeta = sum dy
                 slot[ly->w_off + k] += (float)part[ly->c + k]; // dgamma = sum dy * xhat

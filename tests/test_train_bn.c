@@ -9,6 +9,7 @@
 // killed run resumes to the same bits, and a study file's bn model gives the
 // same bits for --jobs 1 and 2.
 #include "cli_fixture.h"
+#include "train_data.h"
 
 #include "../src/data/loader.h"
 #include "../src/model/model_batch.h"
@@ -28,26 +29,7 @@
 
 // n images of 3x32x32 whose class (k % 10) sets a colour and a bright square
 // position, plus noise (test_train.c's generator).
-static void make_data(dataset *d, int n, uint64_t seed) {
-    dataset_alloc(d, n, 3, 32, 32, 10);
-    rng_state r;
-    rng_seed(&r, seed, 99, 0);
-    for (int i = 0; i < n; i++) {
-        int k = (int)rng_below(&r, 10);
-        d->labels[i] = (uint16_t)k;
-        uint8_t *img = d->pixels + (size_t)i * 3 * 32 * 32;
-        for (int c = 0; c < 3; c++)
-            for (int p = 0; p < 32 * 32; p++) {
-                int y = p / 32, x = p % 32;
-                int base = ((k >> c) & 1) ? 170 : 60;
-                int sq = (y / 8 == k % 4 && x / 8 == k / 4 % 4) ? 80 : 0;
-                img[c * 1024 + p] = (uint8_t)(base + sq + (int)rng_below(&r, 40));
-            }
-    }
-    dataset_default_class_names(d);
-}
 
-static const dataset_info *cifar(void) { return dataset_find("cifar10"); }
 
 static run_config bn_config(const char *spec) {
     run_config c;

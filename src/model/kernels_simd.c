@@ -39,7 +39,16 @@ typedef float vfu __attribute__((vector_size(VL * 4), aligned(4))); // unaligned
 #define ALWAYS_INLINE static inline __attribute__((always_inline))
 
 // A broadcast: ((vf){0} + x would cost an add per weight, as 0 + -0 is +0.)
+#if defined(__clang__) // the fuzz build: clang spells GCC's __builtin_shuffle this way
+#if VL == 16
+#define SPLAT_LANES 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0
+#else
+#define SPLAT_LANES 0, 0, 0, 0, 0, 0, 0, 0
+#endif
+ALWAYS_INLINE vf splat(float x) { vf v = {x}; return __builtin_shufflevector(v, v, SPLAT_LANES); }
+#else
 ALWAYS_INLINE vf splat(float x) { return __builtin_shuffle((vf){x}, (vi){0}); }
+#endif
 ALWAYS_INLINE vf select_mask(vi mask, vf a, vf b) { return (vf)(((vi)a & mask) | ((vi)b & ~mask)); }
 // torch.relu: negatives to 0, NaN passes.
 ALWAYS_INLINE vf relu(vf v) { return (vf)((vi)v & ((vi)(v > 0.0f) | (vi)(v != v))); }

@@ -3,6 +3,7 @@
 // adjusted) and the report's sentences about them, every number computed
 // here from the runs' values.
 #include "conditions.h"
+#include "report_lines.h"
 
 #include <math.h>
 #include <stdarg.h>
@@ -210,26 +211,6 @@ void conditions_cmp_free(conditions_cmp *cmp) {
 
 // ---- sentences ----
 
-typedef struct {
-    char **lines;
-    int n, cap;
-} line_list;
-
-static void say(line_list *l, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void say(line_list *l, const char *fmt, ...) {
-    char buf[4096]; // two 256-byte names and the numbers fit many times over
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(buf, sizeof buf, fmt, ap);
-    va_end(ap);
-    if (l->n == l->cap) {
-        l->cap = l->cap ? 2 * l->cap : 8;
-        char **grown = realloc(l->lines, (size_t)l->cap * sizeof *grown);
-        LR_ASSERT(grown);
-        l->lines = grown;
-    }
-    l->lines[l->n++] = lr_strdup(buf);
-}
 
 void conditions_lines_free(char **lines, int n) {
     for (int i = 0; i < n; i++) free(lines[i]);

@@ -2,6 +2,7 @@
 // ensemble.csv (writer and reader share the columns below) and the report's
 // sentences on the ensembles of a study, every number computed here.
 #include "ensemble.h"
+#include "report_lines.h"
 
 #include <math.h>
 #include <stdarg.h>
@@ -284,24 +285,6 @@ ensemble_gain ensemble_gain_of(const ensemble_group *g) {
     return r;
 }
 
-typedef struct {
-    char **lines;
-    int n, cap;
-} line_list;
-
-static void say(line_list *l, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void say(line_list *l, const char *fmt, ...) {
-    char buf[8192];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(buf, sizeof buf, fmt, ap);
-    va_end(ap);
-    if (l->n == l->cap) {
-        l->cap = l->cap ? 2 * l->cap : 8;
-        l->lines = lr_realloc(l->lines, (size_t)l->cap * sizeof *l->lines);
-    }
-    l->lines[l->n++] = lr_strdup(buf);
-}
 
 // "a gain of 1.20 points" / "no gain (0.00 points)" / "a loss of 0.40 points"
 static void gain_words(char *out, size_t cap, double g) {

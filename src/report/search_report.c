@@ -4,6 +4,7 @@
 // trials, the budget, and the sentences that state the result honestly.
 #define _POSIX_C_SOURCE 200809L
 #include "search_report.h"
+#include "report_lines.h"
 
 #include <errno.h>
 #include <jansson.h>
@@ -428,24 +429,6 @@ void search_point_text(const search_report *r, const double *x, char *out, size_
     }
 }
 
-typedef struct {
-    char **lines;
-    int n, cap;
-} line_list;
-
-static void say(line_list *l, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void say(line_list *l, const char *fmt, ...) {
-    char buf[4096];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(buf, sizeof buf, fmt, ap);
-    va_end(ap);
-    if (l->n == l->cap) {
-        l->cap = l->cap ? 2 * l->cap : 8;
-        l->lines = lr_realloc(l->lines, (size_t)l->cap * sizeof *l->lines);
-    }
-    l->lines[l->n++] = lr_strdup(buf);
-}
 
 static void p_text(double p, char *out, size_t cap) {
     if (p < 0.001) snprintf(out, cap, "p < 0.001");

@@ -485,6 +485,14 @@ static void test_folder_jpeg_huffman_overflow(void **state) {
     memcpy(longer + seg_end + 17, bad + seg_end, sizeof bad - seg_end);
     test_write_file(path, longer, sizeof longer);
     expect_load_error("folder", dir, "cat/j.jpg", "Huffman table holds more than 256 symbols");
+    // Found by the fuzzer in CI: stb skips fill bytes before the start
+    // marker, so FF FF D8 is a JPEG to it, and must be checked as one.
+    uint8_t filled[sizeof ORANGE_JPEG + 2];
+    filled[0] = filled[1] = filled[2] = 0xFF;
+    memcpy(filled + 3, ORANGE_JPEG + 1, sizeof ORANGE_JPEG - 1);
+    for (int k = 0; k < 16; k++) filled[at + 2 + 5 + k] = 0xFF;
+    test_write_file(path, filled, sizeof filled);
+    expect_load_error("folder", dir, "cat/j.jpg", "Huffman table holds more than 256 symbols");
 
     // Counts that add up to exactly 256 are within the tables: not refused
     // as such (the file is still corrupt further on, and stb says so).

@@ -189,8 +189,10 @@ typedef struct {
 // stb_image 2.27 (Debian's libstb-dev) trusts a JPEG Huffman table's symbol
 // count (up to 16 x 255) and overflows its 256-entry arrays when it is larger
 // (fixed in stb 2.28). Every DHT segment, wherever it appears, is checked first.
+// stb takes any file that starts FF, more FF fill bytes, D8 for a JPEG; a
+// file that starts otherwise is never read as one.
 static int jpeg_huffman_ok(const uint8_t *buf, size_t len) {
-    if (len < 2 || buf[0] != 0xFF || buf[1] != 0xD8) return 1; // not a JPEG
+    if (len < 2 || buf[0] != 0xFF) return 1; // not a JPEG
     for (size_t i = 2; i + 4 <= len; i++) {
         if (buf[i] != 0xFF || buf[i + 1] != 0xC4) continue;
         // As stb reads it: tables while the segment length lasts, bytes past

@@ -649,11 +649,29 @@ static void test_resume_finished_study(void **state) {
     char *ck1 = slurp_must(path, &l1);
     snprintf(path, sizeof path, "%s/runs/lr=0.01/seed-1/metrics.csv", out);
     char *me1 = slurp_must(path, &m1);
-    char *err;
-    assert_int_equal(run_lrscope(&rs->cli, &err, NULL, "resume '%s' --no-report", out), 0);
+    char *err, *table;
+    assert_int_equal(run_lrscope(&rs->cli, &err, &table, "resume '%s' --no-report", out), 0);
     assert_non_null(strstr(err, "3 of 3 runs already ended, 0 to train"));
     assert_null(strstr(err, "epoch"));
     free(err);
+    // The closing table shows the kept runs as they ended (read back from
+    // their files), not as "not run": lr=0.01's row has its last test
+    // accuracy (metrics.csv's last row, column 7) and its 3 epochs.
+    assert_null(strstr(table, "not run"));
+    char *row = strstr(table, "\nlr=0.01 ");
+    assert_non_null(row);
+    size_t ml;
+    char *me = slurp_must(path, &ml), *last = me + ml - 1;
+    while (last > me && last[-1] != '\n') last--;
+    const char *c = last;
+    for (int col = 0; col < 6; col++) c = strchr(c, ',') + 1;
+    char acc[32], want[64];
+    snprintf(acc, sizeof acc, "%.2f%%", 100 * strtod(c, NULL));
+    snprintf(want, sizeof want, "%-12s %8s", "finished", acc);
+    if (!strstr(row, want)) fail_msg("expected \"%s\" in the row: %.120s", want, row + 1);
+    assert_non_null(strstr(row, " 3 "));
+    free(me);
+    free(table);
     char *me2 = slurp_must(path, &m2); // not even the seconds column was rewritten
     snprintf(path, sizeof path, "%s/runs/lr=0.01/seed-1/%s", out, CHECKPOINT_FILE);
     char *ck2 = slurp_must(path, &l2);

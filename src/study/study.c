@@ -20,6 +20,7 @@
 #include <fcntl.h>
 #include <ftw.h>
 #include <jansson.h>
+#include <math.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -666,7 +667,46 @@ int study_execute(const study *s, lr_err *e) {
         fprintf(stderr, "lrscope: conditions.csv: %s\n", se.msg);
         status = EXIT_RUN_FAILED;
     }
+    // The runs kept from before a resume have no result in memory: their
+    // rows are read back from their files, as the report reads them.
+    run_result *kept_rows = lr_calloc((size_t)n_made + 1, sizeof *kept_rows);
+    report_study rs_kept;
+    lr_err ke;
+    int have_kept = 0;
+    for (int i = 0; i < n_made && !have_kept; i++) have_kept = done[i] == NULL;
+    if (have_kept && report_study_read(s->out_dir, &rs_kept, &ke) == 0) {
+        for (int i = 0; i < n_made; i++) {
+            const report_run *rr = NULL;
+            for (int k = 0; k < rs_kept.n_runs && !rr; k++)
+                if (!done[i] && strcmp(rs_kept.runs[k].name, s->runs[i].name) == 0) rr = &rs_kept.runs[k];
+            if (!rr || !rr->has_run_json) continue;
+            run_status st = RUN_RUNNING;
+            while (st <= RUN_PRUNED && strcmp(run_status_name(st), rr->status) != 0) st++;
+            if (st > RUN_PRUNED) continue;
+            run_result *k = &kept_rows[i];
+            k->status = st;
+            k->epochs_done = rr->n_epochs;
+            k->seconds = rr->seconds;
+            k->epochs = lr_calloc((size_t)rr->n_epochs + 1, sizeof *k->epochs);
+            for (int j = 0; j < rr->n_epochs; j++) {
+                const report_epoch *re = &rr->epochs[j];
+                k->epochs[j] = (epoch_record){.epoch = re->epoch, .lr = re->lr, .train_loss = re->train_loss,
+                                              .train_acc = re->train_acc, .train_f1 = re->train_f1,
+                                              .has_test = !isnan(re->test_acc), .test_loss = re->test_loss,
+                                              .test_acc = re->test_acc, .test_f1 = re->test_f1,
+                                              .seconds = re->seconds};
+            }
+            done[i] = k;
+        }
+    }
+    if (have_kept) report_study_free(&rs_kept);
     console_table(stdout, s->runs, done, n_made);
+    for (int i = 0; i < n_made; i++) {
+        if (done[i] != &kept_rows[i]) continue;
+        done[i] = NULL;
+        free(kept_rows[i].epochs);
+    }
+    free(kept_rows);
     fflush(stdout);
     // The study's ensembles (ensemble.csv), before the report that reads them.
     if (!s->no_ensemble && !s->search && !(s->stop && *s->stop) && study_ensemble_write(s->out_dir, s->quiet, &se) != 0) {

@@ -583,6 +583,38 @@ static void test_kill9_async(void **state) {
     }
 }
 
+// A study killed before its study.json was in place leaves its lock file
+// and study.json's temporary file: `run` takes the folder again (found by
+// test_kill9_async on a fresh machine, where a kill landed in that write)
+// and the leftover goes. Anything else in the folder is still refused.
+static void test_run_after_killed_start(void **state) {
+    resume_state *rs = *state;
+    const char *ref = reference(rs);
+    char out[4400], path[4600], *err;
+    new_case(rs, out, sizeof out);
+    assert_int_equal(mkdir(out, 0755), 0);
+    snprintf(path, sizeof path, "%s/.lock", out);
+    test_write_file(path, "123\n", 4);
+    snprintf(path, sizeof path, "%s/study.json.tmp.999999", out);
+    test_write_file(path, "{\"half", 6);
+    assert_int_equal(run_lrscope(&rs->cli, &err, NULL, "run --data '%s' --out '%s' " STUDY_ARGS, rs->cli.data, out), 0);
+    free(err);
+    assert_false(exists(path));
+    assert_same_study(ref, out);
+    // Not a leftover of ours: refused, and kept.
+    static const char *const others[] = {"study.json.tmp.12x", "notes.txt", "metrics.csv.tmp.5"};
+    for (int i = 0; i < 3; i++) {
+        new_case(rs, out, sizeof out);
+        assert_int_equal(mkdir(out, 0755), 0);
+        snprintf(path, sizeof path, "%s/%s", out, others[i]);
+        test_write_file(path, "x", 1);
+        assert_int_equal(run_lrscope(&rs->cli, &err, NULL, "run --data '%s' --out '%s' " STUDY_ARGS, rs->cli.data, out), 2);
+        assert_non_null(strstr(err, "already holds files"));
+        free(err);
+        assert_true(exists(path));
+    }
+}
+
 // Ctrl-C: the run is marked interrupted (exit 1), resume continues it.
 static void test_sigint_then_resume(void **state) {
     resume_state *rs = *state;
@@ -803,6 +835,7 @@ int main(void) {
         cmocka_unit_test(test_kill9_then_resume),
         cmocka_unit_test(test_kill9_repeatedly),
         cmocka_unit_test(test_kill9_async),
+        cmocka_unit_test(test_run_after_killed_start),
         cmocka_unit_test(test_sigint_then_resume),
         cmocka_unit_test(test_resume_other_jobs),
         cmocka_unit_test(test_resume_corrupt_checkpoint),

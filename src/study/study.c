@@ -319,14 +319,20 @@ static int remove_stale_tmp(const char *path, const struct stat *st, int type, s
     return 0;
 }
 
-// 1 if dir holds anything but a lock file left by a study killed before it
-// wrote study.json.
+// 1 if dir holds anything but what a study killed before it wrote
+// study.json leaves: the lock file, and study.json's temporary file
+// (study.json.tmp.<pid>, removed once the folder's lock is taken).
 static int holds_files(const char *dir) {
     DIR *d = opendir(dir);
     if (!d) return fs_dir_nonempty(dir);
     int any = 0;
-    for (struct dirent *de; !any && (de = readdir(d)) != NULL;)
-        any = strcmp(de->d_name, ".") && strcmp(de->d_name, "..") && strcmp(de->d_name, STUDY_LOCK_FILE);
+    static const char TMP[] = "study.json.tmp.";
+    for (struct dirent *de; !any && (de = readdir(d)) != NULL;) {
+        const char *n = de->d_name;
+        int tmp = strncmp(n, TMP, sizeof TMP - 1) == 0 && n[sizeof TMP - 1] &&
+                  strspn(n + sizeof TMP - 1, "0123456789") == strlen(n + sizeof TMP - 1);
+        any = strcmp(n, ".") && strcmp(n, "..") && strcmp(n, STUDY_LOCK_FILE) && !tmp;
+    }
     closedir(d);
     return any;
 }
@@ -467,7 +473,9 @@ int study_execute(const study *s, lr_err *e) {
                           s->run_trials};
         char finder_csv[4200];
         fs_join(finder_csv, sizeof finder_csv, s->out_dir, "lrfind.csv");
-        if (fs_mkdirs(s->out_dir, e) != 0 || study_lock(s->out_dir, &lock_fd, e) != 0 ||
+        int locked = fs_mkdirs(s->out_dir, e) == 0 && study_lock(s->out_dir, &lock_fd, e) == 0;
+        if (locked) nftw(s->out_dir, remove_stale_tmp, 16, FTW_PHYS); // a killed start's study.json.tmp.<pid>
+        if (!locked ||
             run_files_write_study(s->out_dir, &h, s->runs, s->search ? 0 : s->n_runs, e) != 0 ||
             (s->lrfind_curve && lrfind_write_csv(finder_csv, s->lrfind_curve, e) != 0)) {
             char why[sizeof e->msg];

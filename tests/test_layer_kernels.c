@@ -163,6 +163,7 @@ static void test_scalar_table_is_reference(void **state) {
     assert_ptr_equal(kernels_scalar.layers->bn_backward_train_relu, bn_backward_train_relu_ref);
     assert_ptr_equal(kernels_scalar.layers->add_relu_forward, add_relu_forward_ref);
     assert_ptr_equal(kernels_scalar.layers->relu_add_backward, relu_add_backward_ref);
+    assert_ptr_equal(kernels_scalar.layers->bn_normalise_add_relu, bn_normalise_add_relu_ref);
     free(in), free(w), free(b), free(a), free(c);
 }
 
@@ -398,6 +399,21 @@ static void check_add_gap(const kernel_table *kt, int C, int H, int W, int SC, i
         assert_memory_equal(ds2, ds1, ns * 4);
         k->layers->relu_add_backward(din2, NULL, dout, y, C, H, W, SC, SH, SW); // the input as the shortcut
         assert_memory_equal(din2, din, n * 4);
+        // bn + add + ReLU forward: bn_normalise then add_relu_forward
+        float *bnx = zeros(n), *mean = rnd((size_t)C, r), *invstd = rnd((size_t)C, r), *gamma = rnd((size_t)C, r),
+              *beta = rnd((size_t)C, r);
+        for (int c = 0; c < C; c++) invstd[c] = 0.5f + fabsf(invstd[c]);
+        k->layers->bn_normalise(bnx, a, mean, invstd, gamma, beta, C, H * W);
+        k->layers->add_relu_forward(y, bnx, s, C, H, W, SC, SH, SW);
+        for (size_t i = 0; i < n; i++) y2[i] = NAN;
+        k->layers->bn_normalise_add_relu(y2, a, mean, invstd, gamma, beta, s, C, H, W, SC, SH, SW);
+        assert_memory_equal(y2, y, n * 4);
+        zero = 0;
+        for (size_t i = 0; i < n; i++) zero += y[i] == 0.0f;
+        assert_true(zero > n / 10 && zero < n * 9 / 10);
+        bn_normalise_add_relu_ref(din, a, mean, invstd, gamma, beta, s, C, H, W, SC, SH, SW);
+        assert_near_ref(y2, din, n, what);
+        free(bnx), free(mean), free(invstd), free(gamma), free(beta);
     }
     free(y), free(y2), free(dout), free(din), free(din2), free(ds0), free(ds1), free(ds2);
     // global average pooling of a

@@ -80,6 +80,12 @@ void add_backward_skip_ref(float *ds, const float *dout, int C, int H, int W, in
 // when ds is not NULL: relu_backward then add_backward_skip, same bits.
 void add_relu_forward_ref(float *out, const float *a, const float *s, int C, int H, int W,
                           int SC, int SH, int SW);
+// bn, then the add that reads its output, then an in-place ReLU, in one
+// pass: out = relu(bn_normalise(x) + shortcut(s)), x (C, H, W, L); the bn's
+// own output is not stored (nothing else reads it; its backward needs x).
+void bn_normalise_add_relu_ref(float *out, const float *x, const float *mean, const float *invstd,
+                               const float *gamma, const float *beta, const float *s, int C, int H, int W,
+                               int SC, int SH, int SW);
 void relu_add_backward_ref(float *din, float *ds, const float *dout, const float *y, int C, int H, int W,
                            int SC, int SH, int SW);
 
@@ -138,6 +144,9 @@ typedef struct layer_table {
                              int SC, int SH, int SW);
     void (*relu_add_backward)(float *din, float *ds, const float *dout, const float *y, int C, int H, int W,
                               int SC, int SH, int SW);
+    void (*bn_normalise_add_relu)(float *out, const float *x, const float *mean, const float *invstd,
+                                  const float *gamma, const float *beta, const float *s, int C, int H, int W,
+                                  int SC, int SH, int SW);
     void (*gap_forward)(float *out, const float *in, int C, int HW);
     void (*gap_backward)(float *din, const float *dout, int C, int HW);
 } layer_table;

@@ -231,6 +231,13 @@ void add_relu_forward_ref(float *out, const float *a, const float *s, int C, int
         if (out[i] <= 0.0f) out[i] = 0.0f; // torch.relu: NaN passes
 }
 
+void bn_normalise_add_relu_ref(float *out, const float *x, const float *mean, const float *invstd,
+                               const float *gamma, const float *beta, const float *s, int C, int H, int W,
+                               int SC, int SH, int SW) {
+    bn_normalise_ref(out, x, mean, invstd, gamma, beta, C, H * W);
+    add_relu_forward_ref(out, out, s, C, H, W, SC, SH, SW); // element by element: in place is fine
+}
+
 void relu_add_backward_ref(float *din, float *ds, const float *dout, const float *y, int C, int H, int W,
                            int SC, int SH, int SW) {
     for (size_t i = 0; i < (size_t)C * H * W * L; i++) din[i] = y[i] > 0.0f ? dout[i] : 0.0f;
@@ -339,5 +346,6 @@ const layer_table layers_scalar = {
     bn_grad_sums_ref, bn_backward_train_ref, bn_backward_eval_ref,
     bn_grad_sums_relu_ref, bn_backward_train_relu_ref,
     add_forward_ref, add_backward_skip_ref, add_relu_forward_ref, relu_add_backward_ref,
+    bn_normalise_add_relu_ref,
     gap_forward_ref, gap_backward_ref,
 };

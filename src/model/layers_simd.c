@@ -647,6 +647,34 @@ static void FN(add_relu_forward)(float *out, const float *a, const float *s, int
     add_forward_impl(out, a, s, C, H, W, SC, SH, SW, 1);
 }
 
+static void FN(bn_normalise_add_relu)(float *out, const float *x, const float *mean, const float *invstd,
+                                      const float *gamma, const float *beta, const float *s, int C, int H, int W,
+                                      int SC, int SH, int SW) {
+    const int pad = (C - SC) / 2, st = SH == H ? 1 : 2;
+    const size_t plane = (size_t)H * W * L;
+    for (int c = 0; c < C; c++) {
+        const vf mu = splat(mean[c]), is = splat(invstd[c]), g = splat(gamma[c]), bt = splat(beta[c]);
+        const int sc = c - pad;
+        const size_t o = (size_t)c * plane;
+        if (sc < 0 || sc >= SC) { // a zero-padded channel
+            for (size_t i = 0; i < plane; i += VL) ST(out + o + i, relu(bn_value(LD(x + o + i), mu, is, g, bt)));
+            continue;
+        }
+        if (st == 1 && SH == H && SW == W) {
+            const float *sp = s + (size_t)sc * plane;
+            for (size_t i = 0; i < plane; i += VL)
+                ST(out + o + i, relu(bn_value(LD(x + o + i), mu, is, g, bt) + LD(sp + i)));
+            continue;
+        }
+        for (int y = 0; y < H; y++)
+            for (int xx = 0; xx < W; xx++) {
+                const size_t k = o + ((size_t)y * W + xx) * L;
+                const float *sp = s + (((size_t)sc * SH + y * st) * SW + xx * st) * L;
+                for (int h = 0; h < L; h += VL) ST(out + k + h, relu(bn_value(LD(x + k + h), mu, is, g, bt) + LD(sp + h)));
+            }
+    }
+}
+
 static void FN(add_backward_skip)(float *ds, const float *dout, int C, int H, int W, int SC, int SH, int SW) {
     const int pad = (C - SC) / 2, st = SH == H ? 1 : 2;
     for (int sc = 0; sc < SC; sc++)
@@ -713,5 +741,6 @@ const layer_table CAT(layers_, KERNEL_ISA) = {
     FN(bn_grad_sums), FN(bn_backward_train), FN(bn_backward_eval),
     FN(bn_grad_sums_relu), FN(bn_backward_train_relu),
     FN(add_forward), FN(add_backward_skip), FN(add_relu_forward), FN(relu_add_backward),
+    FN(bn_normalise_add_relu),
     FN(gap_forward), FN(gap_backward),
 };

@@ -467,6 +467,15 @@ static void bn_stats(const model_desc *m, const layer *ly, const float *state, m
     *invstd = ws->bnbuf + ly->c;
 }
 
+// bn layer i, an add reading only its output (as `in`), then a ReLU in
+// place on the add's output: one pass forward (the bn's output unstored).
+static int bn_add_relu(const model_desc *m, int i) {
+    if (i + 2 >= m->n_layers) return 0;
+    const layer *ad = &m->layers[i + 1];
+    return m->layers[i].kind == LAYER_BN && ad->kind == LAYER_ADD && ad->in == i + 1 && ad->src != i + 1 &&
+           !m->acc[i + 1] && relu_in_place(m, i + 2) && m->layers[i + 2].in == i + 2;
+}
+
 void model_forward_layers(const model_desc *m, const kernel_table *kt, const float *state,
                           model_ws *ws, int lo, int hi) {
     for (int i = lo; i < hi; i++) {
@@ -499,6 +508,15 @@ void model_forward_layers(const model_desc *m, const kernel_table *kt, const flo
                 kt->layers->bn_normalise_relu(out, in, mean, invstd, wt, b, ly->c, ly->h * ly->w);
                 i++;
                 ws->act[i + 1] = out;
+            } else if (i + 2 < hi && bn_add_relu(m, i)) {
+                // Only the add reads this output and a ReLU works in place on the
+                // add's: all three in one pass into the add's buffer.
+                const layer *ad = &m->layers[i + 1];
+                float *sum = ws->act[i + 2];
+                kt->layers->bn_normalise_add_relu(sum, in, mean, invstd, wt, b, ws->act[ad->src], ad->c, ad->h, ad->w,
+                                                  ad->sc, ad->sh, ad->sw);
+                i += 2;
+                ws->act[i + 1] = sum;
             } else {
                 kt->layers->bn_normalise(out, in, mean, invstd, wt, b, ly->c, ly->h * ly->w);
             }

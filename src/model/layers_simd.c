@@ -436,33 +436,52 @@ ALWAYS_INLINE double dsum(const vd *v) {
 
 // Per channel: the sum (per lane, in double), the mean, then the centred sum
 // of squares, the channel read twice while it is in cache. Empty lanes count
-// as nothing (their contents, whatever they are, are masked out).
+// as nothing (their contents, whatever they are, are masked out). Even and
+// odd rows go to separate accumulators: twice the independent chains.
 static void FN(bn_moments)(double *mean, double *m2, const float *x, int C, int HW, int NV) {
+    enum { NH = L / VL };
     const double n = (double)HW * NV;
-    vi m[L / VL];
-    vl ml[L / VL];
-    for (int h = 0; h < L; h += VL) m[h / VL] = lane_mask(h, NV), ml[h / VL] = __builtin_convertvector(m[h / VL], vl);
+    vi m[NH];
+    vl ml[NH];
+    for (int h = 0; h < NH; h++) m[h] = lane_mask(h * VL, NV), ml[h] = __builtin_convertvector(m[h], vl);
     for (int c = 0; c < C; c++) {
         const float *p = x + (size_t)c * HW * L;
-        vd acc[L / VL];
-        for (int h = 0; h < L; h += VL) acc[h / VL] = (vd){0};
-        for (int i = 0; i < HW; i++)
+        vd acc[2][NH];
+        for (int h = 0; h < NH; h++) acc[0][h] = acc[1][h] = (vd){0};
+        int i = 0;
+        for (; i + 2 <= HW; i += 2)
 #pragma GCC unroll 2
-            for (int h = 0; h < L; h += VL) acc[h / VL] += widen(keep(LD(p + (size_t)i * L + h), m[h / VL]));
+            for (int r = 0; r < 2; r++)
+#pragma GCC unroll 2
+                for (int h = 0; h < NH; h++) acc[r][h] += widen(keep(LD(p + (size_t)(i + r) * L + h * VL), m[h]));
+        if (i < HW)
+            for (int h = 0; h < NH; h++) acc[0][h] += widen(keep(LD(p + (size_t)i * L + h * VL), m[h]));
         double s = 0.0;
-        for (int h = 0; h < L; h += VL) s += dsum(&acc[h / VL]);
+        for (int h = 0; h < NH; h++) {
+            vd t = acc[0][h] + acc[1][h];
+            s += dsum(&t);
+        }
         const double mu = n > 0 ? s / n : 0.0;
         const vd mv = (vd){0} + mu;
-        for (int h = 0; h < L; h += VL) acc[h / VL] = (vd){0};
-        for (int i = 0; i < HW; i++)
+        for (int h = 0; h < NH; h++) acc[0][h] = acc[1][h] = (vd){0};
+        for (i = 0; i + 2 <= HW; i += 2)
 #pragma GCC unroll 2
-            for (int h = 0; h < L; h += VL) {
-                vd d = widen(LD(p + (size_t)i * L + h)) - mv;
-                d = (vd)((vl)d & ml[h / VL]);
-                acc[h / VL] += d * d;
+            for (int r = 0; r < 2; r++)
+#pragma GCC unroll 2
+                for (int h = 0; h < NH; h++) {
+                    vd d = (vd)((vl)(widen(LD(p + (size_t)(i + r) * L + h * VL)) - mv) & ml[h]);
+                    acc[r][h] += d * d;
+                }
+        if (i < HW)
+            for (int h = 0; h < NH; h++) {
+                vd d = (vd)((vl)(widen(LD(p + (size_t)i * L + h * VL)) - mv) & ml[h]);
+                acc[0][h] += d * d;
             }
         double ss = 0.0;
-        for (int h = 0; h < L; h += VL) ss += dsum(&acc[h / VL]);
+        for (int h = 0; h < NH; h++) {
+            vd t = acc[0][h] + acc[1][h];
+            ss += dsum(&t);
+        }
         mean[c] = mu;
         m2[c] = ss;
     }
@@ -505,28 +524,35 @@ static void FN(bn_normalise_relu)(float *out, const float *x, const float *mean,
 ALWAYS_INLINE void bn_grad_sums_impl(double *sdy, double *sdyx, const float *dout, const float *x,
                                      const float *mean, const float *invstd, const float *gamma,
                                      const float *beta, int C, int HW, int NV, const int RELU) {
-    vi m[L / VL];
-    for (int h = 0; h < L; h += VL) m[h / VL] = lane_mask(h, NV);
+    enum { NH = L / VL };
+    vi m[NH];
+    for (int h = 0; h < NH; h++) m[h] = lane_mask(h * VL, NV);
     for (int c = 0; c < C; c++) {
-        vd a[L / VL], b[L / VL];
-        for (int h = 0; h < L; h += VL) a[h / VL] = b[h / VL] = (vd){0};
+        vd a[2][NH], b[2][NH]; // even and odd rows: twice the independent chains
+        for (int h = 0; h < NH; h++) a[0][h] = b[0][h] = a[1][h] = b[1][h] = (vd){0};
         const vf mu = splat(mean[c]), is = splat(invstd[c]);
         const vf g = splat(RELU ? gamma[c] : 0.0f), bt = splat(RELU ? beta[c] : 0.0f);
         const size_t base = (size_t)c * HW * L;
-        for (int i = 0; i < HW; i++)
+        for (int i = 0; i < HW; i += 2)
 #pragma GCC unroll 2
-            for (int h = 0; h < L; h += VL) {
-                const size_t k = base + (size_t)i * L + h;
-                const vf xv = LD(x + k);
-                vi keep_m = m[h / VL];
-                if (RELU) keep_m &= (vi)(bn_value(xv, mu, is, g, bt) > 0.0f);
-                vf dy = keep(LD(dout + k), keep_m);
-                vf xhat = (xv - mu) * is;
-                a[h / VL] += widen(dy);
-                b[h / VL] += widen(dy) * widen(xhat);
-            }
+            for (int r = 0; r < 2; r++)
+#pragma GCC unroll 2
+                for (int h = 0; h < NH; h++) {
+                    if (r && i + 1 == HW) break;
+                    const size_t k = base + (size_t)(i + r) * L + h * VL;
+                    const vf xv = LD(x + k);
+                    vi keep_m = m[h];
+                    if (RELU) keep_m &= (vi)(bn_value(xv, mu, is, g, bt) > 0.0f);
+                    vf dy = keep(LD(dout + k), keep_m);
+                    vf xhat = (xv - mu) * is;
+                    a[r][h] += widen(dy);
+                    b[r][h] += widen(dy) * widen(xhat);
+                }
         double sa = 0.0, sb = 0.0;
-        for (int h = 0; h < L; h += VL) sa += dsum(&a[h / VL]), sb += dsum(&b[h / VL]);
+        for (int h = 0; h < NH; h++) {
+            vd ta = a[0][h] + a[1][h], tb = b[0][h] + b[1][h];
+            sa += dsum(&ta), sb += dsum(&tb);
+        }
         sdy[c] = sa;
         sdyx[c] = sb;
     }

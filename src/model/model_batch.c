@@ -51,12 +51,16 @@ typedef struct {
 
 // Each thread takes groups tid, tid + n, ...: every group's work and its
 // partial sums are its own, so the assignment does not change any bit.
+// Phases alternate the order (b->rev), so that a thread starts a phase with
+// the group it ended the last one with, whose data are still in cache.
 static void phase_worker(void *arg, int tid, int nthreads) {
     phase_ctx *c = arg;
     model_batch *b = c->b;
     const model_desc *m = b->m;
     const int C2 = 2 * m->max_bn_channels;
-    for (int g = tid; g < c->groups; g += nthreads) {
+    const int mine = tid < c->groups ? (c->groups - tid + nthreads - 1) / nthreads : 0;
+    for (int j = 0; j < mine; j++) {
+        const int g = tid + (b->rev ? mine - 1 - j : j) * nthreads;
         model_ws *ws = &b->ws[g];
         double *part = b->part + (size_t)g * C2;
         const layer *ly = c->bn >= 0 ? &m->layers[c->bn] : NULL;
@@ -131,6 +135,7 @@ int model_batch_forward(model_batch *b, const kernel_table *kt, float *state, co
         c.bn = k < nb ? b->bn[k] : -1;
         c.ph = PHASE_FORWARD;
         pool_run(p, phase_worker, &c);
+        b->rev = !b->rev;
         if (k == nb) break;
         // The groups' means and centred sums of squares combined in group
         // order (Chan et al.), in double: no cancellation, any thread count.
@@ -179,6 +184,7 @@ void model_batch_backward(model_batch *b, const kernel_table *kt, const float *s
         c.bn = k >= 0 ? b->bn[k] : -1;
         c.lo = k >= 0 ? b->bn[k] + 1 : 0;
         pool_run(p, phase_worker, &c);
+        b->rev = !b->rev;
         c.zero = 0;
         if (k < 0) break;
         const layer *ly = &m->layers[c.bn];

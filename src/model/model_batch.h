@@ -41,6 +41,7 @@ typedef struct {
     double *part_sum;  // (2 * max bn channels) the batch's centred sum of squares; the gradient sums added over the groups
     int bn[MODEL_MAX_LAYERS]; // indices of the bn layers
     int n_bn;
+    int rev;           // the next phase takes each thread's groups in reverse order
 } model_batch;
 
 void model_batch_init(model_batch *b, const model_desc *m, int max_groups);

@@ -46,7 +46,7 @@ typedef struct {
     phase ph;
     int lo, hi;  // layers of this phase
     int bn;      // the bn layer whose partial sums end the phase, or -1
-    int zero;    // backward: clear the group's gradient slot first
+    int zero;    // backward: clear the group's gradient slot and model_backward_begin first
 } phase_ctx;
 
 // Each thread takes groups tid, tid + n, ...: every group's work and its
@@ -73,7 +73,10 @@ static void phase_worker(void *arg, int tid, int nthreads) {
             break;
         case PHASE_BACKWARD: {
             float *slot = c->grad_slots + (size_t)g * m->n_params;
-            if (c->zero) memset(slot, 0, m->n_params * sizeof(float));
+            if (c->zero) { // the first phase: the group's slot and accumulated gradients cleared
+                memset(slot, 0, m->n_params * sizeof(float));
+                model_backward_begin(m, ws, ws->dlogits);
+            }
             model_backward_layers(m, c->kt, c->state, slot, ws, c->hi, c->lo);
             if (!ly) break;
             const float *mean = b->stats + ly->buf_off, *invstd = mean + ly->c;
@@ -171,14 +174,11 @@ void model_batch_backward(model_batch *b, const kernel_table *kt, const float *s
     const model_desc *m = b->m;
     LR_ASSERT(groups >= 1 && groups <= b->max_groups);
     const int use_batch = b->ws[0].bn_stats != NULL;
-    for (int g = 0; g < groups; g++) {
-        model_backward_begin(m, &b->ws[g], b->ws[g].dlogits);
-        b->ws[g].bn_gstats = use_batch ? b->gstats : NULL;
-    }
+    for (int g = 0; g < groups; g++) b->ws[g].bn_gstats = use_batch ? b->gstats : NULL;
     long images = 0;
     for (int g = 0; g < groups; g++) images += b->ws[g].nvalid;
     phase_ctx c = {.b = b, .kt = kt, .state = state, .grad_slots = grad_slots, .groups = groups,
-                   .ph = PHASE_BACKWARD, .hi = m->n_layers, .zero = 1}; // each thread clears its groups' slots
+                   .ph = PHASE_BACKWARD, .hi = m->n_layers, .zero = 1}; // each thread clears its groups' gradients
     int nb = use_batch ? b->n_bn : 0;
     for (int k = nb - 1; k >= -1; k--) {
         c.bn = k >= 0 ? b->bn[k] : -1;

@@ -157,9 +157,51 @@ static void test_scalar_table_is_reference(void **state) {
     conv2_forward_ref(a, in, w, b, cc.C, cc.H, cc.W, cc.OC, cc.K, cc.S, cc.P);
     kernels_scalar.layers->conv2_forward(c, in, w, b, NULL, cc.C, cc.H, cc.W, cc.OC, cc.K, cc.S, cc.P);
     assert_memory_equal(a, c, nout * 4);
-    assert_ptr_equal(kernels_scalar.layers->bn_sum, bn_sum_ref);
+    assert_ptr_equal(kernels_scalar.layers->bn_moments, bn_moments_ref);
     assert_ptr_equal(kernels_scalar.layers->bn_backward_train, bn_backward_train_ref);
+    assert_ptr_equal(kernels_scalar.layers->bn_grad_sums_relu, bn_grad_sums_relu_ref);
+    assert_ptr_equal(kernels_scalar.layers->bn_backward_train_relu, bn_backward_train_relu_ref);
+    assert_ptr_equal(kernels_scalar.layers->add_relu_forward, add_relu_forward_ref);
+    assert_ptr_equal(kernels_scalar.layers->relu_add_backward, relu_add_backward_ref);
+    assert_ptr_equal(kernels_scalar.layers->bn_normalise_add_relu, bn_normalise_add_relu_ref);
     free(in), free(w), free(b), free(a), free(c);
+}
+
+// The fused bn + ReLU backward kernels of table kt (and of the scalar table).
+static void check_bn_relu(const kernel_table *kt, int C, int HW, int NV, const float *x, const float *dy,
+                          const float *mean, const float *invstd, const float *gamma, const float *beta,
+                          const float *mdy, const float *mdyx) {
+    const size_t n = (size_t)C * HW * L;
+    char what[120];
+    snprintf(what, sizeof what, "%s bn+relu C%d HW%d NV%d", kt->isa, C, HW, NV);
+    const kernel_table *both[2] = {&kernels_scalar, kt};
+    float *y = zeros(n), *dyr = zeros(n), *o1 = zeros(n), *o2 = zeros(n), *ro = zeros(n);
+    double s1[64], s2[64], f1[64], f2[64], r1[64], r2[64];
+    bn_grad_sums_relu_ref(r1, r2, dy, x, mean, invstd, gamma, beta, C, HW, NV);
+    bn_backward_train_relu_ref(ro, dy, x, mean, invstd, gamma, beta, mdy, mdyx, C, HW, NV);
+    for (int t = 0; t < 2; t++) {
+        const kernel_table *k = both[t];
+        k->layers->bn_normalise_relu(y, x, mean, invstd, gamma, beta, C, HW);
+        size_t masked = 0;
+        for (size_t i = 0; i < n; i++) masked += y[i] == 0.0f;
+        assert_true(masked > n / 10 && masked < n * 9 / 10); // both sides of the ReLU are exercised
+        k->relu_backward(dyr, dy, y, n);
+        k->layers->bn_grad_sums(s1, s2, dyr, x, mean, invstd, C, HW, NV);
+        k->layers->bn_grad_sums_relu(f1, f2, dy, x, mean, invstd, gamma, beta, C, HW, NV);
+        assert_memory_equal(f1, s1, (size_t)C * sizeof *f1);
+        assert_memory_equal(f2, s2, (size_t)C * sizeof *f2);
+        k->layers->bn_backward_train(o1, dyr, x, mean, invstd, gamma, mdy, mdyx, C, HW, NV);
+        for (size_t i = 0; i < n; i++) o2[i] = NAN;
+        k->layers->bn_backward_train_relu(o2, dy, x, mean, invstd, gamma, beta, mdy, mdyx, C, HW, NV);
+        assert_memory_equal(o2, o1, n * 4);
+        // and against the scalar reference
+        for (int c = 0; c < C; c++)
+            if (!(fabs(f1[c] - r1[c]) <= 1e-9 * (fabs(r1[c]) + 1.0)) ||
+                !(fabs(f2[c] - r2[c]) <= 1e-5 * (fabs(r2[c]) + 1.0)))
+                fail_msg("%s: grad sums of channel %d: %g %g, expected %g %g", what, c, f1[c], f2[c], r1[c], r2[c]);
+        assert_near_ref(o2, ro, n, what);
+    }
+    free(y), free(dyr), free(o1), free(o2), free(ro);
 }
 
 // Batch norm with C channels of HW pixels; NV lanes hold images.
@@ -173,15 +215,24 @@ static void check_bn(const kernel_table *kt, int C, int HW, int NV, rng_state *r
     float *mean = rnd((size_t)C, r), *invstd = rnd((size_t)C, r), *gamma = rnd((size_t)C, r), *beta = rnd((size_t)C, r);
     float *mdy = rnd((size_t)C, r), *mdyx = rnd((size_t)C, r);
     for (int c = 0; c < C; c++) invstd[c] = 0.5f + fabsf(invstd[c]);
-    double rs[64], gs[64], rs2[64], gs2[64], dmean[64];
+    double rs[64], gs[64], rs2[64], gs2[64];
     LR_ASSERT(C <= 64);
-    bn_sum_ref(rs, x, C, HW, NV);
-    lt->bn_sum(gs, x, C, HW, NV);
-    assert_near_ref_d(gs, rs, (size_t)C, what);
-    for (int c = 0; c < C; c++) dmean[c] = rs[c] / ((double)HW * NV);
-    bn_sqdev_ref(rs, x, dmean, C, HW, NV);
-    lt->bn_sqdev(gs, x, dmean, C, HW, NV);
-    assert_near_ref_d(gs, rs, (size_t)C, what);
+    // the group's moments: against a plain two-pass sum in this test
+    bn_moments_ref(rs, rs2, x, C, HW, NV);
+    lt->bn_moments(gs, gs2, x, C, HW, NV);
+    for (int c = 0; c < C; c++) {
+        double s = 0.0, ss = 0.0;
+        for (int i = 0; i < HW; i++)
+            for (int l = 0; l < NV; l++) s += x[((size_t)c * HW + i) * L + l];
+        const double mu = s / ((double)HW * NV);
+        for (int i = 0; i < HW; i++)
+            for (int l = 0; l < NV; l++) ss += pow(x[((size_t)c * HW + i) * L + l] - mu, 2);
+        gs[c] -= mu, rs[c] -= mu; // compared as deviations from the mean
+        assert_near_ref_d(&gs[c], &rs[c], 1, what);
+        assert_true(fabs(rs[c]) <= 1e-12 * (fabs(mu) + 1.0));
+        assert_near_ref_d(&rs2[c], &ss, 1, what);
+        assert_near_ref_d(&gs2[c], &ss, 1, what);
+    }
     bn_grad_sums_ref(rs, rs2, dy, x, mean, invstd, C, HW, NV);
     lt->bn_grad_sums(gs, gs2, dy, x, mean, invstd, C, HW, NV);
     for (int c = 0; c < C; c++)
@@ -201,6 +252,10 @@ static void check_bn(const kernel_table *kt, int C, int HW, int NV, rng_state *r
     for (size_t i = 0; i < n; i++) go[i] = NAN;
     lt->bn_backward_train(go, dy, x, mean, invstd, gamma, mdy, mdyx, C, HW, NV);
     assert_near_ref(go, ro, n, what);
+
+    // bn + in-place ReLU, backward fused: against the reference, and the same
+    // bits as this table's relu_backward into a buffer then the plain kernels
+    check_bn_relu(kt, C, HW, NV, x, dy, mean, invstd, gamma, beta, mdy, mdyx);
 
     float *rg = zeros((size_t)C), *rb = zeros((size_t)C), *gg = zeros((size_t)C), *gb = zeros((size_t)C);
     for (int c = 0; c < C; c++) rg[c] = gg[c] = 0.25f, rb[c] = gb[c] = -0.5f;
@@ -229,6 +284,85 @@ static void test_bn_matches_reference(void **state) {
     }
 }
 
+// Batch statistics of inputs with a large mean and a small spread (1000 +
+// noise of +-0.05): the groups' moments combined in group order give the
+// batch variance of a two-pass sum in double, in every table and through
+// model_batch (which must not depend on the thread count), where the
+// one-pass E[x^2] - E[x]^2 in float is off by more than the variance.
+static void test_bn_moments_large_mean(void **state) {
+    (void)state;
+    enum { C = 3, HW = 50, G = 3 };
+    const int nv[G] = {16, 5, 16}; // a partial group in the middle
+    rng_state r;
+    rng_seed(&r, 16, 0, 0);
+    float *x = zeros((size_t)G * C * HW * L);
+    for (size_t i = 0; i < (size_t)G * C * HW * L; i++) x[i] = 1000.0f + 0.05f * (2 * rng_float(&r) - 1);
+    double want_mean[C], want_var[C], n = 0;
+    for (int g = 0; g < G; g++) n += (double)nv[g] * HW;
+    for (int c = 0; c < C; c++) {
+        double s = 0, ss = 0;
+        float fs = 0, fss = 0;
+        for (int g = 0; g < G; g++)
+            for (int i = 0; i < HW; i++)
+                for (int l = 0; l < nv[g]; l++) {
+                    float v = x[(((size_t)g * C + c) * HW + i) * L + l];
+                    s += v, fs += v, fss += v * v;
+                }
+        want_mean[c] = s / n;
+        for (int g = 0; g < G; g++)
+            for (int i = 0; i < HW; i++)
+                for (int l = 0; l < nv[g]; l++) ss += pow(x[(((size_t)g * C + c) * HW + i) * L + l] - want_mean[c], 2);
+        want_var[c] = ss / n;
+        assert_true(want_var[c] > 5e-4 && want_var[c] < 1e-3); // (0.1)^2 / 12
+        float naive = fss / (float)n - (fs / (float)n) * (fs / (float)n);
+        assert_true(fabs(naive - want_var[c]) > want_var[c]); // the case the one-pass float formula fails
+    }
+    const kernel_table *kts[3] = {&kernels_scalar};
+    int nt = 1 + vector_tables(kts + 1);
+    for (int t = 0; t < nt; t++) {
+        for (int c = 0; c < C; c++) {
+            double na = 0, mu = 0, m2 = 0, gm[C], gm2[C];
+            for (int g = 0; g < G; g++) {
+                kts[t]->layers->bn_moments(gm, gm2, x + (size_t)g * C * HW * L, C, HW, nv[g]);
+                bn_moments_combine(&na, &mu, &m2, (double)nv[g] * HW, gm[c], gm2[c]);
+            }
+            assert_true(na == n);
+            if (!(fabs(mu - want_mean[c]) <= 1e-12 * want_mean[c]) || !(fabs(m2 / n - want_var[c]) <= 1e-9 * want_var[c]))
+                fail_msg("%s channel %d: mean %.15g var %.15g, expected %.15g %.15g", kts[t]->isa, c, mu, m2 / n,
+                         want_mean[c], want_var[c]);
+        }
+        // through model_batch: bn straight on the input, 1 and 2 threads
+        model_desc m;
+        lr_err e;
+        if (model_build(&m, "bn,gap,linear", C, 5, 10, 10, &e) != 0) fail_msg("%s", e.msg);
+        float out[2][2 * C];
+        for (int threads = 1; threads <= 2; threads++) {
+            model_batch b;
+            model_batch_init(&b, &m, G);
+            float *st = zeros(model_state_floats(&m));
+            model_init_params(&m, st, 1);
+            const float *xs[G];
+            for (int g = 0; g < G; g++) xs[g] = x + (size_t)g * C * HW * L;
+            pool *p = pool_create(threads);
+            model_batch_step step = {.train = 1, .seed = 1, .step = 0};
+            if (model_batch_forward(&b, kts[t], st, xs, nv, G, &step, p, &e) != 0) fail_msg("%s", e.msg);
+            for (int c = 0; c < C; c++) {
+                const float *mean = b.stats + m.layers[0].buf_off, *invstd = mean + C;
+                const float *run_var = st + m.n_params + m.layers[0].buf_off + C;
+                assert_float_equal(mean[c], (float)want_mean[c], 1e-4); // within an ulp of 1000
+                assert_float_equal(invstd[c], (float)(1.0 / sqrt(want_var[c] + 1e-5)), 1e-6 * invstd[c]);
+                assert_float_equal(run_var[c], (float)(0.9 + 0.1 * want_var[c] * n / (n - 1)), 2e-7);
+                out[threads - 1][c] = invstd[c], out[threads - 1][C + c] = run_var[c];
+            }
+            pool_destroy(p);
+            free(st);
+            model_batch_free(&b);
+        }
+        assert_memory_equal(out[0], out[1], sizeof out[0]);
+    }
+    free(x);
+}
+
 static void check_add_gap(const kernel_table *kt, int C, int H, int W, int SC, int SH, int SW, rng_state *r) {
     const size_t n = (size_t)C * H * W * L, ns = (size_t)SC * SH * SW * L;
     char what[120];
@@ -242,6 +376,46 @@ static void check_add_gap(const kernel_table *kt, int C, int H, int W, int SC, i
     add_backward_skip_ref(rds, a, C, H, W, SC, SH, SW);
     kt->layers->add_backward_skip(gds, a, C, H, W, SC, SH, SW);
     assert_memory_equal(gds, rds, ns * 4);
+    // add + in-place ReLU: forward = add then relu_forward; backward =
+    // relu_backward then add_backward_skip, bit for bit, in both tables
+    const kernel_table *both[2] = {&kernels_scalar, kt};
+    float *y = zeros(n), *y2 = zeros(n), *dout = rnd(n, r), *din = zeros(n), *din2 = zeros(n);
+    float *ds0 = rnd(ns, r), *ds1 = zeros(ns), *ds2 = zeros(ns);
+    for (int t = 0; t < 2; t++) {
+        const kernel_table *k = both[t];
+        k->layers->add_forward(y, a, s, C, H, W, SC, SH, SW);
+        k->relu_forward(y, y, n);
+        k->layers->add_relu_forward(y2, a, s, C, H, W, SC, SH, SW);
+        assert_memory_equal(y2, y, n * 4);
+        size_t zero = 0;
+        for (size_t i = 0; i < n; i++) zero += y[i] == 0.0f;
+        assert_true(zero > n / 10 && zero < n * 9 / 10);
+        memcpy(ds1, ds0, ns * 4), memcpy(ds2, ds0, ns * 4);
+        k->relu_backward(din, dout, y, n);
+        k->layers->add_backward_skip(ds1, din, C, H, W, SC, SH, SW);
+        for (size_t i = 0; i < n; i++) din2[i] = NAN;
+        k->layers->relu_add_backward(din2, ds2, dout, y, C, H, W, SC, SH, SW);
+        assert_memory_equal(din2, din, n * 4);
+        assert_memory_equal(ds2, ds1, ns * 4);
+        k->layers->relu_add_backward(din2, NULL, dout, y, C, H, W, SC, SH, SW); // the input as the shortcut
+        assert_memory_equal(din2, din, n * 4);
+        // bn + add + ReLU forward: bn_normalise then add_relu_forward
+        float *bnx = zeros(n), *mean = rnd((size_t)C, r), *invstd = rnd((size_t)C, r), *gamma = rnd((size_t)C, r),
+              *beta = rnd((size_t)C, r);
+        for (int c = 0; c < C; c++) invstd[c] = 0.5f + fabsf(invstd[c]);
+        k->layers->bn_normalise(bnx, a, mean, invstd, gamma, beta, C, H * W);
+        k->layers->add_relu_forward(y, bnx, s, C, H, W, SC, SH, SW);
+        for (size_t i = 0; i < n; i++) y2[i] = NAN;
+        k->layers->bn_normalise_add_relu(y2, a, mean, invstd, gamma, beta, s, C, H, W, SC, SH, SW);
+        assert_memory_equal(y2, y, n * 4);
+        zero = 0;
+        for (size_t i = 0; i < n; i++) zero += y[i] == 0.0f;
+        assert_true(zero > n / 10 && zero < n * 9 / 10);
+        bn_normalise_add_relu_ref(din, a, mean, invstd, gamma, beta, s, C, H, W, SC, SH, SW);
+        assert_near_ref(y2, din, n, what);
+        free(bnx), free(mean), free(invstd), free(gamma), free(beta);
+    }
+    free(y), free(y2), free(dout), free(din), free(din2), free(ds0), free(ds1), free(ds2);
     // global average pooling of a
     float *rp = zeros((size_t)C * L), *gp = zeros((size_t)C * L);
     gap_forward_ref(rp, a, C, H * W);
@@ -361,13 +535,67 @@ static void test_model_threads_and_reference(void **state) {
     free(l0), free(g0), free(s0);
 }
 
+// spec with "dropout:0," before every ReLU: the same arithmetic (dropout
+// with p = 0 copies forward and passes the gradient through), but no ReLU
+// follows a bn or an add any more, so model.c folds nothing.
+static void unfused_spec(char *out, size_t cap, const char *spec) {
+    size_t n = 0;
+    for (const char *t = spec; *t;) {
+        size_t len = strcspn(t, ",");
+        int relu = len >= 4 && !strncmp(t + len - 4, "relu", 4);
+        int w = snprintf(out + n, cap - n, "%s%s%.*s", n ? "," : "", relu ? "dropout:0," : "", (int)len, t);
+        LR_ASSERT(w > 0 && (size_t)w < cap - n);
+        n += (size_t)w;
+        t += len + (t[len] == ',');
+    }
+}
+
+// The fused bn + ReLU and add + ReLU kernels change no bit of a model:
+// logits, gradients and running statistics equal those of the unfused
+// graph, in the scalar and the vector tables, on 1 and 2 threads; also next
+// to named outputs another layer reads (b: its ReLU is not in place).
+static void test_model_fusions_exact(void **state) {
+    (void)state;
+    const char *SPECS[] = {
+        RESNET,
+        "conv:4:3:p=1:bias=0,bn,relu,conv:4:3:p=1:bias=0,b=bn,relu,conv:4:3:p=1:bias=0,bn,add:b,relu,"
+        "conv:8:3:s=2:p=1:bias=0,bn,relu,a=add:b:A,r=relu,conv:8:3:p=1:bias=0,bn,add:a,relu,gap,linear",
+    };
+    const kernel_table *kts[3] = {&kernels_scalar};
+    int nt = 1 + vector_tables(kts + 1);
+    for (size_t k = 0; k < sizeof SPECS / sizeof *SPECS; k++) {
+        char plain[1024];
+        unfused_spec(plain, sizeof plain, SPECS[k]);
+        LR_ASSERT(strstr(plain, "bn,dropout:0,relu") && strstr(plain, "dropout:0,r"));
+        model_desc m;
+        lr_err e;
+        if (model_build(&m, SPECS[k], 3, 12, 12, NCLS, &e) != 0) fail_msg("%s", e.msg);
+        const size_t nl = (size_t)3 * NCLS * L, np = m.n_params, ns = model_state_floats(&m);
+        for (int t = 0; t < nt; t++)
+            for (int threads = 1; threads <= 2; threads++) {
+                float *l1 = zeros(nl), *g1 = zeros(np), *s1 = zeros(ns), *l2 = zeros(nl), *g2 = zeros(np), *s2 = zeros(ns);
+                run_model(SPECS[k], kts[t], threads, 1, l1, g1, s1);
+                run_model(plain, kts[t], threads, 1, l2, g2, s2);
+                assert_memory_equal(l1, l2, nl * 4);
+                assert_memory_equal(g1, g2, np * 4);
+                assert_memory_equal(s1, s2, ns * 4);
+                size_t nonzero = 0;
+                for (size_t i = 0; i < np; i++) nonzero += g1[i] != 0.0f;
+                assert_true(nonzero > np / 2);
+                free(l1), free(g1), free(s1), free(l2), free(g2), free(s2);
+            }
+    }
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_conv_matches_reference),
         cmocka_unit_test(test_scalar_table_is_reference),
         cmocka_unit_test(test_bn_matches_reference),
+        cmocka_unit_test(test_bn_moments_large_mean),
         cmocka_unit_test(test_add_gap_match_reference),
         cmocka_unit_test(test_model_threads_and_reference),
+        cmocka_unit_test(test_model_fusions_exact),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

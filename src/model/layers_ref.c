@@ -71,25 +71,30 @@ void conv2_backward_ref(float *din, float *dw, float *db, const float *dout, con
     }
 }
 
-void bn_sum_ref(double *sum, const float *x, int C, int HW, int NV) {
+void bn_moments_ref(double *mean, double *m2, const float *x, int C, int HW, int NV) {
+    const double n = (double)HW * NV;
     for (int c = 0; c < C; c++) {
         double s = 0.0;
         for (int i = 0; i < HW; i++)
             for (int l = 0; l < NV; l++) s += x[((size_t)c * HW + i) * L + l];
-        sum[c] = s;
+        const double mu = n > 0 ? s / n : 0.0;
+        double ss = 0.0;
+        for (int i = 0; i < HW; i++)
+            for (int l = 0; l < NV; l++) {
+                double d = x[((size_t)c * HW + i) * L + l] - mu;
+                ss += d * d;
+            }
+        mean[c] = mu;
+        m2[c] = ss;
     }
 }
 
-void bn_sqdev_ref(double *ss, const float *x, const double *mean, int C, int HW, int NV) {
-    for (int c = 0; c < C; c++) {
-        double s = 0.0;
-        for (int i = 0; i < HW; i++)
-            for (int l = 0; l < NV; l++) {
-                double d = x[((size_t)c * HW + i) * L + l] - mean[c];
-                s += d * d;
-            }
-        ss[c] = s;
-    }
+void bn_moments_combine(double *na, double *ma, double *m2a, double nb, double mb, double m2b) {
+    if (nb <= 0) return;
+    const double n = *na + nb, delta = mb - *ma;
+    *ma += delta * (nb / n);
+    *m2a += m2b + delta * delta * (*na * nb / n);
+    *na = n;
 }
 
 void bn_normalise_ref(float *out, const float *x, const float *mean, const float *invstd,
@@ -125,6 +130,45 @@ void bn_backward_train_ref(float *din, const float *dout, const float *x, const 
                 size_t k = ((size_t)c * HW + i) * L + l;
                 float xhat = (x[k] - mean[c]) * invstd[c];
                 din[k] = l < NV ? g * (dout[k] - mdy[c] - xhat * mdyx[c]) : 0.0f;
+            }
+    }
+}
+
+// The bn's output as bn_normalise_ref computes it, > 0: where an in-place
+// ReLU after it passes the gradient.
+static int bn_relu_passes(float x, float mean, float invstd, float gamma, float beta) {
+    return (x - mean) * invstd * gamma + beta > 0.0f;
+}
+
+void bn_grad_sums_relu_ref(double *sdy, double *sdyx, const float *dout, const float *x,
+                           const float *mean, const float *invstd, const float *gamma,
+                           const float *beta, int C, int HW, int NV) {
+    for (int c = 0; c < C; c++) {
+        double a = 0.0, b = 0.0;
+        for (int i = 0; i < HW; i++)
+            for (int l = 0; l < NV; l++) {
+                size_t k = ((size_t)c * HW + i) * L + l;
+                float dy = bn_relu_passes(x[k], mean[c], invstd[c], gamma[c], beta[c]) ? dout[k] : 0.0f;
+                float xhat = (x[k] - mean[c]) * invstd[c];
+                a += dy;
+                b += (double)dy * xhat;
+            }
+        sdy[c] = a;
+        sdyx[c] = b;
+    }
+}
+
+void bn_backward_train_relu_ref(float *din, const float *dout, const float *x, const float *mean,
+                                const float *invstd, const float *gamma, const float *beta,
+                                const float *mdy, const float *mdyx, int C, int HW, int NV) {
+    for (int c = 0; c < C; c++) {
+        const float g = gamma[c] * invstd[c];
+        for (int i = 0; i < HW; i++)
+            for (int l = 0; l < L; l++) {
+                size_t k = ((size_t)c * HW + i) * L + l;
+                float dy = bn_relu_passes(x[k], mean[c], invstd[c], gamma[c], beta[c]) ? dout[k] : 0.0f;
+                float xhat = (x[k] - mean[c]) * invstd[c];
+                din[k] = l < NV ? g * (dy - mdy[c] - xhat * mdyx[c]) : 0.0f;
             }
     }
 }
@@ -178,6 +222,26 @@ void add_backward_skip_ref(float *ds, const float *dout, int C, int H, int W, in
                 for (int l = 0; l < L; l++)
                     ds[(((size_t)sc * SH + y * st) * SW + x * st) * L + l] +=
                         dout[((((size_t)sc + pad) * H + y) * W + x) * L + l];
+}
+
+void add_relu_forward_ref(float *out, const float *a, const float *s, int C, int H, int W,
+                          int SC, int SH, int SW) {
+    add_forward_ref(out, a, s, C, H, W, SC, SH, SW);
+    for (size_t i = 0; i < (size_t)C * H * W * L; i++)
+        if (out[i] <= 0.0f) out[i] = 0.0f; // torch.relu: NaN passes
+}
+
+void bn_normalise_add_relu_ref(float *out, const float *x, const float *mean, const float *invstd,
+                               const float *gamma, const float *beta, const float *s, int C, int H, int W,
+                               int SC, int SH, int SW) {
+    bn_normalise_ref(out, x, mean, invstd, gamma, beta, C, H * W);
+    add_relu_forward_ref(out, out, s, C, H, W, SC, SH, SW); // element by element: in place is fine
+}
+
+void relu_add_backward_ref(float *din, float *ds, const float *dout, const float *y, int C, int H, int W,
+                           int SC, int SH, int SW) {
+    for (size_t i = 0; i < (size_t)C * H * W * L; i++) din[i] = y[i] > 0.0f ? dout[i] : 0.0f;
+    if (ds) add_backward_skip_ref(ds, din, C, H, W, SC, SH, SW);
 }
 
 void avgpool_forward_ref(float *out, const float *in, int C, int H, int W, int K, int S) {
@@ -278,8 +342,10 @@ static void bn_normalise_relu_ref(float *out, const float *x, const float *mean,
 
 const layer_table layers_scalar = {
     conv2_forward_scalar, conv2_backward_scalar,
-    bn_sum_ref, bn_sqdev_ref, bn_normalise_ref, bn_normalise_relu_ref,
+    bn_moments_ref, bn_normalise_ref, bn_normalise_relu_ref,
     bn_grad_sums_ref, bn_backward_train_ref, bn_backward_eval_ref,
-    add_forward_ref, add_backward_skip_ref,
+    bn_grad_sums_relu_ref, bn_backward_train_relu_ref,
+    add_forward_ref, add_backward_skip_ref, add_relu_forward_ref, relu_add_backward_ref,
+    bn_normalise_add_relu_ref,
     gap_forward_ref, gap_backward_ref,
 };

@@ -38,6 +38,7 @@
 typedef float vf __attribute__((vector_size(VL * 4)));
 typedef int32_t vi __attribute__((vector_size(VL * 4)));
 typedef double vd __attribute__((vector_size(VL * 8)));
+typedef int64_t vl __attribute__((vector_size(VL * 8)));
 
 #define LD(p) (*(const vf *)(p))
 #define ST(p, v) (*(vf *)(p) = (v))
@@ -433,33 +434,66 @@ ALWAYS_INLINE double dsum(const vd *v) {
     return s;
 }
 
-static void FN(bn_sum)(double *sum, const float *x, int C, int HW, int NV) {
+// Per channel: the sum (per lane, in double), the mean, then the centred sum
+// of squares, the channel read twice while it is in cache. Empty lanes count
+// as nothing (their contents, whatever they are, are masked out). Even and
+// odd rows go to separate accumulators: twice the independent chains.
+static void FN(bn_moments)(double *mean, double *m2, const float *x, int C, int HW, int NV) {
+    enum { NH = L / VL };
+    const double n = (double)HW * NV;
+    vi m[NH];
+    vl ml[NH];
+    for (int h = 0; h < NH; h++) m[h] = lane_mask(h * VL, NV), ml[h] = __builtin_convertvector(m[h], vl);
     for (int c = 0; c < C; c++) {
-        vd acc = (vd){0};
-        for (int h = 0; h < L; h += VL) {
-            const vi m = lane_mask(h, NV);
-            const float *p = x + (size_t)c * HW * L + h;
-            for (int i = 0; i < HW; i++) acc += widen(keep(LD(p + (size_t)i * L), m));
+        const float *p = x + (size_t)c * HW * L;
+        vd acc[2][NH];
+        for (int h = 0; h < NH; h++) acc[0][h] = acc[1][h] = (vd){0};
+        int i = 0;
+        for (; i + 2 <= HW; i += 2)
+#pragma GCC unroll 2
+            for (int r = 0; r < 2; r++)
+#pragma GCC unroll 2
+                for (int h = 0; h < NH; h++) acc[r][h] += widen(keep(LD(p + (size_t)(i + r) * L + h * VL), m[h]));
+        if (i < HW)
+            for (int h = 0; h < NH; h++) acc[0][h] += widen(keep(LD(p + (size_t)i * L + h * VL), m[h]));
+        double s = 0.0;
+        for (int h = 0; h < NH; h++) {
+            vd t = acc[0][h] + acc[1][h];
+            s += dsum(&t);
         }
-        sum[c] = dsum(&acc);
+        const double mu = n > 0 ? s / n : 0.0;
+        const vd mv = (vd){0} + mu;
+        for (int h = 0; h < NH; h++) acc[0][h] = acc[1][h] = (vd){0};
+        for (i = 0; i + 2 <= HW; i += 2)
+#pragma GCC unroll 2
+            for (int r = 0; r < 2; r++)
+#pragma GCC unroll 2
+                for (int h = 0; h < NH; h++) {
+                    vd d = (vd)((vl)(widen(LD(p + (size_t)(i + r) * L + h * VL)) - mv) & ml[h]);
+                    acc[r][h] += d * d;
+                }
+        if (i < HW)
+            for (int h = 0; h < NH; h++) {
+                vd d = (vd)((vl)(widen(LD(p + (size_t)i * L + h * VL)) - mv) & ml[h]);
+                acc[0][h] += d * d;
+            }
+        double ss = 0.0;
+        for (int h = 0; h < NH; h++) {
+            vd t = acc[0][h] + acc[1][h];
+            ss += dsum(&t);
+        }
+        mean[c] = mu;
+        m2[c] = ss;
     }
 }
 
-static void FN(bn_sqdev)(double *ss, const float *x, const double *mean, int C, int HW, int NV) {
-    for (int c = 0; c < C; c++) {
-        vd acc = (vd){0};
-        const vd mu = (vd){0} + mean[c];
-        for (int h = 0; h < L; h += VL) {
-            const vi m = lane_mask(h, NV);
-            const vd md = __builtin_convertvector(m, vd) * -1.0; // 1.0 where an image is
-            const float *p = x + (size_t)c * HW * L + h;
-            for (int i = 0; i < HW; i++) {
-                vd d = (widen(LD(p + (size_t)i * L)) - mu) * md;
-                acc += d * d;
-            }
-        }
-        ss[c] = dsum(&acc);
-    }
+// The bn's output (x - mean) * invstd * gamma + beta, in the reference's
+// order of operations: bn_normalise and the masks of the fused ReLU
+// backward share it, so a mask is > 0 exactly where the forward's output was.
+ALWAYS_INLINE vf bn_value(vf x, vf mu, vf is, vf g, vf bt) {
+    vf t = (x - mu) * is;
+    vf v = t * g;
+    return v + bt;
 }
 
 ALWAYS_INLINE void bn_normalise_impl(float *out, const float *x, const float *mean, const float *invstd,
@@ -469,9 +503,7 @@ ALWAYS_INLINE void bn_normalise_impl(float *out, const float *x, const float *me
         const vf mu = splat(mean[c]), is = splat(invstd[c]), g = splat(gamma[c]), bt = splat(beta[c]);
         const size_t lo = (size_t)c * HW * L, hi = lo + (size_t)HW * L;
         for (size_t i = lo; i < hi; i += VL) {
-            vf t = (LD(x + i) - mu) * is;
-            vf v = t * g;
-            v = v + bt;
+            vf v = bn_value(LD(x + i), mu, is, g, bt);
             ST(out + i, RELU ? relu(v) : v);
         }
     }
@@ -487,42 +519,90 @@ static void FN(bn_normalise_relu)(float *out, const float *x, const float *mean,
     bn_normalise_impl(out, x, mean, invstd, gamma, beta, C, HW, 1);
 }
 
+// RELU: the bn's output feeds an in-place ReLU whose backward is folded in:
+// dy = dout where bn_value > 0, else 0 (relu_backward's mask, same bits).
+ALWAYS_INLINE void bn_grad_sums_impl(double *sdy, double *sdyx, const float *dout, const float *x,
+                                     const float *mean, const float *invstd, const float *gamma,
+                                     const float *beta, int C, int HW, int NV, const int RELU) {
+    enum { NH = L / VL };
+    vi m[NH];
+    for (int h = 0; h < NH; h++) m[h] = lane_mask(h * VL, NV);
+    for (int c = 0; c < C; c++) {
+        vd a[2][NH], b[2][NH]; // even and odd rows: twice the independent chains
+        for (int h = 0; h < NH; h++) a[0][h] = b[0][h] = a[1][h] = b[1][h] = (vd){0};
+        const vf mu = splat(mean[c]), is = splat(invstd[c]);
+        const vf g = splat(RELU ? gamma[c] : 0.0f), bt = splat(RELU ? beta[c] : 0.0f);
+        const size_t base = (size_t)c * HW * L;
+        for (int i = 0; i < HW; i += 2)
+#pragma GCC unroll 2
+            for (int r = 0; r < 2; r++)
+#pragma GCC unroll 2
+                for (int h = 0; h < NH; h++) {
+                    if (r && i + 1 == HW) break;
+                    const size_t k = base + (size_t)(i + r) * L + h * VL;
+                    const vf xv = LD(x + k);
+                    vi keep_m = m[h];
+                    if (RELU) keep_m &= (vi)(bn_value(xv, mu, is, g, bt) > 0.0f);
+                    vf dy = keep(LD(dout + k), keep_m);
+                    vf xhat = (xv - mu) * is;
+                    a[r][h] += widen(dy);
+                    b[r][h] += widen(dy) * widen(xhat);
+                }
+        double sa = 0.0, sb = 0.0;
+        for (int h = 0; h < NH; h++) {
+            vd ta = a[0][h] + a[1][h], tb = b[0][h] + b[1][h];
+            sa += dsum(&ta), sb += dsum(&tb);
+        }
+        sdy[c] = sa;
+        sdyx[c] = sb;
+    }
+}
+
 static void FN(bn_grad_sums)(double *sdy, double *sdyx, const float *dout, const float *x, const float *mean,
                              const float *invstd, int C, int HW, int NV) {
+    bn_grad_sums_impl(sdy, sdyx, dout, x, mean, invstd, NULL, NULL, C, HW, NV, 0);
+}
+
+static void FN(bn_grad_sums_relu)(double *sdy, double *sdyx, const float *dout, const float *x,
+                                  const float *mean, const float *invstd, const float *gamma, const float *beta,
+                                  int C, int HW, int NV) {
+    bn_grad_sums_impl(sdy, sdyx, dout, x, mean, invstd, gamma, beta, C, HW, NV, 1);
+}
+
+ALWAYS_INLINE void bn_backward_train_impl(float *din, const float *dout, const float *x, const float *mean,
+                                          const float *invstd, const float *gamma, const float *beta,
+                                          const float *mdy, const float *mdyx, int C, int HW, int NV,
+                                          const int RELU) {
+    vi m[L / VL];
+    for (int h = 0; h < L; h += VL) m[h / VL] = lane_mask(h, NV);
     for (int c = 0; c < C; c++) {
-        vd a = (vd){0}, b = (vd){0};
-        const vf mu = splat(mean[c]), is = splat(invstd[c]);
-        for (int h = 0; h < L; h += VL) {
-            const vi m = lane_mask(h, NV);
-            const size_t base = (size_t)c * HW * L + h;
-            for (int i = 0; i < HW; i++) {
-                vf dy = keep(LD(dout + base + (size_t)i * L), m);
-                vf xhat = (LD(x + base + (size_t)i * L) - mu) * is;
-                a += widen(dy);
-                b += widen(dy) * widen(xhat);
+        const vf g = splat(gamma[c] * invstd[c]), mu = splat(mean[c]), is = splat(invstd[c]);
+        const vf m1 = splat(mdy[c]), m2 = splat(mdyx[c]);
+        const vf gm = splat(gamma[c]), bt = splat(RELU ? beta[c] : 0.0f);
+        const size_t base = (size_t)c * HW * L;
+        for (int i = 0; i < HW; i++)
+#pragma GCC unroll 2
+            for (int h = 0; h < L; h += VL) {
+                const size_t k = base + (size_t)i * L + h;
+                const vf xv = LD(x + k);
+                vf dy = LD(dout + k);
+                if (RELU) dy = keep(dy, (vi)(bn_value(xv, mu, is, gm, bt) > 0.0f));
+                vf xhat = (xv - mu) * is;
+                ST(din + k, keep(g * (dy - m1 - xhat * m2), m[h / VL]));
             }
-        }
-        sdy[c] = dsum(&a);
-        sdyx[c] = dsum(&b);
     }
 }
 
 static void FN(bn_backward_train)(float *din, const float *dout, const float *x, const float *mean,
                                   const float *invstd, const float *gamma, const float *mdy, const float *mdyx,
                                   int C, int HW, int NV) {
-    for (int c = 0; c < C; c++) {
-        const vf g = splat(gamma[c] * invstd[c]), mu = splat(mean[c]), is = splat(invstd[c]);
-        const vf m1 = splat(mdy[c]), m2 = splat(mdyx[c]);
-        for (int h = 0; h < L; h += VL) {
-            const vi m = lane_mask(h, NV);
-            const size_t base = (size_t)c * HW * L + h;
-            for (int i = 0; i < HW; i++) {
-                const size_t k = base + (size_t)i * L;
-                vf xhat = (LD(x + k) - mu) * is;
-                ST(din + k, keep(g * (LD(dout + k) - m1 - xhat * m2), m));
-            }
-        }
-    }
+    bn_backward_train_impl(din, dout, x, mean, invstd, gamma, NULL, mdy, mdyx, C, HW, NV, 0);
+}
+
+static void FN(bn_backward_train_relu)(float *din, const float *dout, const float *x, const float *mean,
+                                       const float *invstd, const float *gamma, const float *beta,
+                                       const float *mdy, const float *mdyx, int C, int HW, int NV) {
+    bn_backward_train_impl(din, dout, x, mean, invstd, gamma, beta, mdy, mdyx, C, HW, NV, 1);
 }
 
 static void FN(bn_backward_eval)(float *din, float *dgamma, float *dbeta, const float *dout, const float *x,
@@ -549,26 +629,74 @@ static void FN(bn_backward_eval)(float *din, float *dgamma, float *dbeta, const 
 
 // ---- residual addition, global average pooling --------------------------------------------
 
-static void FN(add_forward)(float *out, const float *a, const float *s, int C, int H, int W, int SC, int SH,
-                            int SW) {
+ALWAYS_INLINE void add_forward_impl(float *out, const float *a, const float *s, int C, int H, int W, int SC,
+                                    int SH, int SW, const int RELU) {
     const int pad = (C - SC) / 2, st = SH == H ? 1 : 2;
     for (int c = 0; c < C; c++) {
         const int sc = c - pad;
         const size_t plane = (size_t)H * W * L, o = (size_t)c * plane;
         if (sc < 0 || sc >= SC) { // a zero-padded channel
-            if (out != a) memcpy(out + o, a + o, plane * sizeof *out);
+            if (RELU) {
+                for (size_t i = 0; i < plane; i += VL) ST(out + o + i, relu(LD(a + o + i)));
+            } else if (out != a) {
+                memcpy(out + o, a + o, plane * sizeof *out);
+            }
             continue;
         }
         if (st == 1 && SH == H && SW == W) {
             const float *sp = s + (size_t)sc * plane;
-            for (size_t i = 0; i < plane; i += VL) ST(out + o + i, LD(a + o + i) + LD(sp + i));
+            for (size_t i = 0; i < plane; i += VL) {
+                vf v = LD(a + o + i) + LD(sp + i);
+                ST(out + o + i, RELU ? relu(v) : v);
+            }
             continue;
         }
         for (int y = 0; y < H; y++)
             for (int x = 0; x < W; x++) {
                 const size_t k = o + ((size_t)y * W + x) * L;
                 const float *sp = s + (((size_t)sc * SH + y * st) * SW + x * st) * L;
-                for (int h = 0; h < L; h += VL) ST(out + k + h, LD(a + k + h) + LD(sp + h));
+                for (int h = 0; h < L; h += VL) {
+                    vf v = LD(a + k + h) + LD(sp + h);
+                    ST(out + k + h, RELU ? relu(v) : v);
+                }
+            }
+    }
+}
+
+static void FN(add_forward)(float *out, const float *a, const float *s, int C, int H, int W, int SC, int SH,
+                            int SW) {
+    add_forward_impl(out, a, s, C, H, W, SC, SH, SW, 0);
+}
+
+static void FN(add_relu_forward)(float *out, const float *a, const float *s, int C, int H, int W, int SC, int SH,
+                                 int SW) {
+    add_forward_impl(out, a, s, C, H, W, SC, SH, SW, 1);
+}
+
+static void FN(bn_normalise_add_relu)(float *out, const float *x, const float *mean, const float *invstd,
+                                      const float *gamma, const float *beta, const float *s, int C, int H, int W,
+                                      int SC, int SH, int SW) {
+    const int pad = (C - SC) / 2, st = SH == H ? 1 : 2;
+    const size_t plane = (size_t)H * W * L;
+    for (int c = 0; c < C; c++) {
+        const vf mu = splat(mean[c]), is = splat(invstd[c]), g = splat(gamma[c]), bt = splat(beta[c]);
+        const int sc = c - pad;
+        const size_t o = (size_t)c * plane;
+        if (sc < 0 || sc >= SC) { // a zero-padded channel
+            for (size_t i = 0; i < plane; i += VL) ST(out + o + i, relu(bn_value(LD(x + o + i), mu, is, g, bt)));
+            continue;
+        }
+        if (st == 1 && SH == H && SW == W) {
+            const float *sp = s + (size_t)sc * plane;
+            for (size_t i = 0; i < plane; i += VL)
+                ST(out + o + i, relu(bn_value(LD(x + o + i), mu, is, g, bt) + LD(sp + i)));
+            continue;
+        }
+        for (int y = 0; y < H; y++)
+            for (int xx = 0; xx < W; xx++) {
+                const size_t k = o + ((size_t)y * W + xx) * L;
+                const float *sp = s + (((size_t)sc * SH + y * st) * SW + xx * st) * L;
+                for (int h = 0; h < L; h += VL) ST(out + k + h, relu(bn_value(LD(x + k + h), mu, is, g, bt) + LD(sp + h)));
             }
     }
 }
@@ -582,6 +710,36 @@ static void FN(add_backward_skip)(float *ds, const float *dout, int C, int H, in
                 const float *gp = dout + ((((size_t)sc + pad) * H + y) * W + x) * L;
                 for (int h = 0; h < L; h += VL) ST(dp + h, LD(dp + h) + LD(gp + h));
             }
+}
+
+// Channel by channel: din's plane masked, then (a shortcut channel) added
+// into ds while it is in cache; the identity shortcut in the same sweep.
+static void FN(relu_add_backward)(float *din, float *ds, const float *dout, const float *y, int C, int H, int W,
+                                  int SC, int SH, int SW) {
+    const int pad = (C - SC) / 2, st = SH == H ? 1 : 2;
+    const size_t plane = (size_t)H * W * L;
+    for (int c = 0; c < C; c++) {
+        const int sc = c - pad;
+        const size_t o = (size_t)c * plane;
+        const int skip = ds && sc >= 0 && sc < SC;
+        if (skip && st == 1 && SH == H && SW == W) {
+            float *dp = ds + (size_t)sc * plane;
+            for (size_t i = 0; i < plane; i += VL) {
+                vf d = (vf)((vi)LD(dout + o + i) & (vi)(LD(y + o + i) > 0.0f));
+                ST(din + o + i, d);
+                ST(dp + i, LD(dp + i) + d);
+            }
+            continue;
+        }
+        for (size_t i = 0; i < plane; i += VL) ST(din + o + i, (vf)((vi)LD(dout + o + i) & (vi)(LD(y + o + i) > 0.0f)));
+        if (!skip) continue;
+        for (int yy = 0; yy < H; yy++)
+            for (int x = 0; x < W; x++) {
+                float *dp = ds + (((size_t)sc * SH + yy * st) * SW + x * st) * L;
+                const float *gp = din + o + ((size_t)yy * W + x) * L;
+                for (int h = 0; h < L; h += VL) ST(dp + h, LD(dp + h) + LD(gp + h));
+            }
+    }
 }
 
 static void FN(gap_forward)(float *out, const float *in, int C, int HW) {
@@ -605,8 +763,10 @@ static void FN(gap_backward)(float *din, const float *dout, int C, int HW) {
 
 const layer_table CAT(layers_, KERNEL_ISA) = {
     FN(conv2_forward), FN(conv2_backward),
-    FN(bn_sum), FN(bn_sqdev), FN(bn_normalise), FN(bn_normalise_relu),
+    FN(bn_moments), FN(bn_normalise), FN(bn_normalise_relu),
     FN(bn_grad_sums), FN(bn_backward_train), FN(bn_backward_eval),
-    FN(add_forward), FN(add_backward_skip),
+    FN(bn_grad_sums_relu), FN(bn_backward_train_relu),
+    FN(add_forward), FN(add_backward_skip), FN(add_relu_forward), FN(relu_add_backward),
+    FN(bn_normalise_add_relu),
     FN(gap_forward), FN(gap_backward),
 };

@@ -467,6 +467,15 @@ static void bn_stats(const model_desc *m, const layer *ly, const float *state, m
     *invstd = ws->bnbuf + ly->c;
 }
 
+// bn layer i, an add reading only its output (as `in`), then a ReLU in
+// place on the add's output: one pass forward (the bn's output unstored).
+static int bn_add_relu(const model_desc *m, int i) {
+    if (i + 2 >= m->n_layers) return 0;
+    const layer *ad = &m->layers[i + 1];
+    return m->layers[i].kind == LAYER_BN && ad->kind == LAYER_ADD && ad->in == i + 1 && ad->src != i + 1 &&
+           !m->acc[i + 1] && relu_in_place(m, i + 2) && m->layers[i + 2].in == i + 2;
+}
+
 void model_forward_layers(const model_desc *m, const kernel_table *kt, const float *state,
                           model_ws *ws, int lo, int hi) {
     for (int i = lo; i < hi; i++) {
@@ -499,13 +508,29 @@ void model_forward_layers(const model_desc *m, const kernel_table *kt, const flo
                 kt->layers->bn_normalise_relu(out, in, mean, invstd, wt, b, ly->c, ly->h * ly->w);
                 i++;
                 ws->act[i + 1] = out;
+            } else if (i + 2 < hi && bn_add_relu(m, i)) {
+                // Only the add reads this output and a ReLU works in place on the
+                // add's: all three in one pass into the add's buffer.
+                const layer *ad = &m->layers[i + 1];
+                float *sum = ws->act[i + 2];
+                kt->layers->bn_normalise_add_relu(sum, in, mean, invstd, wt, b, ws->act[ad->src], ad->c, ad->h, ad->w,
+                                                  ad->sc, ad->sh, ad->sw);
+                i += 2;
+                ws->act[i + 1] = sum;
             } else {
                 kt->layers->bn_normalise(out, in, mean, invstd, wt, b, ly->c, ly->h * ly->w);
             }
             break;
         }
         case LAYER_ADD:
-            kt->layers->add_forward(out, in, ws->act[ly->src], ly->c, ly->h, ly->w, ly->sc, ly->sh, ly->sw);
+            if (i + 1 < hi && relu_in_place(m, i + 1) && m->layers[i + 1].in == i + 1) {
+                // The ReLU works in place on this output: apply it while storing.
+                kt->layers->add_relu_forward(out, in, ws->act[ly->src], ly->c, ly->h, ly->w, ly->sc, ly->sh, ly->sw);
+                i++;
+                ws->act[i + 1] = out;
+            } else {
+                kt->layers->add_forward(out, in, ws->act[ly->src], ly->c, ly->h, ly->w, ly->sc, ly->sh, ly->sw);
+            }
             break;
         case LAYER_GAP: kt->layers->gap_forward(out, in, ly->c, ly->h * ly->w); break;
         case LAYER_AVGPOOL: avgpool_forward_ref(out, in, ly->c, ly->h, ly->w, ly->k, ly->s); break;
@@ -557,6 +582,11 @@ static void pass_through(const model_desc *m, model_ws *ws, int a, const float *
     }
 }
 
+int model_bn_relu_fused(const model_desc *m, int i) {
+    return i >= 0 && i + 1 < m->n_layers && m->layers[i].kind == LAYER_BN && relu_in_place(m, i + 1) &&
+           m->layers[i + 1].in == i + 1;
+}
+
 void model_backward_layers(const model_desc *m, const kernel_table *kt, const float *state,
                            float *grads, model_ws *ws, int hi, int lo) {
     for (int i = hi - 1; i >= lo; i--) {
@@ -577,6 +607,21 @@ void model_backward_layers(const model_desc *m, const kernel_table *kt, const fl
                                            ly->w, ly->oc, ly->k, ly->s, ly->p);
             break;
         case LAYER_RELU:
+            if (ws->bn_gstats && model_bn_relu_fused(m, i - 1)) {
+                // Folded into the bn before it: its output's gradient is dout, unmasked.
+                pass_through(m, ws, a, dout, oslot);
+                continue;
+            }
+            if (din && i - 1 >= lo && a == i && relu_in_place(m, i) && m->layers[i - 1].kind == LAYER_ADD) {
+                // The add before writes this ReLU's buffer: mask, then route to
+                // the shortcut and pass on, in one sweep; skip the add.
+                const layer *ad = &m->layers[i - 1];
+                kt->layers->relu_add_backward(din, ad->src > 0 ? ws->gacc[ad->src] : NULL, dout, out, ad->c, ad->h,
+                                              ad->w, ad->sc, ad->sh, ad->sw);
+                i--;
+                pass_through(m, ws, ad->in, din, slot);
+                continue;
+            }
             if (din) kt->relu_backward(din, dout, out, m->act_floats[i + 1]);
             break;
         case LAYER_MAXPOOL:
@@ -599,8 +644,12 @@ void model_backward_layers(const model_desc *m, const kernel_table *kt, const fl
             bn_stats(m, ly, state, ws, &mean, &invstd);
             if (ws->bn_gstats) { // batch statistics: model_batch adds dgamma, dbeta
                 const float *mdy = ws->bn_gstats + ly->buf_off;
-                if (din) kt->layers->bn_backward_train(din, dout, in, mean, invstd, wt, mdy, mdy + ly->c, ly->c,
-                                                       ly->h * ly->w, ws->nvalid);
+                if (din && model_bn_relu_fused(m, i)) // dout: the ReLU's output gradient
+                    kt->layers->bn_backward_train_relu(din, dout, in, mean, invstd, wt, state + ly->b_off, mdy,
+                                                       mdy + ly->c, ly->c, ly->h * ly->w, ws->nvalid);
+                else if (din)
+                    kt->layers->bn_backward_train(din, dout, in, mean, invstd, wt, mdy, mdy + ly->c, ly->c,
+                                                  ly->h * ly->w, ws->nvalid);
             } else {
                 kt->layers->bn_backward_eval(din, dw, db, dout, in, mean, invstd, wt, ly->c, ly->h * ly->w, ws->nvalid);
             }

@@ -140,5 +140,11 @@ void model_forward_layers(const model_desc *m, const kernel_table *kt, const flo
 void model_backward_begin(const model_desc *m, model_ws *ws, const float *dlogits);
 void model_backward_layers(const model_desc *m, const kernel_table *kt, const float *state,
                            float *grads, model_ws *ws, int hi, int lo);
+// 1 when bn layer i's output feeds only an in-place ReLU (layer i + 1).
+// With batch statistics (ws->bn_gstats) that ReLU's backward is folded into
+// the bn's: model_backward_layers leaves the ReLU's output gradient as the
+// bn's (unmasked) and the bn masks it (bn_*_relu kernels); model_batch
+// takes the bn's gradient sums the same way.
+int model_bn_relu_fused(const model_desc *m, int i);
 
 #endif

@@ -35,7 +35,7 @@ void model_batch_free(model_batch *b) {
     memset(b, 0, sizeof *b);
 }
 
-typedef enum { PHASE_FORWARD, PHASE_SUM, PHASE_SQDEV, PHASE_BACKWARD } phase;
+typedef enum { PHASE_FORWARD, PHASE_BACKWARD } phase;
 
 typedef struct {
     model_batch *b;
@@ -46,16 +46,21 @@ typedef struct {
     phase ph;
     int lo, hi;  // layers of this phase
     int bn;      // the bn layer whose partial sums end the phase, or -1
+    int zero;    // backward: clear the group's gradient slot and model_backward_begin first
 } phase_ctx;
 
 // Each thread takes groups tid, tid + n, ...: every group's work and its
 // partial sums are its own, so the assignment does not change any bit.
+// Phases alternate the order (b->rev), so that a thread starts a phase with
+// the group it ended the last one with, whose data are still in cache.
 static void phase_worker(void *arg, int tid, int nthreads) {
     phase_ctx *c = arg;
     model_batch *b = c->b;
     const model_desc *m = b->m;
     const int C2 = 2 * m->max_bn_channels;
-    for (int g = tid; g < c->groups; g += nthreads) {
+    const int mine = tid < c->groups ? (c->groups - tid + nthreads - 1) / nthreads : 0;
+    for (int j = 0; j < mine; j++) {
+        const int g = tid + (b->rev ? mine - 1 - j : j) * nthreads;
         model_ws *ws = &b->ws[g];
         double *part = b->part + (size_t)g * C2;
         const layer *ly = c->bn >= 0 ? &m->layers[c->bn] : NULL;
@@ -63,23 +68,30 @@ static void phase_worker(void *arg, int tid, int nthreads) {
         switch (c->ph) {
         case PHASE_FORWARD:
             model_forward_layers(m, c->kt, c->state, ws, c->lo, c->hi);
-            if (ly) c->kt->layers->bn_sum(part, ws->act[ly->in], ly->c, HW, ws->nvalid);
+            // the group's mean and centred sum of squares while its output is in cache
+            if (ly) c->kt->layers->bn_moments(part, part + ly->c, ws->act[ly->in], ly->c, HW, ws->nvalid);
             break;
-        case PHASE_SQDEV: c->kt->layers->bn_sqdev(part, ws->act[ly->in], b->mean, ly->c, HW, ws->nvalid); break;
         case PHASE_BACKWARD: {
             float *slot = c->grad_slots + (size_t)g * m->n_params;
+            if (c->zero) { // the first phase: the group's slot and accumulated gradients cleared
+                memset(slot, 0, m->n_params * sizeof(float));
+                model_backward_begin(m, ws, ws->dlogits);
+            }
             model_backward_layers(m, c->kt, c->state, slot, ws, c->hi, c->lo);
             if (!ly) break;
             const float *mean = b->stats + ly->buf_off, *invstd = mean + ly->c;
-            c->kt->layers->bn_grad_sums(part, part + ly->c, ws->g[c->bn + 1], ws->act[ly->in], mean, invstd, ly->c,
-                                        HW, ws->nvalid);
+            if (model_bn_relu_fused(m, c->bn)) // the ReLU's mask folded in (model_backward_layers left dy unmasked)
+                c->kt->layers->bn_grad_sums_relu(part, part + ly->c, ws->g[c->bn + 1], ws->act[ly->in], mean, invstd,
+                                                 c->state + ly->w_off, c->state + ly->b_off, ly->c, HW, ws->nvalid);
+            else
+                c->kt->layers->bn_grad_sums(part, part + ly->c, ws->g[c->bn + 1], ws->act[ly->in], mean, invstd,
+                                            ly->c, HW, ws->nvalid);
             for (int k = 0; k < ly->c; k++) {
                 slot[ly->b_off + k] += (float)part[k];         // dbeta = sum dy
                 slot[ly->w_off + k] += (float)part[ly->c + k]; // dgamma = sum dy * xhat
             }
             break;
         }
-        case PHASE_SUM: break;
         }
     }
 }
@@ -126,15 +138,22 @@ int model_batch_forward(model_batch *b, const kernel_table *kt, float *state, co
         c.bn = k < nb ? b->bn[k] : -1;
         c.ph = PHASE_FORWARD;
         pool_run(p, phase_worker, &c);
+        b->rev = !b->rev;
         if (k == nb) break;
-        // Two passes: the mean, then the centred sum of squares, both in double.
+        // The groups' means and centred sums of squares combined in group
+        // order (Chan et al.), in double: no cancellation, any thread count.
         const layer *ly = &m->layers[c.bn];
-        const double n = (double)images * ly->h * ly->w;
-        reduce(b, groups, 0, ly->c, b->mean);
-        for (int j = 0; j < ly->c; j++) b->mean[j] /= n;
-        c.ph = PHASE_SQDEV;
-        pool_run(p, phase_worker, &c);
-        reduce(b, groups, 0, ly->c, b->part_sum);
+        const int HW = ly->h * ly->w, C2 = 2 * m->max_bn_channels;
+        const double n = (double)images * HW;
+        for (int j = 0; j < ly->c; j++) {
+            double na = 0.0, mu = 0.0, m2 = 0.0;
+            for (int g = 0; g < groups; g++) {
+                const double *part = b->part + (size_t)g * C2;
+                bn_moments_combine(&na, &mu, &m2, (double)b->ws[g].nvalid * HW, part[j], part[ly->c + j]);
+            }
+            b->mean[j] = mu;
+            b->part_sum[j] = m2;
+        }
         float *mean = b->stats + ly->buf_off, *invstd = mean + ly->c;
         float *run_mean = state + m->n_params + ly->buf_off, *run_var = run_mean + ly->c;
         for (int j = 0; j < ly->c; j++) {
@@ -155,20 +174,18 @@ void model_batch_backward(model_batch *b, const kernel_table *kt, const float *s
     const model_desc *m = b->m;
     LR_ASSERT(groups >= 1 && groups <= b->max_groups);
     const int use_batch = b->ws[0].bn_stats != NULL;
-    for (int g = 0; g < groups; g++) {
-        memset(grad_slots + (size_t)g * m->n_params, 0, m->n_params * sizeof(float));
-        model_backward_begin(m, &b->ws[g], b->ws[g].dlogits);
-        b->ws[g].bn_gstats = use_batch ? b->gstats : NULL;
-    }
+    for (int g = 0; g < groups; g++) b->ws[g].bn_gstats = use_batch ? b->gstats : NULL;
     long images = 0;
     for (int g = 0; g < groups; g++) images += b->ws[g].nvalid;
     phase_ctx c = {.b = b, .kt = kt, .state = state, .grad_slots = grad_slots, .groups = groups,
-                   .ph = PHASE_BACKWARD, .hi = m->n_layers};
+                   .ph = PHASE_BACKWARD, .hi = m->n_layers, .zero = 1}; // each thread clears its groups' gradients
     int nb = use_batch ? b->n_bn : 0;
     for (int k = nb - 1; k >= -1; k--) {
         c.bn = k >= 0 ? b->bn[k] : -1;
         c.lo = k >= 0 ? b->bn[k] + 1 : 0;
         pool_run(p, phase_worker, &c);
+        b->rev = !b->rev;
+        c.zero = 0;
         if (k < 0) break;
         const layer *ly = &m->layers[c.bn];
         const double n = (double)images * ly->h * ly->w;

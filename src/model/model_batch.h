@@ -2,8 +2,10 @@
 // layers need the batch: batch norm in training mode takes its statistics
 // over every image of the batch (all groups, the lanes that hold an image),
 // as PyTorch does. Layers run group by group, in parallel over the pool's
-// threads, up to each batch norm; the per-group partial sums (double) are
-// then added in group order, so every bit is the same for any thread count.
+// threads, up to each batch norm; the per-group partial results (double:
+// each group's mean and centred sum of squares, taken while its output is
+// in cache, then the gradient sums) are combined in group order, so every
+// bit is the same for any thread count.
 //
 //   model_batch b;
 //   model_batch_init(&b, &m, max_groups);
@@ -34,11 +36,12 @@ typedef struct {
     model_ws *ws;      // (max_groups) one per group
     float *stats;      // (n_buffers) per bn: batch mean (C), invstd (C)
     float *gstats;     // (n_buffers) per bn: batch means of dy (C) and dy * xhat (C)
-    double *part;      // (max_groups, 2 * max bn channels) per-group partial sums
+    double *part;      // (max_groups, 2 * max bn channels) per group: mean, centred sum of squares (forward); sums (backward)
     double *mean;      // (max bn channels) the batch mean of the bn at hand
-    double *part_sum;  // (2 * max bn channels) partial sums added over the groups
+    double *part_sum;  // (2 * max bn channels) the batch's centred sum of squares; the gradient sums added over the groups
     int bn[MODEL_MAX_LAYERS]; // indices of the bn layers
     int n_bn;
+    int rev;           // the next phase takes each thread's groups in reverse order
 } model_batch;
 
 void model_batch_init(model_batch *b, const model_desc *m, int max_groups);

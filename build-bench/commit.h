@@ -1,2 +1,0 @@
-#define LRSCOPE_COMMIT "8e04e9dd2735"
-#define LRSCOPE_DATE "2026-11-28"

@@ -1,4 +1,0 @@
-build-bench/src/model/kernels_avx2.o: src/model/kernels_simd.c \
- src/model/kernels.h src/model/../util/common.h
-src/model/kernels.h:
-src/model/../util/common.h:

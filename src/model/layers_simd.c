@@ -19,49 +19,16 @@
 
 #include <string.h>
 
-#ifndef KERNEL_ISA
-#error "compile with -DKERNEL_ISA=avx2 or -DKERNEL_ISA=avx512"
-#endif
-#define CAT_(a, b) a##b
-#define CAT(a, b) CAT_(a, b)
-#define FN(name) CAT(name##_, KERNEL_ISA)
+#include "simd.h"
 
-#define L LANES
-#if defined(__AVX512F__)
-#define VL 16
+#if VL == 16
 #define XT 4
 #else
-#define VL 8
 #define XT 3
 #endif
 #define OT 4
-typedef float vf __attribute__((vector_size(VL * 4)));
-typedef int32_t vi __attribute__((vector_size(VL * 4)));
 typedef double vd __attribute__((vector_size(VL * 8)));
 typedef int64_t vl __attribute__((vector_size(VL * 8)));
-
-#define LD(p) (*(const vf *)(p))
-#define ST(p, v) (*(vf *)(p) = (v))
-#define ALWAYS_INLINE static inline __attribute__((always_inline))
-
-// A broadcast: ((vf){0} + x would cost an add per weight, as 0 + -0 is +0.)
-#if defined(__clang__) // the fuzz build: clang spells GCC's __builtin_shuffle this way
-#if VL == 16
-#define SPLAT_LANES 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0
-#else
-#define SPLAT_LANES 0, 0, 0, 0, 0, 0, 0, 0
-#endif
-ALWAYS_INLINE vf splat(float x) { vf v = {x}; return __builtin_shufflevector(v, v, SPLAT_LANES); }
-#else
-ALWAYS_INLINE vf splat(float x) { return __builtin_shuffle((vf){x}, (vi){0}); }
-#endif
-// torch.relu: negatives to 0, NaN passes.
-ALWAYS_INLINE vf relu(vf v) { return (vf)((vi)v & ((vi)(v > 0.0f) | (vi)(v != v))); }
-ALWAYS_INLINE float hsum(vf v) {
-    float s = 0.0f;
-    for (int l = 0; l < VL; l++) s += v[l];
-    return s;
-}
 ALWAYS_INLINE vd widen(vf v) { return __builtin_convertvector(v, vd); }
 // Lanes [h, h + VL) that hold an image (l < NV): all ones, else zero.
 ALWAYS_INLINE vi lane_mask(int h, int NV) {

@@ -303,34 +303,36 @@ void study_unlock(int fd) {
     if (fd >= 0) close(fd); // releases the flock; the file stays (removing it would race a waiting owner)
 }
 
-// A temporary file of an atomic write whose writer is gone (fs_begin's
-// NAME.tmp.<pid>): removed when the study is taken over.
-static int remove_stale_tmp(const char *path, const struct stat *st, int type, struct FTW *ftw) {
-    (void)st;
-    (void)ftw;
-    if (type != FTW_F) return 0;
-    const char *base = strrchr(path, '/');
-    base = base ? base + 1 : path;
+// The length of NAME when base is an atomic write's temporary file,
+// fs_begin's NAME.tmp.<pid>; 0 when it is not one.
+static size_t tmp_stem(const char *base) {
     const char *t = strstr(base, ".tmp.");
     if (!t || t == base) return 0;
     const char *d = t + 5;
     if (!*d || strspn(d, "0123456789") != strlen(d)) return 0;
-    unlink(path);
+    return (size_t)(t - base);
+}
+
+// A temporary file whose writer is gone: removed when the study is taken over.
+static int remove_stale_tmp(const char *path, const struct stat *st, int type, struct FTW *ftw) {
+    (void)st;
+    (void)ftw;
+    const char *base = strrchr(path, '/');
+    if (type == FTW_F && tmp_stem(base ? base + 1 : path) > 0) unlink(path);
     return 0;
 }
 
 // 1 if dir holds anything but what a study killed before it wrote
 // study.json leaves: the lock file, and study.json's temporary file
-// (study.json.tmp.<pid>, removed once the folder's lock is taken).
+// (removed once the folder's lock is taken).
 static int holds_files(const char *dir) {
     DIR *d = opendir(dir);
     if (!d) return fs_dir_nonempty(dir);
     int any = 0;
-    static const char TMP[] = "study.json.tmp.";
+    static const char STUDY_JSON[] = "study.json";
     for (struct dirent *de; !any && (de = readdir(d)) != NULL;) {
         const char *n = de->d_name;
-        int tmp = strncmp(n, TMP, sizeof TMP - 1) == 0 && n[sizeof TMP - 1] &&
-                  strspn(n + sizeof TMP - 1, "0123456789") == strlen(n + sizeof TMP - 1);
+        int tmp = tmp_stem(n) == sizeof STUDY_JSON - 1 && strncmp(n, STUDY_JSON, sizeof STUDY_JSON - 1) == 0;
         any = strcmp(n, ".") && strcmp(n, "..") && strcmp(n, STUDY_LOCK_FILE) && !tmp;
     }
     closedir(d);

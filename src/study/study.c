@@ -229,12 +229,12 @@ static int execute_run(study_exec *x, const study_item *it) {
         failed = 1;
     }
     crash_point("run");
-    scheduler_item_done(x->queue, it, r);
     // The weights are on disk: only the records stay in memory (for the table).
     free(r->params);
     r->params = NULL;
     free(r->test_cm);
     r->test_cm = NULL;
+    const run_status st = r->status;
     pthread_mutex_lock(&x->mu);
     x->done[i] = r;
     // summary.csv is built from the folders read back; with many short runs,
@@ -246,10 +246,12 @@ static int execute_run(study_exec *x, const study_item *it) {
         }
         x->summary_time = lr_now();
     }
-    if (failed || (r->status != RUN_FINISHED && r->status != RUN_PRUNED && r->status != RUN_RUNNING))
-        x->status = EXIT_RUN_FAILED;
+    if (failed || (st != RUN_FINISHED && st != RUN_PRUNED && st != RUN_RUNNING)) x->status = EXIT_RUN_FAILED;
     pthread_mutex_unlock(&x->mu);
-    return r->status == RUN_INTERRUPTED ? -1 : 0;
+    // Last: a search may hand run i's next item to another runner from here
+    // on, which starts by clearing x->results[i]; r is not touched after it.
+    scheduler_item_done(x->queue, it, r);
+    return st == RUN_INTERRUPTED ? -1 : 0;
 }
 
 static void *runner(void *arg) {

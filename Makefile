@@ -1,7 +1,8 @@
 # lrscope build. `make` builds build/lrscope; `make test` installs what is
 # missing (scripts/install-deps.sh), builds and runs the tests; `make run`
 # installs, builds and runs the seed study; `make bench` measures speed.
-# `make DEBUG=1 test` builds with AddressSanitizer/UBSan; `WERROR=1` turns
+# `make DEBUG=1 test` builds with AddressSanitizer/UBSan; `make race` runs the
+# tests that train side by side under ThreadSanitizer; `WERROR=1` turns
 # warnings into errors (CI does). `make fuzz` builds the libFuzzer harnesses
 # of fuzz/ with clang into build-fuzz/ and runs each for FUZZ_SECONDS (60);
 # `make fuzz-ci` runs each for 20 s and fails on any crash. MPI (a study's
@@ -23,6 +24,12 @@ ifeq ($(DEBUG),1)
   BUILD   := build-debug
   CFLAGS  += -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer
   LDFLAGS += -fsanitize=address,undefined
+else ifeq ($(TSAN),1)
+  # ThreadSanitizer: `make race` runs the tests that train with several jobs
+  # or threads against this build (a study's runners, the thread pool).
+  BUILD   := build-tsan
+  CFLAGS  += -O1 -g -fsanitize=thread -fno-omit-frame-pointer
+  LDFLAGS += -fsanitize=thread
 else ifeq ($(FUZZ),1)
   # The library and the harnesses built with clang, libFuzzer's coverage and
   # ASan + UBSan: used by `make fuzz`.
@@ -97,7 +104,7 @@ FUZZ_SRC := $(wildcard fuzz/fuzz_*.c)
 FUZZ_BIN := $(FUZZ_SRC:fuzz/%.c=$(BUILD)/fuzz/%)
 FUZZ_SECONDS ?= 60
 
-.PHONY: all deps test check check-report run bench clean install uninstall docs fuzz fuzz-ci fuzz-build
+.PHONY: all deps test check race check-report run bench clean install uninstall docs fuzz fuzz-ci fuzz-build
 all: $(BUILD)/lrscope docs
 
 # Manual pages and shell completion, generated from the tables that drive
@@ -217,6 +224,14 @@ test: deps
 check: all $(TEST_BIN)
 	@tests/run.sh $(BUILD)
 
+# The tests that run a study's runs side by side (--jobs) or a run on
+# several threads, with lrscope and the tests built with ThreadSanitizer: any
+# data race fails them (TSan exits 66 at the first report).
+RACE_TESTS := test_cli_study test_search_run test_resume test_predict test_train_bn
+race: deps
+	@$(MAKE) --no-print-directory TSAN=1 build-tsan/lrscope $(RACE_TESTS:%=build-tsan/tests/%)
+	@TSAN_OPTIONS="halt_on_error=1 exitcode=66 suppressions=$(CURDIR)/tests/tsan.supp $(TSAN_OPTIONS)" tests/run.sh build-tsan $(RACE_TESTS)
+
 # report.html in headless Chromium: no outside request, every figure loads
 # (tests/tools/check_report.sh). Apart from `make test`: chromium is 100 MB+.
 check-report: $(BUILD)/lrscope
@@ -249,6 +264,6 @@ fuzz-ci:
 	@fuzz/run.sh build-fuzz 20
 
 clean:
-	rm -rf build build-debug build-fuzz
+	rm -rf build build-debug build-fuzz build-tsan
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

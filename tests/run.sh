@@ -1,16 +1,23 @@
 #!/usr/bin/env bash
-# run.sh BUILD_DIR: runs every test binary (cmocka, TAP output), prints each
+# run.sh BUILD_DIR [TEST...]: runs every test binary (or the named ones;
+# cmocka, TAP output), prints each
 # binary's result, and ends with the line `N passed, N failed`. Exits non-zero
 # when any test failed or any binary crashed.
 set -u
 build=${1:-build}
+shift || true
 passed=0
 failed=0
 log_dir="$build/test-logs"
 export LRSCOPE_BIN="$build/lrscope"   # the CLI tests drive the binary of this build
 export LRSCOPE_BUILD="$build"
 mkdir -p "$log_dir"
-for bin in "$build"/tests/test_*; do
+bins=("$build"/tests/test_*)
+if [[ $# -gt 0 ]]; then bins=("${@/#/$build/tests/}"); fi
+for bin in "${bins[@]}"; do # a named test that was not built is a failure, not a skip
+    [[ -x "$bin" ]] || { echo "FAIL $(basename "$bin"): no such test binary"; failed=$((failed + 1)); }
+done
+for bin in "${bins[@]}"; do
     [[ -x "$bin" && ! "$bin" == *.d ]] || continue
     name=$(basename "$bin")
     log="$log_dir/$name.log"

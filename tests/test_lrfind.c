@@ -3,13 +3,16 @@
 // the stop rule and each suggestion on synthetic curves whose answer is known
 // (fastai's valley, steepest against log lr, minimum / 10, and the points
 // fastai keeps); then `lrscope lrfind` end to end on a small generated data
-// set (lrfind.csv, the figure, --seeds spread), `lrscope run --lrs auto`, and
-// bad flags.
+// set (lrfind.csv, the figure, --seeds spread), `lrscope run --lrs auto`,
+// Ctrl-C, SIGTERM and SIGHUP mid-way, and bad flags.
 #include "test_util.h"
 
 #include <jansson.h>
+#include <fcntl.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 
 #include "../src/train/lrfind.h"
 
@@ -445,6 +448,51 @@ static void test_lr_auto_in_study_file(void **state) {
     json_decref(root);
 }
 
+// Ctrl-C, SIGTERM and SIGHUP (a dropped ssh session) in the middle of a
+// --seeds range test: it stops after the current seed, keeps the seeds that
+// finished (their csv and figure) and exits 1 saying so; SIGHUP is sent twice,
+// as a closing terminal and then its shell do.
+static void stop_lrfind(cli_state *st, int sig, const char *tag) {
+    char out_dir[4400], log[4500], first[4500], last[4500];
+    snprintf(out_dir, sizeof out_dir, "%s/stop-%s", st->root, tag);
+    snprintf(log, sizeof log, "%s/stop-%s.log", st->root, tag);
+    snprintf(first, sizeof first, "%s/lrfind-seed-1.csv", out_dir);
+    snprintf(last, sizeof last, "%s/lrfind-seed-100.csv", out_dir);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        if (fd < 0 || dup2(fd, 1) < 0 || dup2(fd, 2) < 0) _exit(120);
+        execl(st->bin, "lrscope", "lrfind", "--data", st->data, "--out", out_dir, "--steps", "30", "--batch-size",
+              "16", "--seeds", "100", (char *)NULL);
+        _exit(121);
+    }
+    struct stat sb;
+    for (int i = 0; i < 6000 && stat(first, &sb) != 0; i++) usleep(10000); // the first seed is written
+    assert_int_equal(kill(pid, sig), 0);
+    if (sig == SIGHUP) {
+        usleep(20000);
+        kill(pid, SIGHUP);
+    }
+    int status;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    char *text = slurp(log);
+    assert_non_null(text);
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 1)
+        fail_msg("%s: status %d, expected exit 1: %s", tag, status, text);
+    assert_non_null(strstr(text, "lrscope lrfind: interrupted"));
+    free(text);
+    assert_int_equal(stat(first, &sb), 0);  // kept
+    assert_true(sb.st_size > 100);
+    assert_int_not_equal(stat(last, &sb), 0); // stopped well before the end
+}
+
+static void test_stop_signals(void **state) {
+    stop_lrfind(*state, SIGINT, "sigint");
+    stop_lrfind(*state, SIGTERM, "sigterm");
+    stop_lrfind(*state, SIGHUP, "sighup");
+}
+
 static void expect_refused(cli_state *st, const char *needle, const char *args) {
     char out_dir[4400], *out, *err;
     static int counter;
@@ -498,6 +546,7 @@ int main(void) {
         cmocka_unit_test(test_lrfind_seeds_spread),
         cmocka_unit_test(test_run_lrs_auto),
         cmocka_unit_test(test_lr_auto_in_study_file),
+        cmocka_unit_test(test_stop_signals),
         cmocka_unit_test(test_bad_flags),
     };
     int failed = cmocka_run_group_tests_name("lrfind", pure, NULL, NULL);

@@ -22,13 +22,6 @@
 
 enum { LRFIND_MAX_SEEDS = 100 };
 
-static volatile sig_atomic_t g_stop;
-
-static void on_stop_signal(int sig) {
-    (void)sig;
-    g_stop = 1;
-}
-
 static void usage(FILE *out) {
     fprintf(out,
             "usage: lrscope lrfind [STUDY.yaml] [options]\n"
@@ -261,13 +254,7 @@ int cmd_lrfind(int argc, char **argv) {
         dataset_free(&train);
         goto bad;
     }
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_stop_signal;
-    sa.sa_flags = SA_RESETHAND;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
+    cli_catch_stop_signals();
 
     const int n_seeds = a.seeds ? a.seeds : 1;
     double (*sug)[3] = lr_calloc((size_t)n_seeds, sizeof *sug);
@@ -275,15 +262,15 @@ int cmd_lrfind(int argc, char **argv) {
     if (!a.quiet)
         fprintf(stderr, "lrscope lrfind: %s, %d training images, batch %d, %s; up to %d steps, lr %g -> %g -> %s\n",
                 cfg.dataset, train.n, cfg.batch_size, cfg.optimizer, a.o.steps, a.o.start_lr, a.o.end_lr, a.out_dir);
-    for (int k = 0; k < n_seeds && !g_stop; k++) {
+    for (int k = 0; k < n_seeds && !cli_stop; k++) {
         if (a.seeds) cfg.seed = (uint64_t)(k + 1);
         lrfind_curve c;
-        if (lrfind_run(&cfg, &a.o, &train, dataset_find(cfg.dataset), &g_stop, &c, &e) != 0) {
+        if (lrfind_run(&cfg, &a.o, &train, dataset_find(cfg.dataset), &cli_stop, &c, &e) != 0) {
             dataset_free(&train);
             free(sug);
             goto bad;
         }
-        if (g_stop) {
+        if (cli_stop) {
             lrfind_curve_free(&c);
             break;
         }
@@ -317,7 +304,7 @@ int cmd_lrfind(int argc, char **argv) {
         lrfind_curve_free(&c);
     }
     dataset_free(&train);
-    if (g_stop) {
+    if (cli_stop) {
         fprintf(stderr, "lrscope lrfind: interrupted\n");
         status = EXIT_RUN_FAILED;
     }

@@ -16,13 +16,6 @@
 #include <signal.h>
 #include <string.h>
 
-static volatile sig_atomic_t g_stop; // Ctrl-C, SIGTERM or SIGHUP, as in cmd_run.c
-
-static void on_stop_signal(int sig) {
-    (void)sig;
-    g_stop = 1;
-}
-
 static void usage(FILE *out) {
     fprintf(out,
             "usage: lrscope resume STUDY_DIR [options]\n"
@@ -264,19 +257,11 @@ int cmd_resume(int argc, char **argv) {
     if (threads >= 0)
         for (int i = 0; i < s.n_runs; i++) s.runs[i].threads = threads;
     s.resume = 1;
-    s.stop = &g_stop;
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_stop_signal;
-    sa.sa_flags = SA_RESETHAND;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-    sa.sa_flags = 0;
-    sigaction(SIGHUP, &sa, NULL);
+    s.stop = &cli_stop;
+    cli_catch_stop_signals();
     int status = study_execute(&s, &e);
     if (status == EXIT_BAD_INPUT) fprintf(stderr, "lrscope resume: %s\n", e.msg);
-    if (g_stop) {
+    if (cli_stop) {
         fprintf(stderr, "lrscope: interrupted; `lrscope resume %s` continues it\n", s.out_dir);
         if (status == EXIT_OK) status = EXIT_RUN_FAILED;
     }

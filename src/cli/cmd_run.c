@@ -20,13 +20,6 @@
 #include <signal.h>
 #include <string.h>
 
-static volatile sig_atomic_t g_stop; // set by Ctrl-C, SIGTERM or SIGHUP; the only way a signal can talk to us
-
-static void on_stop_signal(int sig) {
-    (void)sig;
-    g_stop = 1; // SA_RESETHAND: a second Ctrl-C (or SIGTERM) ends at once
-}
-
 static void usage(FILE *out) {
     fprintf(out,
             "usage: lrscope run [STUDY.yaml] [options]\n"
@@ -342,7 +335,7 @@ static int pick_lrs(study_spec *sp, int quiet, study_lrfind *f, lrfind_curve *c,
         LR_ASSERT(knob_parse(knob_find("seed"), seed_axis->values[0], &base, "seed", &ok) == 0);
     }
     lrfind_suggestions s;
-    int rc = lrfind_for_study(&base, quiet, &g_stop, c, &s, e);
+    int rc = lrfind_for_study(&base, quiet, &cli_stop, c, &s, e);
     if (rc != 0) return rc;
     lrfind_opts o;
     lrfind_defaults(&o);
@@ -467,25 +460,14 @@ int cmd_run(int argc, char **argv) {
     }
     s.runs = runs;
     s.n_runs = n_runs;
-    s.stop = &g_stop;
-    // Ctrl-C, SIGTERM and SIGHUP (a closed terminal, a dropped ssh session)
-    // all end the study the same way: the current run is marked interrupted
-    // with its epochs kept, then summary.csv and the report are written and
-    // the exit status is 1. A second Ctrl-C or SIGTERM ends at once; SIGHUP
-    // stays caught, as a hangup often arrives twice (from the terminal, then
-    // again from the shell as it exits).
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_stop_signal;
-    sa.sa_flags = SA_RESETHAND;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-    sa.sa_flags = 0;
-    sigaction(SIGHUP, &sa, NULL);
+    // A stop signal ends the study the same way as a failed run: the current
+    // run is marked interrupted with its epochs kept, then summary.csv and the
+    // report are written and the exit status is 1.
+    s.stop = &cli_stop;
+    cli_catch_stop_signals();
     status = study_execute(&s, &e);
     if (status == EXIT_BAD_INPUT) fprintf(stderr, "lrscope run: %s\n", e.msg);
-    if (g_stop) {
+    if (cli_stop) {
         fprintf(stderr, "lrscope: interrupted; finished runs keep their files in %s\n", s.out_dir);
         if (status == EXIT_OK) status = EXIT_RUN_FAILED;
     }

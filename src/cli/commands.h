@@ -37,6 +37,13 @@ const cli_command *cli_command_find(const char *name);
 
 // Shared by the commands.
 #include <signal.h>
+// Ctrl-C, SIGTERM and SIGHUP (a closed terminal, a dropped ssh session) set
+// cli_stop: a long command (run, resume, lrfind) then stops between steps,
+// keeps what finished and exits 1. A second Ctrl-C or SIGTERM ends at once;
+// SIGHUP stays caught, as a hangup often arrives twice (from the terminal,
+// then again from the shell as it exits). cli_stop.c.
+extern volatile sig_atomic_t cli_stop;
+void cli_catch_stop_signals(void);
 #include "../train/lrfind.h"
 // cmd_run.c: fetches base's data set when its folder is missing and sits
 // where a fetch would put it; -1 with e otherwise (or when the fetch fails).

@@ -13,8 +13,10 @@
 // forward convolution of dout with the flipped, transposed kernel (stride 1,
 // padding K-1-P); with stride S it is gathered per residue class of the
 // input pixel mod S, which meets only the taps that reach it. The
-// weight gradient keeps 4 channels x 3 taps in registers over the whole
-// image and reduces the lanes once per weight.
+// weight gradient keeps 4 channels x 3 taps in registers over a band of
+// output rows (about 64 output pixels, so that the band's dout and input
+// rows stay in L1 while every input channel and ky sweeps them), adds them
+// into per-lane sums in scratch, and reduces the lanes once per weight.
 #include "layers.h"
 
 #include <string.h>
@@ -173,9 +175,12 @@ static void FN(conv2_forward)(float *out, const float *in, const float *w, const
     conv_forward_any(out, in, w, b, scratch, C, H, W, OC, K, S, P);
 }
 
-// dw (oc0..oc0+NO, c, ky, kx0..kx0+NK) += sum over the image and lanes.
-ALWAYS_INLINE void dw_tile(float *dw, const float *dout, const float *in, int C, int H, int W, int K, int S,
-                           int P, int OH, int OW, int oc0, int c, int ky, int kx0, const int NO, const int NK) {
+// part (NO, C, K, K) vectors, the oc0 block's (channel o at part + o C K K):
+// += the products of output rows [ya, yb) (per lane; the lanes are reduced
+// once, after the last band).
+ALWAYS_INLINE void dw_tile(vf *part, const float *dout, const float *in, int C, int H, int W, int K, int S,
+                           int P, int OH, int OW, int oc0, int c, int ky, int kx0, int ya, int yb, const int NO,
+                           const int NK) {
     const size_t dstride = (size_t)OH * OW * L;
     vf acc[OT][3];
 #pragma GCC unroll 4
@@ -184,6 +189,8 @@ ALWAYS_INLINE void dw_tile(float *dw, const float *dout, const float *in, int C,
         for (int k = 0; k < NK; k++) acc[o][k] = splat(0.0f);
     int oy0, oy1, ia, ib;
     valid_range(&oy0, &oy1, H, OH, S, ky - P);
+    oy0 = imax(oy0, ya), oy1 = imin(oy1, yb);
+    if (oy0 >= oy1) return;
     valid_range(&ia, &ib, W - NK + 1, OW, S, kx0 - P); // every kx of the block inside
     int lo[3], hi[3];
     int bl = OW, br = 0; // the columns some tap reaches
@@ -220,28 +227,45 @@ ALWAYS_INLINE void dw_tile(float *dw, const float *dout, const float *in, int C,
                 }
             }
         }
+#pragma GCC unroll 4
     for (int o = 0; o < NO; o++)
-        for (int k = 0; k < NK; k++) dw[(((size_t)(oc0 + o) * C + c) * K + ky) * K + kx0 + k] += hsum(acc[o][k]);
+#pragma GCC unroll 3
+        for (int k = 0; k < NK; k++) part[(((size_t)o * C + c) * K + ky) * K + kx0 + k] += acc[o][k];
 }
 
-ALWAYS_INLINE void conv_dw_k(float *dw, const float *dout, const float *in, int C, int H, int W, int OC,
-                             int P, const int K, const int S) {
+// Output rows per band of the weight gradient: about DW_BAND_PIXELS / S
+// output pixels, so that a band's dout rows of a 4-channel block and the
+// input rows they meet (S times as many) stay in L1 while every (c, ky) of
+// the block sweeps them.
+#define DW_BAND_PIXELS 64
+
+// part: scratch of OT * C * K * K vectors (the block's per-lane sums).
+ALWAYS_INLINE void conv_dw_k(float *dw, vf *part, const float *dout, const float *in, int C, int H, int W,
+                             int OC, int P, const int K, const int S) {
     const int OH = conv_out_size(H, K, S, P), OW = conv_out_size(W, K, S, P);
+    const int R = imax(1, DW_BAND_PIXELS / S / imax(1, OW));
+    const size_t KK = (size_t)K * K;
     for (int oc0 = 0; oc0 < OC;) {
-        const int four = oc0 + OT <= OC;
-        for (int c = 0; c < C; c++)
-            for (int ky = 0; ky < K; ky++) {
-                int kx = 0;
-                for (; kx + 3 <= K; kx += 3) {
-                    if (four) dw_tile(dw, dout, in, C, H, W, K, S, P, OH, OW, oc0, c, ky, kx, OT, 3);
-                    else dw_tile(dw, dout, in, C, H, W, K, S, P, OH, OW, oc0, c, ky, kx, 1, 3);
+        const int four = oc0 + OT <= OC, NO = four ? OT : 1;
+        for (size_t i = 0; i < (size_t)NO * C * KK; i++) part[i] = splat(0.0f);
+        for (int ya = 0; ya < OH; ya += R) {
+            const int yb = imin(OH, ya + R);
+            for (int c = 0; c < C; c++)
+                for (int ky = 0; ky < K; ky++) {
+                    int kx = 0;
+                    for (; kx + 3 <= K; kx += 3) {
+                        if (four) dw_tile(part, dout, in, C, H, W, K, S, P, OH, OW, oc0, c, ky, kx, ya, yb, OT, 3);
+                        else dw_tile(part, dout, in, C, H, W, K, S, P, OH, OW, oc0, c, ky, kx, ya, yb, 1, 3);
+                    }
+                    for (; kx < K; kx++) {
+                        if (four) dw_tile(part, dout, in, C, H, W, K, S, P, OH, OW, oc0, c, ky, kx, ya, yb, OT, 1);
+                        else dw_tile(part, dout, in, C, H, W, K, S, P, OH, OW, oc0, c, ky, kx, ya, yb, 1, 1);
+                    }
                 }
-                for (; kx < K; kx++) {
-                    if (four) dw_tile(dw, dout, in, C, H, W, K, S, P, OH, OW, oc0, c, ky, kx, OT, 1);
-                    else dw_tile(dw, dout, in, C, H, W, K, S, P, OH, OW, oc0, c, ky, kx, 1, 1);
-                }
-            }
-        oc0 += four ? OT : 1;
+        }
+        for (int o = 0; o < NO; o++)
+            for (size_t i = 0; i < (size_t)C * KK; i++) dw[((size_t)oc0 + o) * C * KK + i] += hsum(part[o * C * KK + i]);
+        oc0 += NO;
     }
 }
 
@@ -343,12 +367,12 @@ ALWAYS_INLINE void din_strided_k(float *din, const float *dout, const float *wp,
     }
 }
 
-static void conv_dw(float *dw, const float *dout, const float *in, int C, int H, int W, int OC, int K, int S,
-                    int P) {
-    if (K == 3 && S == 1) conv_dw_k(dw, dout, in, C, H, W, OC, P, 3, 1);
-    else if (K == 3 && S == 2) conv_dw_k(dw, dout, in, C, H, W, OC, P, 3, 2);
-    else if (K == 1 && S == 2) conv_dw_k(dw, dout, in, C, H, W, OC, P, 1, 2);
-    else conv_dw_k(dw, dout, in, C, H, W, OC, P, K, S);
+static void conv_dw(float *dw, vf *part, const float *dout, const float *in, int C, int H, int W, int OC, int K,
+                    int S, int P) {
+    if (K == 3 && S == 1) conv_dw_k(dw, part, dout, in, C, H, W, OC, P, 3, 1);
+    else if (K == 3 && S == 2) conv_dw_k(dw, part, dout, in, C, H, W, OC, P, 3, 2);
+    else if (K == 1 && S == 2) conv_dw_k(dw, part, dout, in, C, H, W, OC, P, 1, 2);
+    else conv_dw_k(dw, part, dout, in, C, H, W, OC, P, K, S);
 }
 
 static void FN(conv2_backward)(float *din, float *dw, float *db, const float *dout, const float *in,
@@ -365,7 +389,7 @@ static void FN(conv2_backward)(float *din, float *dw, float *db, const float *do
             for (size_t p = 0; p < (size_t)OH * OW * L; p += VL) acc += LD(d + p);
             db[oc] += hsum(acc);
         }
-    conv_dw(dw, dout, in, C, H, W, OC, K, S, P);
+    conv_dw(dw, (vf *)scratch, dout, in, C, H, W, OC, K, S, P); // scratch: the per-lane sums, then reused below
     if (!din) return;
     // din[c, iy, ix] = sum over oc, ky, kx of w[oc, c, ky, kx] dout[oc, oy, ox]
     // where iy = oy * S - P + ky: the correlation of dout with wt (C, OC, K, K),

@@ -19,6 +19,7 @@
 // into per-lane sums in scratch, and reduces the lanes once per weight.
 #include "layers.h"
 
+#include <immintrin.h>
 #include <string.h>
 
 #include "simd.h"
@@ -29,9 +30,44 @@
 #define XT 3
 #endif
 #define OT 4
-typedef double vd __attribute__((vector_size(VL * 8)));
-typedef int64_t vl __attribute__((vector_size(VL * 8)));
-ALWAYS_INLINE vd widen(vf v) { return __builtin_convertvector(v, vd); }
+// VL floats widened to double: two registers of VL / 2 doubles, written as
+// a pair (GCC 12 spills a vector twice the register's width to the stack and
+// converts it lane by lane; a pair stays in registers). Lane l of the VL is
+// v.h[l / (VL / 2)][l % (VL / 2)].
+typedef float vfh __attribute__((vector_size(VL * 2)));
+typedef double vdh __attribute__((vector_size(VL * 4)));
+typedef int64_t vlh __attribute__((vector_size(VL * 4)));
+typedef int32_t vih __attribute__((vector_size(VL * 2)));
+typedef struct { vdh h[2]; } vd;
+typedef struct { vlh h[2]; } vl;
+#if VL == 16
+#define HALF_LO 0, 1, 2, 3, 4, 5, 6, 7
+#define HALF_HI 8, 9, 10, 11, 12, 13, 14, 15
+#else
+#define HALF_LO 0, 1, 2, 3
+#define HALF_HI 4, 5, 6, 7
+#endif
+// The conversion by its intrinsic: GCC 12's __builtin_convertvector from
+// half a register splits it into 2-lane conversions through the stack.
+#if VL == 16
+#define CVT_PS_PD(x) ((vdh)_mm512_cvtps_pd((__m256)(x)))
+#else
+#define CVT_PS_PD(x) ((vdh)_mm256_cvtps_pd((__m128)(x)))
+#endif
+ALWAYS_INLINE vd widen(vf v) {
+    return (vd){{CVT_PS_PD(__builtin_shufflevector(v, v, HALF_LO)), CVT_PS_PD(__builtin_shufflevector(v, v, HALF_HI))}};
+}
+ALWAYS_INLINE vl widen_mask(vi m) {
+    return (vl){{__builtin_convertvector(__builtin_shufflevector(m, m, HALF_LO), vlh),
+                 __builtin_convertvector(__builtin_shufflevector(m, m, HALF_HI), vlh)}};
+}
+ALWAYS_INLINE vd vd_zero(void) { return (vd){{(vdh){0}, (vdh){0}}}; }
+ALWAYS_INLINE vd vd_splat(double x) { return (vd){{(vdh){0} + x, (vdh){0} + x}}; }
+ALWAYS_INLINE vd vd_add(vd a, vd b) { return (vd){{a.h[0] + b.h[0], a.h[1] + b.h[1]}}; }
+ALWAYS_INLINE vd vd_sub(vd a, vd b) { return (vd){{a.h[0] - b.h[0], a.h[1] - b.h[1]}}; }
+// acc + a * b (one FMA per register under -ffp-contract=fast, as `acc += a * b` was)
+ALWAYS_INLINE vd vd_madd(vd acc, vd a, vd b) { return (vd){{acc.h[0] + a.h[0] * b.h[0], acc.h[1] + a.h[1] * b.h[1]}}; }
+ALWAYS_INLINE vd vd_keep(vd a, vl m) { return (vd){{(vdh)((vlh)a.h[0] & m.h[0]), (vdh)((vlh)a.h[1] & m.h[1])}}; }
 // Lanes [h, h + VL) that hold an image (l < NV): all ones, else zero.
 ALWAYS_INLINE vi lane_mask(int h, int NV) {
     vi m;
@@ -421,7 +457,7 @@ static void FN(conv2_backward)(float *din, float *dw, float *db, const float *do
 // Partial sums in double, per lane, added over the lanes in a fixed order.
 ALWAYS_INLINE double dsum(const vd *v) {
     double s = 0.0;
-    for (int l = 0; l < VL; l++) s += (*v)[l];
+    for (int l = 0; l < VL; l++) s += v->h[l / (VL / 2)][l % (VL / 2)];
     return s;
 }
 
@@ -434,43 +470,43 @@ static void FN(bn_moments)(double *mean, double *m2, const float *x, int C, int 
     const double n = (double)HW * NV;
     vi m[NH];
     vl ml[NH];
-    for (int h = 0; h < NH; h++) m[h] = lane_mask(h * VL, NV), ml[h] = __builtin_convertvector(m[h], vl);
+    for (int h = 0; h < NH; h++) m[h] = lane_mask(h * VL, NV), ml[h] = widen_mask(m[h]);
     for (int c = 0; c < C; c++) {
         const float *p = x + (size_t)c * HW * L;
         vd acc[2][NH];
-        for (int h = 0; h < NH; h++) acc[0][h] = acc[1][h] = (vd){0};
+        for (int h = 0; h < NH; h++) acc[0][h] = acc[1][h] = vd_zero();
         int i = 0;
         for (; i + 2 <= HW; i += 2)
 #pragma GCC unroll 2
             for (int r = 0; r < 2; r++)
 #pragma GCC unroll 2
-                for (int h = 0; h < NH; h++) acc[r][h] += widen(keep(LD(p + (size_t)(i + r) * L + h * VL), m[h]));
+                for (int h = 0; h < NH; h++) acc[r][h] = vd_add(acc[r][h], widen(keep(LD(p + (size_t)(i + r) * L + h * VL), m[h])));
         if (i < HW)
-            for (int h = 0; h < NH; h++) acc[0][h] += widen(keep(LD(p + (size_t)i * L + h * VL), m[h]));
+            for (int h = 0; h < NH; h++) acc[0][h] = vd_add(acc[0][h], widen(keep(LD(p + (size_t)i * L + h * VL), m[h])));
         double s = 0.0;
         for (int h = 0; h < NH; h++) {
-            vd t = acc[0][h] + acc[1][h];
+            vd t = vd_add(acc[0][h], acc[1][h]);
             s += dsum(&t);
         }
         const double mu = n > 0 ? s / n : 0.0;
-        const vd mv = (vd){0} + mu;
-        for (int h = 0; h < NH; h++) acc[0][h] = acc[1][h] = (vd){0};
+        const vd mv = vd_splat(mu);
+        for (int h = 0; h < NH; h++) acc[0][h] = acc[1][h] = vd_zero();
         for (i = 0; i + 2 <= HW; i += 2)
 #pragma GCC unroll 2
             for (int r = 0; r < 2; r++)
 #pragma GCC unroll 2
                 for (int h = 0; h < NH; h++) {
-                    vd d = (vd)((vl)(widen(LD(p + (size_t)(i + r) * L + h * VL)) - mv) & ml[h]);
-                    acc[r][h] += d * d;
+                    vd d = vd_keep(vd_sub(widen(LD(p + (size_t)(i + r) * L + h * VL)), mv), ml[h]);
+                    acc[r][h] = vd_madd(acc[r][h], d, d);
                 }
         if (i < HW)
             for (int h = 0; h < NH; h++) {
-                vd d = (vd)((vl)(widen(LD(p + (size_t)i * L + h * VL)) - mv) & ml[h]);
-                acc[0][h] += d * d;
+                vd d = vd_keep(vd_sub(widen(LD(p + (size_t)i * L + h * VL)), mv), ml[h]);
+                acc[0][h] = vd_madd(acc[0][h], d, d);
             }
         double ss = 0.0;
         for (int h = 0; h < NH; h++) {
-            vd t = acc[0][h] + acc[1][h];
+            vd t = vd_add(acc[0][h], acc[1][h]);
             ss += dsum(&t);
         }
         mean[c] = mu;
@@ -520,7 +556,7 @@ ALWAYS_INLINE void bn_grad_sums_impl(double *sdy, double *sdyx, const float *dou
     for (int h = 0; h < NH; h++) m[h] = lane_mask(h * VL, NV);
     for (int c = 0; c < C; c++) {
         vd a[2][NH], b[2][NH]; // even and odd rows: twice the independent chains
-        for (int h = 0; h < NH; h++) a[0][h] = b[0][h] = a[1][h] = b[1][h] = (vd){0};
+        for (int h = 0; h < NH; h++) a[0][h] = b[0][h] = a[1][h] = b[1][h] = vd_zero();
         const vf mu = splat(mean[c]), is = splat(invstd[c]);
         const vf g = splat(RELU ? gamma[c] : 0.0f), bt = splat(RELU ? beta[c] : 0.0f);
         const size_t base = (size_t)c * HW * L;
@@ -536,12 +572,13 @@ ALWAYS_INLINE void bn_grad_sums_impl(double *sdy, double *sdyx, const float *dou
                     if (RELU) keep_m &= (vi)(bn_value(xv, mu, is, g, bt) > 0.0f);
                     vf dy = keep(LD(dout + k), keep_m);
                     vf xhat = (xv - mu) * is;
-                    a[r][h] += widen(dy);
-                    b[r][h] += widen(dy) * widen(xhat);
+                    const vd dyw = widen(dy);
+                    a[r][h] = vd_add(a[r][h], dyw);
+                    b[r][h] = vd_madd(b[r][h], dyw, widen(xhat));
                 }
         double sa = 0.0, sb = 0.0;
         for (int h = 0; h < NH; h++) {
-            vd ta = a[0][h] + a[1][h], tb = b[0][h] + b[1][h];
+            vd ta = vd_add(a[0][h], a[1][h]), tb = vd_add(b[0][h], b[1][h]);
             sa += dsum(&ta), sb += dsum(&tb);
         }
         sdy[c] = sa;
@@ -601,7 +638,7 @@ static void FN(bn_backward_eval)(float *din, float *dgamma, float *dbeta, const 
                                  int NV) {
     for (int c = 0; c < C; c++) {
         const vf g = splat(gamma[c] * invstd[c]), mu = splat(mean[c]), is = splat(invstd[c]);
-        vd a = (vd){0}, b = (vd){0};
+        vd a = vd_zero(), b = vd_zero();
         for (int h = 0; h < L; h += VL) {
             const vi m = lane_mask(h, NV);
             const size_t base = (size_t)c * HW * L + h;
@@ -609,8 +646,8 @@ static void FN(bn_backward_eval)(float *din, float *dgamma, float *dbeta, const 
                 const size_t k = base + (size_t)i * L;
                 vf dy = keep(LD(dout + k), m);
                 if (din) ST(din + k, dy * g);
-                a += widen(dy);
-                b += widen(dy * ((LD(x + k) - mu) * is));
+                a = vd_add(a, widen(dy));
+                b = vd_add(b, widen(dy * ((LD(x + k) - mu) * is)));
             }
         }
         dbeta[c] += (float)dsum(&a);

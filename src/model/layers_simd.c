@@ -103,12 +103,24 @@ static void pack_weights(float *wp, const float *w, int C, int OC, int K) {
                 }
 }
 
+// The edge tiles of a padding-1 convolution: EDGE_L, columns [0, NX) with
+// P = 1, where column x lacks the taps kx < 1 - x S (column 0's kx = 0);
+// EDGE_R, the last NX columns when the last one lacks kx = K - 1 alone, so
+// column x lacks kx > K - 2 + (NX - 1 - x) S. Known at compile time: the
+// missing taps cost neither a load nor an FMA, and the edge columns run the
+// full-width tile instead of a column at a time.
+enum { EDGE_NONE, EDGE_L, EDGE_R };
+ALWAYS_INLINE int edge_has(const int EDGE, int x, int kx, const int K, const int S, const int NX) {
+    return EDGE == EDGE_L ? kx >= 1 - x * S : EDGE == EDGE_R ? kx <= K - 2 + (NX - 1 - x) * S : 1;
+}
+
 // NO output channels from oc0 (packed weights wp of its block, from channel
 // oc0 within it) x NX columns from ox0 of output row oy, lanes [h, h + VL),
-// taps ky in [ky0, ky1), kx in [kx0, kx1), all inside the image.
+// taps ky in [ky0, ky1), kx in [kx0, kx1), all inside the image but those
+// EDGE leaves out.
 ALWAYS_INLINE void conv_tile(float *out, const float *in, const float *wp, const float *b, int C, int H,
                              int W, int S, int P, int OH, int OW, int oc0, int oy, int ox0, int h, int ky0,
-                             int ky1, int kx0, int kx1, const int K, const int NO, const int NX) {
+                             int ky1, int kx0, int kx1, const int K, const int NO, const int NX, const int EDGE) {
     vf acc[OT][XT];
 #pragma GCC unroll 4
     for (int o = 0; o < NO; o++)
@@ -125,12 +137,14 @@ ALWAYS_INLINE void conv_tile(float *out, const float *in, const float *wp, const
             for (int kx = kx0; kx < kx1; kx++) {
                 vf v[XT];
 #pragma GCC unroll 4
-                for (int x = 0; x < NX; x++) v[x] = LD(row + (size_t)(ix0 + x * S + kx) * L);
+                for (int x = 0; x < NX; x++)
+                    v[x] = edge_has(EDGE, x, kx, K, S, NX) ? LD(row + (size_t)(ix0 + x * S + kx) * L) : splat(0.0f);
 #pragma GCC unroll 4
                 for (int o = 0; o < NO; o++) {
                     vf wv = splat(wp[(ky * K + kx) * OT + o]);
 #pragma GCC unroll 4
-                    for (int x = 0; x < NX; x++) acc[o][x] += wv * v[x];
+                    for (int x = 0; x < NX; x++)
+                        if (edge_has(EDGE, x, kx, K, S, NX)) acc[o][x] += wv * v[x];
                 }
             }
         }
@@ -147,22 +161,61 @@ ALWAYS_INLINE void conv_interior(float *out, const float *in, const float *wp, c
     int ox = ox0;
     for (; ox + XT <= ox1; ox += XT)
         for (int h = 0; h < L; h += VL)
-            conv_tile(out, in, wp, b, C, H, W, S, P, OH, OW, oc0, oy, ox, h, ky0, ky1, 0, K, K, NO, XT);
+            conv_tile(out, in, wp, b, C, H, W, S, P, OH, OW, oc0, oy, ox, h, ky0, ky1, 0, K, K, NO, XT, EDGE_NONE);
     for (int h = 0; h < L; h += VL) switch (ox1 - ox) { // the remaining columns, still NO channels at a time
-        case 3: conv_tile(out, in, wp, b, C, H, W, S, P, OH, OW, oc0, oy, ox, h, ky0, ky1, 0, K, K, NO, 3); break;
-        case 2: conv_tile(out, in, wp, b, C, H, W, S, P, OH, OW, oc0, oy, ox, h, ky0, ky1, 0, K, K, NO, 2); break;
-        case 1: conv_tile(out, in, wp, b, C, H, W, S, P, OH, OW, oc0, oy, ox, h, ky0, ky1, 0, K, K, NO, 1); break;
+        case 3: conv_tile(out, in, wp, b, C, H, W, S, P, OH, OW, oc0, oy, ox, h, ky0, ky1, 0, K, K, NO, 3, EDGE_NONE); break;
+        case 2: conv_tile(out, in, wp, b, C, H, W, S, P, OH, OW, oc0, oy, ox, h, ky0, ky1, 0, K, K, NO, 2, EDGE_NONE); break;
+        case 1: conv_tile(out, in, wp, b, C, H, W, S, P, OH, OW, oc0, oy, ox, h, ky0, ky1, 0, K, K, NO, 1, EDGE_NONE); break;
         default: break;
         }
 }
+
+// An edge tile (3x3, stride S_), both halves of the lanes, in its own
+// function: inlined into the row sweep, its variants made GCC allocate the
+// interior tile's registers worse.
+#define CONV_EDGE_FN(name, S_, E_)                                                                                 \
+    static __attribute__((noinline)) void name(float *out, const float *in, const float *wb, const float *b,      \
+                                               int C, int H, int W, int P, int OH, int OW, int oc0, int oy,       \
+                                               int ox0, int ky0, int ky1, int four) {                             \
+        for (int h = 0; h < L; h += VL) {                                                                         \
+            if (ky0 == 0 && ky1 == 3) {                                                                           \
+                if (four) conv_tile(out, in, wb, b, C, H, W, S_, P, OH, OW, oc0, oy, ox0, h, 0, 3, 0, 3, 3, OT, XT, E_); \
+                else conv_tile(out, in, wb, b, C, H, W, S_, P, OH, OW, oc0, oy, ox0, h, 0, 3, 0, 3, 3, 1, XT, E_);   \
+            } else {                                                                                              \
+                if (four) conv_tile(out, in, wb, b, C, H, W, S_, P, OH, OW, oc0, oy, ox0, h, ky0, ky1, 0, 3, 3, OT, XT, E_); \
+                else conv_tile(out, in, wb, b, C, H, W, S_, P, OH, OW, oc0, oy, ox0, h, ky0, ky1, 0, 3, 3, 1, XT, E_); \
+            }                                                                                                     \
+        }                                                                                                         \
+    }
+CONV_EDGE_FN(conv_edge_l1, 1, EDGE_L)
+CONV_EDGE_FN(conv_edge_r1, 1, EDGE_R)
+CONV_EDGE_FN(conv_edge_l2, 2, EDGE_L)
+CONV_EDGE_FN(conv_edge_r2, 2, EDGE_R)
+#undef CONV_EDGE_FN
 
 // Output row oy, taps ky in [ky0, ky1); [ia, ib) the columns where every kx is inside.
 ALWAYS_INLINE void conv_row(float *out, const float *in, const float *wp, const float *b, int C, int H, int W,
                             int OC, int S, int P, int OH, int OW, int oy, int ia, int ib, int ky0, int ky1,
                             const int K) {
+    // 3x3 with padding 1 (column 0 lacks kx = 0 alone; the last column lacks
+    // kx = 2 or nothing): the edge columns in full-width edge tiles, unless
+    // that leaves a single column after the middle's tiles (the one-column
+    // tile is the slow one: 16 columns at stride 1 keep the border columns)
+    const int ie = ib == OW ? OW : OW - XT; // with edges: the middle is [XT, ie)
+    const int edges = K == 3 && (S == 1 || S == 2) && P == 1 && ia == 1 && (ib == OW || ib == OW - 1) &&
+                      OW >= 2 * XT && (ie - XT) % XT != 1;
     for (int oc0 = 0; oc0 < OC;) {
         const int four = oc0 + OT <= OC;
         const float *wb = wp + (size_t)(oc0 / OT) * C * K * K * OT + oc0 % OT;
+        if (edges) {
+            (S == 1 ? conv_edge_l1 : conv_edge_l2)(out, in, wb, b, C, H, W, P, OH, OW, oc0, oy, 0, ky0, ky1, four);
+            if (four) conv_interior(out, in, wb, b, C, H, W, S, P, OH, OW, oc0, oy, XT, ie, ky0, ky1, K, OT);
+            else conv_interior(out, in, wb, b, C, H, W, S, P, OH, OW, oc0, oy, XT, ie, ky0, ky1, K, 1);
+            if (ie < OW)
+                (S == 1 ? conv_edge_r1 : conv_edge_r2)(out, in, wb, b, C, H, W, P, OH, OW, oc0, oy, ie, ky0, ky1, four);
+            oc0 += four ? OT : 1;
+            continue;
+        }
         for (int ox = 0; ox < OW; ox++) {
             if (ox == ia && ia < ib) { // the interior in one sweep
                 if (four) conv_interior(out, in, wb, b, C, H, W, S, P, OH, OW, oc0, oy, ia, ib, ky0, ky1, K, OT);
@@ -172,8 +225,8 @@ ALWAYS_INLINE void conv_row(float *out, const float *in, const float *wp, const 
             }
             const int kx0 = imax(0, P - ox * S), kx1 = imin(K, W + P - ox * S);
             for (int h = 0; h < L; h += VL) {
-                if (four) conv_tile(out, in, wb, b, C, H, W, S, P, OH, OW, oc0, oy, ox, h, ky0, ky1, kx0, kx1, K, OT, 1);
-                else conv_tile(out, in, wb, b, C, H, W, S, P, OH, OW, oc0, oy, ox, h, ky0, ky1, kx0, kx1, K, 1, 1);
+                if (four) conv_tile(out, in, wb, b, C, H, W, S, P, OH, OW, oc0, oy, ox, h, ky0, ky1, kx0, kx1, K, OT, 1, EDGE_NONE);
+                else conv_tile(out, in, wb, b, C, H, W, S, P, OH, OW, oc0, oy, ox, h, ky0, ky1, kx0, kx1, K, 1, 1, EDGE_NONE);
             }
         }
         oc0 += four ? OT : 1;

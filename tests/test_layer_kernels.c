@@ -76,6 +76,17 @@ static const conv_case CONV_CASES[] = {
     {4, 7, 8, 5, 3, 2, 0, 1},     // stride 2 without padding: border columns in the input gradient
     {3, 9, 10, 6, 5, 2, 1, 0},    // 5x5 stride 2, little padding
     {2, 8, 9, 4, 1, 3, 0, 0},     // 1x1 stride 3: pixels no tap reaches
+    // the weight gradient in bands of output rows (64 / S / OW rows): several
+    // bands and a short last one, stride 1 and 2, channels not a multiple of 4
+    {5, 13, 20, 6, 3, 1, 1, 0},   // OW 20: bands of 3 rows, 13 = 4 x 3 + 1
+    {4, 23, 40, 7, 3, 2, 1, 0},   // OW 20, OH 12: bands of one row
+    {3, 11, 64, 5, 3, 1, 1, 1},   // OW 64: one row a band
+    // the forward's edge tiles (3x3, padding 1): a right edge at stride 2
+    // (the last column lacks kx = 2), and middles of every length mod 3 (AVX2)
+    {3, 9, 15, 5, 3, 2, 1, 0},    // OW 8, right edge
+    {2, 6, 6, 5, 3, 1, 1, 0},     // OW 6: the edges alone, no middle
+    {2, 5, 7, 4, 3, 1, 1, 1},     // OW 7: a middle of 1 column, so the border-column path
+    {2, 5, 9, 4, 3, 1, 1, 0},     // OW 9: middle 3
 };
 
 static void check_conv(const kernel_table *kt, const conv_case *cc, rng_state *r) {

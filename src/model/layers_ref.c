@@ -317,7 +317,10 @@ size_t conv2_scratch_floats(int C, int H, int W, int OC, int K, int S, int P) {
     size_t wt = ((size_t)C * OC * KK + L - 1) / L * L;
     size_t packed = (((size_t)(OC + 3) / 4 * 4 * C * KK + L - 1) / L * L);
     size_t packed_t = (((size_t)(C + 3) / 4 * 4 * OC * KK + L - 1) / L * L);
-    return packed > wt + packed_t ? packed : wt + packed_t;
+    // the weight gradient's per-lane sums of one 4-channel block, (4, C, K, K) vectors, before din's
+    size_t dw_part = (size_t)4 * C * KK * L;
+    size_t need = packed > wt + packed_t ? packed : wt + packed_t;
+    return need > dw_part ? need : dw_part;
 }
 
 static void conv2_forward_scalar(float *out, const float *in, const float *w, const float *b, float *scratch,

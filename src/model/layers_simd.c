@@ -13,10 +13,13 @@
 // forward convolution of dout with the flipped, transposed kernel (stride 1,
 // padding K-1-P); with stride S it is gathered per residue class of the
 // input pixel mod S, which meets only the taps that reach it. The
-// weight gradient keeps 4 channels x 3 taps in registers over the whole
-// image and reduces the lanes once per weight.
+// weight gradient keeps 4 channels x 3 taps in registers over a band of
+// output rows (about 64 output pixels, so that the band's dout and input
+// rows stay in L1 while every input channel and ky sweeps them), adds them
+// into per-lane sums in scratch, and reduces the lanes once per weight.
 #include "layers.h"
 
+#include <immintrin.h>
 #include <string.h>
 
 #include "simd.h"
@@ -27,9 +30,44 @@
 #define XT 3
 #endif
 #define OT 4
-typedef double vd __attribute__((vector_size(VL * 8)));
-typedef int64_t vl __attribute__((vector_size(VL * 8)));
-ALWAYS_INLINE vd widen(vf v) { return __builtin_convertvector(v, vd); }
+// VL floats widened to double: two registers of VL / 2 doubles, written as
+// a pair (GCC 12 spills a vector twice the register's width to the stack and
+// converts it lane by lane; a pair stays in registers). Lane l of the VL is
+// v.h[l / (VL / 2)][l % (VL / 2)].
+typedef float vfh __attribute__((vector_size(VL * 2)));
+typedef double vdh __attribute__((vector_size(VL * 4)));
+typedef int64_t vlh __attribute__((vector_size(VL * 4)));
+typedef int32_t vih __attribute__((vector_size(VL * 2)));
+typedef struct { vdh h[2]; } vd;
+typedef struct { vlh h[2]; } vl;
+#if VL == 16
+#define HALF_LO 0, 1, 2, 3, 4, 5, 6, 7
+#define HALF_HI 8, 9, 10, 11, 12, 13, 14, 15
+#else
+#define HALF_LO 0, 1, 2, 3
+#define HALF_HI 4, 5, 6, 7
+#endif
+// The conversion by its intrinsic: GCC 12's __builtin_convertvector from
+// half a register splits it into 2-lane conversions through the stack.
+#if VL == 16
+#define CVT_PS_PD(x) ((vdh)_mm512_cvtps_pd((__m256)(x)))
+#else
+#define CVT_PS_PD(x) ((vdh)_mm256_cvtps_pd((__m128)(x)))
+#endif
+ALWAYS_INLINE vd widen(vf v) {
+    return (vd){{CVT_PS_PD(__builtin_shufflevector(v, v, HALF_LO)), CVT_PS_PD(__builtin_shufflevector(v, v, HALF_HI))}};
+}
+ALWAYS_INLINE vl widen_mask(vi m) {
+    return (vl){{__builtin_convertvector(__builtin_shufflevector(m, m, HALF_LO), vlh),
+                 __builtin_convertvector(__builtin_shufflevector(m, m, HALF_HI), vlh)}};
+}
+ALWAYS_INLINE vd vd_zero(void) { return (vd){{(vdh){0}, (vdh){0}}}; }
+ALWAYS_INLINE vd vd_splat(double x) { return (vd){{(vdh){0} + x, (vdh){0} + x}}; }
+ALWAYS_INLINE vd vd_add(vd a, vd b) { return (vd){{a.h[0] + b.h[0], a.h[1] + b.h[1]}}; }
+ALWAYS_INLINE vd vd_sub(vd a, vd b) { return (vd){{a.h[0] - b.h[0], a.h[1] - b.h[1]}}; }
+// acc + a * b (one FMA per register under -ffp-contract=fast, as `acc += a * b` was)
+ALWAYS_INLINE vd vd_madd(vd acc, vd a, vd b) { return (vd){{acc.h[0] + a.h[0] * b.h[0], acc.h[1] + a.h[1] * b.h[1]}}; }
+ALWAYS_INLINE vd vd_keep(vd a, vl m) { return (vd){{(vdh)((vlh)a.h[0] & m.h[0]), (vdh)((vlh)a.h[1] & m.h[1])}}; }
 // Lanes [h, h + VL) that hold an image (l < NV): all ones, else zero.
 ALWAYS_INLINE vi lane_mask(int h, int NV) {
     vi m;
@@ -65,12 +103,24 @@ static void pack_weights(float *wp, const float *w, int C, int OC, int K) {
                 }
 }
 
+// The edge tiles of a padding-1 convolution: EDGE_L, columns [0, NX) with
+// P = 1, where column x lacks the taps kx < 1 - x S (column 0's kx = 0);
+// EDGE_R, the last NX columns when the last one lacks kx = K - 1 alone, so
+// column x lacks kx > K - 2 + (NX - 1 - x) S. Known at compile time: the
+// missing taps cost neither a load nor an FMA, and the edge columns run the
+// full-width tile instead of a column at a time.
+enum { EDGE_NONE, EDGE_L, EDGE_R };
+ALWAYS_INLINE int edge_has(const int EDGE, int x, int kx, const int K, const int S, const int NX) {
+    return EDGE == EDGE_L ? kx >= 1 - x * S : EDGE == EDGE_R ? kx <= K - 2 + (NX - 1 - x) * S : 1;
+}
+
 // NO output channels from oc0 (packed weights wp of its block, from channel
 // oc0 within it) x NX columns from ox0 of output row oy, lanes [h, h + VL),
-// taps ky in [ky0, ky1), kx in [kx0, kx1), all inside the image.
+// taps ky in [ky0, ky1), kx in [kx0, kx1), all inside the image but those
+// EDGE leaves out.
 ALWAYS_INLINE void conv_tile(float *out, const float *in, const float *wp, const float *b, int C, int H,
                              int W, int S, int P, int OH, int OW, int oc0, int oy, int ox0, int h, int ky0,
-                             int ky1, int kx0, int kx1, const int K, const int NO, const int NX) {
+                             int ky1, int kx0, int kx1, const int K, const int NO, const int NX, const int EDGE) {
     vf acc[OT][XT];
 #pragma GCC unroll 4
     for (int o = 0; o < NO; o++)
@@ -87,12 +137,14 @@ ALWAYS_INLINE void conv_tile(float *out, const float *in, const float *wp, const
             for (int kx = kx0; kx < kx1; kx++) {
                 vf v[XT];
 #pragma GCC unroll 4
-                for (int x = 0; x < NX; x++) v[x] = LD(row + (size_t)(ix0 + x * S + kx) * L);
+                for (int x = 0; x < NX; x++)
+                    v[x] = edge_has(EDGE, x, kx, K, S, NX) ? LD(row + (size_t)(ix0 + x * S + kx) * L) : splat(0.0f);
 #pragma GCC unroll 4
                 for (int o = 0; o < NO; o++) {
                     vf wv = splat(wp[(ky * K + kx) * OT + o]);
 #pragma GCC unroll 4
-                    for (int x = 0; x < NX; x++) acc[o][x] += wv * v[x];
+                    for (int x = 0; x < NX; x++)
+                        if (edge_has(EDGE, x, kx, K, S, NX)) acc[o][x] += wv * v[x];
                 }
             }
         }
@@ -109,22 +161,61 @@ ALWAYS_INLINE void conv_interior(float *out, const float *in, const float *wp, c
     int ox = ox0;
     for (; ox + XT <= ox1; ox += XT)
         for (int h = 0; h < L; h += VL)
-            conv_tile(out, in, wp, b, C, H, W, S, P, OH, OW, oc0, oy, ox, h, ky0, ky1, 0, K, K, NO, XT);
+            conv_tile(out, in, wp, b, C, H, W, S, P, OH, OW, oc0, oy, ox, h, ky0, ky1, 0, K, K, NO, XT, EDGE_NONE);
     for (int h = 0; h < L; h += VL) switch (ox1 - ox) { // the remaining columns, still NO channels at a time
-        case 3: conv_tile(out, in, wp, b, C, H, W, S, P, OH, OW, oc0, oy, ox, h, ky0, ky1, 0, K, K, NO, 3); break;
-        case 2: conv_tile(out, in, wp, b, C, H, W, S, P, OH, OW, oc0, oy, ox, h, ky0, ky1, 0, K, K, NO, 2); break;
-        case 1: conv_tile(out, in, wp, b, C, H, W, S, P, OH, OW, oc0, oy, ox, h, ky0, ky1, 0, K, K, NO, 1); break;
+        case 3: conv_tile(out, in, wp, b, C, H, W, S, P, OH, OW, oc0, oy, ox, h, ky0, ky1, 0, K, K, NO, 3, EDGE_NONE); break;
+        case 2: conv_tile(out, in, wp, b, C, H, W, S, P, OH, OW, oc0, oy, ox, h, ky0, ky1, 0, K, K, NO, 2, EDGE_NONE); break;
+        case 1: conv_tile(out, in, wp, b, C, H, W, S, P, OH, OW, oc0, oy, ox, h, ky0, ky1, 0, K, K, NO, 1, EDGE_NONE); break;
         default: break;
         }
 }
+
+// An edge tile (3x3, stride S_), both halves of the lanes, in its own
+// function: inlined into the row sweep, its variants made GCC allocate the
+// interior tile's registers worse.
+#define CONV_EDGE_FN(name, S_, E_)                                                                                 \
+    static __attribute__((noinline)) void name(float *out, const float *in, const float *wb, const float *b,      \
+                                               int C, int H, int W, int P, int OH, int OW, int oc0, int oy,       \
+                                               int ox0, int ky0, int ky1, int four) {                             \
+        for (int h = 0; h < L; h += VL) {                                                                         \
+            if (ky0 == 0 && ky1 == 3) {                                                                           \
+                if (four) conv_tile(out, in, wb, b, C, H, W, S_, P, OH, OW, oc0, oy, ox0, h, 0, 3, 0, 3, 3, OT, XT, E_); \
+                else conv_tile(out, in, wb, b, C, H, W, S_, P, OH, OW, oc0, oy, ox0, h, 0, 3, 0, 3, 3, 1, XT, E_);   \
+            } else {                                                                                              \
+                if (four) conv_tile(out, in, wb, b, C, H, W, S_, P, OH, OW, oc0, oy, ox0, h, ky0, ky1, 0, 3, 3, OT, XT, E_); \
+                else conv_tile(out, in, wb, b, C, H, W, S_, P, OH, OW, oc0, oy, ox0, h, ky0, ky1, 0, 3, 3, 1, XT, E_); \
+            }                                                                                                     \
+        }                                                                                                         \
+    }
+CONV_EDGE_FN(conv_edge_l1, 1, EDGE_L)
+CONV_EDGE_FN(conv_edge_r1, 1, EDGE_R)
+CONV_EDGE_FN(conv_edge_l2, 2, EDGE_L)
+CONV_EDGE_FN(conv_edge_r2, 2, EDGE_R)
+#undef CONV_EDGE_FN
 
 // Output row oy, taps ky in [ky0, ky1); [ia, ib) the columns where every kx is inside.
 ALWAYS_INLINE void conv_row(float *out, const float *in, const float *wp, const float *b, int C, int H, int W,
                             int OC, int S, int P, int OH, int OW, int oy, int ia, int ib, int ky0, int ky1,
                             const int K) {
+    // 3x3 with padding 1 (column 0 lacks kx = 0 alone; the last column lacks
+    // kx = 2 or nothing): the edge columns in full-width edge tiles, unless
+    // that leaves a single column after the middle's tiles (the one-column
+    // tile is the slow one: 16 columns at stride 1 keep the border columns)
+    const int ie = ib == OW ? OW : OW - XT; // with edges: the middle is [XT, ie)
+    const int edges = K == 3 && (S == 1 || S == 2) && P == 1 && ia == 1 && (ib == OW || ib == OW - 1) &&
+                      OW >= 2 * XT && (ie - XT) % XT != 1;
     for (int oc0 = 0; oc0 < OC;) {
         const int four = oc0 + OT <= OC;
         const float *wb = wp + (size_t)(oc0 / OT) * C * K * K * OT + oc0 % OT;
+        if (edges) {
+            (S == 1 ? conv_edge_l1 : conv_edge_l2)(out, in, wb, b, C, H, W, P, OH, OW, oc0, oy, 0, ky0, ky1, four);
+            if (four) conv_interior(out, in, wb, b, C, H, W, S, P, OH, OW, oc0, oy, XT, ie, ky0, ky1, K, OT);
+            else conv_interior(out, in, wb, b, C, H, W, S, P, OH, OW, oc0, oy, XT, ie, ky0, ky1, K, 1);
+            if (ie < OW)
+                (S == 1 ? conv_edge_r1 : conv_edge_r2)(out, in, wb, b, C, H, W, P, OH, OW, oc0, oy, ie, ky0, ky1, four);
+            oc0 += four ? OT : 1;
+            continue;
+        }
         for (int ox = 0; ox < OW; ox++) {
             if (ox == ia && ia < ib) { // the interior in one sweep
                 if (four) conv_interior(out, in, wb, b, C, H, W, S, P, OH, OW, oc0, oy, ia, ib, ky0, ky1, K, OT);
@@ -134,8 +225,8 @@ ALWAYS_INLINE void conv_row(float *out, const float *in, const float *wp, const 
             }
             const int kx0 = imax(0, P - ox * S), kx1 = imin(K, W + P - ox * S);
             for (int h = 0; h < L; h += VL) {
-                if (four) conv_tile(out, in, wb, b, C, H, W, S, P, OH, OW, oc0, oy, ox, h, ky0, ky1, kx0, kx1, K, OT, 1);
-                else conv_tile(out, in, wb, b, C, H, W, S, P, OH, OW, oc0, oy, ox, h, ky0, ky1, kx0, kx1, K, 1, 1);
+                if (four) conv_tile(out, in, wb, b, C, H, W, S, P, OH, OW, oc0, oy, ox, h, ky0, ky1, kx0, kx1, K, OT, 1, EDGE_NONE);
+                else conv_tile(out, in, wb, b, C, H, W, S, P, OH, OW, oc0, oy, ox, h, ky0, ky1, kx0, kx1, K, 1, 1, EDGE_NONE);
             }
         }
         oc0 += four ? OT : 1;
@@ -173,9 +264,12 @@ static void FN(conv2_forward)(float *out, const float *in, const float *w, const
     conv_forward_any(out, in, w, b, scratch, C, H, W, OC, K, S, P);
 }
 
-// dw (oc0..oc0+NO, c, ky, kx0..kx0+NK) += sum over the image and lanes.
-ALWAYS_INLINE void dw_tile(float *dw, const float *dout, const float *in, int C, int H, int W, int K, int S,
-                           int P, int OH, int OW, int oc0, int c, int ky, int kx0, const int NO, const int NK) {
+// part (NO, C, K, K) vectors, the oc0 block's (channel o at part + o C K K):
+// += the products of output rows [ya, yb) (per lane; the lanes are reduced
+// once, after the last band).
+ALWAYS_INLINE void dw_tile(vf *part, const float *dout, const float *in, int C, int H, int W, int K, int S,
+                           int P, int OH, int OW, int oc0, int c, int ky, int kx0, int ya, int yb, const int NO,
+                           const int NK) {
     const size_t dstride = (size_t)OH * OW * L;
     vf acc[OT][3];
 #pragma GCC unroll 4
@@ -184,6 +278,8 @@ ALWAYS_INLINE void dw_tile(float *dw, const float *dout, const float *in, int C,
         for (int k = 0; k < NK; k++) acc[o][k] = splat(0.0f);
     int oy0, oy1, ia, ib;
     valid_range(&oy0, &oy1, H, OH, S, ky - P);
+    oy0 = imax(oy0, ya), oy1 = imin(oy1, yb);
+    if (oy0 >= oy1) return;
     valid_range(&ia, &ib, W - NK + 1, OW, S, kx0 - P); // every kx of the block inside
     int lo[3], hi[3];
     int bl = OW, br = 0; // the columns some tap reaches
@@ -220,28 +316,45 @@ ALWAYS_INLINE void dw_tile(float *dw, const float *dout, const float *in, int C,
                 }
             }
         }
+#pragma GCC unroll 4
     for (int o = 0; o < NO; o++)
-        for (int k = 0; k < NK; k++) dw[(((size_t)(oc0 + o) * C + c) * K + ky) * K + kx0 + k] += hsum(acc[o][k]);
+#pragma GCC unroll 3
+        for (int k = 0; k < NK; k++) part[(((size_t)o * C + c) * K + ky) * K + kx0 + k] += acc[o][k];
 }
 
-ALWAYS_INLINE void conv_dw_k(float *dw, const float *dout, const float *in, int C, int H, int W, int OC,
-                             int P, const int K, const int S) {
+// Output rows per band of the weight gradient: about DW_BAND_PIXELS / S
+// output pixels, so that a band's dout rows of a 4-channel block and the
+// input rows they meet (S times as many) stay in L1 while every (c, ky) of
+// the block sweeps them.
+#define DW_BAND_PIXELS 64
+
+// part: scratch of OT * C * K * K vectors (the block's per-lane sums).
+ALWAYS_INLINE void conv_dw_k(float *dw, vf *part, const float *dout, const float *in, int C, int H, int W,
+                             int OC, int P, const int K, const int S) {
     const int OH = conv_out_size(H, K, S, P), OW = conv_out_size(W, K, S, P);
+    const int R = imax(1, DW_BAND_PIXELS / S / imax(1, OW));
+    const size_t KK = (size_t)K * K;
     for (int oc0 = 0; oc0 < OC;) {
-        const int four = oc0 + OT <= OC;
-        for (int c = 0; c < C; c++)
-            for (int ky = 0; ky < K; ky++) {
-                int kx = 0;
-                for (; kx + 3 <= K; kx += 3) {
-                    if (four) dw_tile(dw, dout, in, C, H, W, K, S, P, OH, OW, oc0, c, ky, kx, OT, 3);
-                    else dw_tile(dw, dout, in, C, H, W, K, S, P, OH, OW, oc0, c, ky, kx, 1, 3);
+        const int four = oc0 + OT <= OC, NO = four ? OT : 1;
+        for (size_t i = 0; i < (size_t)NO * C * KK; i++) part[i] = splat(0.0f);
+        for (int ya = 0; ya < OH; ya += R) {
+            const int yb = imin(OH, ya + R);
+            for (int c = 0; c < C; c++)
+                for (int ky = 0; ky < K; ky++) {
+                    int kx = 0;
+                    for (; kx + 3 <= K; kx += 3) {
+                        if (four) dw_tile(part, dout, in, C, H, W, K, S, P, OH, OW, oc0, c, ky, kx, ya, yb, OT, 3);
+                        else dw_tile(part, dout, in, C, H, W, K, S, P, OH, OW, oc0, c, ky, kx, ya, yb, 1, 3);
+                    }
+                    for (; kx < K; kx++) {
+                        if (four) dw_tile(part, dout, in, C, H, W, K, S, P, OH, OW, oc0, c, ky, kx, ya, yb, OT, 1);
+                        else dw_tile(part, dout, in, C, H, W, K, S, P, OH, OW, oc0, c, ky, kx, ya, yb, 1, 1);
+                    }
                 }
-                for (; kx < K; kx++) {
-                    if (four) dw_tile(dw, dout, in, C, H, W, K, S, P, OH, OW, oc0, c, ky, kx, OT, 1);
-                    else dw_tile(dw, dout, in, C, H, W, K, S, P, OH, OW, oc0, c, ky, kx, 1, 1);
-                }
-            }
-        oc0 += four ? OT : 1;
+        }
+        for (int o = 0; o < NO; o++)
+            for (size_t i = 0; i < (size_t)C * KK; i++) dw[((size_t)oc0 + o) * C * KK + i] += hsum(part[o * C * KK + i]);
+        oc0 += NO;
     }
 }
 
@@ -343,12 +456,12 @@ ALWAYS_INLINE void din_strided_k(float *din, const float *dout, const float *wp,
     }
 }
 
-static void conv_dw(float *dw, const float *dout, const float *in, int C, int H, int W, int OC, int K, int S,
-                    int P) {
-    if (K == 3 && S == 1) conv_dw_k(dw, dout, in, C, H, W, OC, P, 3, 1);
-    else if (K == 3 && S == 2) conv_dw_k(dw, dout, in, C, H, W, OC, P, 3, 2);
-    else if (K == 1 && S == 2) conv_dw_k(dw, dout, in, C, H, W, OC, P, 1, 2);
-    else conv_dw_k(dw, dout, in, C, H, W, OC, P, K, S);
+static void conv_dw(float *dw, vf *part, const float *dout, const float *in, int C, int H, int W, int OC, int K,
+                    int S, int P) {
+    if (K == 3 && S == 1) conv_dw_k(dw, part, dout, in, C, H, W, OC, P, 3, 1);
+    else if (K == 3 && S == 2) conv_dw_k(dw, part, dout, in, C, H, W, OC, P, 3, 2);
+    else if (K == 1 && S == 2) conv_dw_k(dw, part, dout, in, C, H, W, OC, P, 1, 2);
+    else conv_dw_k(dw, part, dout, in, C, H, W, OC, P, K, S);
 }
 
 static void FN(conv2_backward)(float *din, float *dw, float *db, const float *dout, const float *in,
@@ -365,7 +478,7 @@ static void FN(conv2_backward)(float *din, float *dw, float *db, const float *do
             for (size_t p = 0; p < (size_t)OH * OW * L; p += VL) acc += LD(d + p);
             db[oc] += hsum(acc);
         }
-    conv_dw(dw, dout, in, C, H, W, OC, K, S, P);
+    conv_dw(dw, (vf *)scratch, dout, in, C, H, W, OC, K, S, P); // scratch: the per-lane sums, then reused below
     if (!din) return;
     // din[c, iy, ix] = sum over oc, ky, kx of w[oc, c, ky, kx] dout[oc, oy, ox]
     // where iy = oy * S - P + ky: the correlation of dout with wt (C, OC, K, K),
@@ -397,7 +510,7 @@ static void FN(conv2_backward)(float *din, float *dw, float *db, const float *do
 // Partial sums in double, per lane, added over the lanes in a fixed order.
 ALWAYS_INLINE double dsum(const vd *v) {
     double s = 0.0;
-    for (int l = 0; l < VL; l++) s += (*v)[l];
+    for (int l = 0; l < VL; l++) s += v->h[l / (VL / 2)][l % (VL / 2)];
     return s;
 }
 
@@ -410,43 +523,43 @@ static void FN(bn_moments)(double *mean, double *m2, const float *x, int C, int 
     const double n = (double)HW * NV;
     vi m[NH];
     vl ml[NH];
-    for (int h = 0; h < NH; h++) m[h] = lane_mask(h * VL, NV), ml[h] = __builtin_convertvector(m[h], vl);
+    for (int h = 0; h < NH; h++) m[h] = lane_mask(h * VL, NV), ml[h] = widen_mask(m[h]);
     for (int c = 0; c < C; c++) {
         const float *p = x + (size_t)c * HW * L;
         vd acc[2][NH];
-        for (int h = 0; h < NH; h++) acc[0][h] = acc[1][h] = (vd){0};
+        for (int h = 0; h < NH; h++) acc[0][h] = acc[1][h] = vd_zero();
         int i = 0;
         for (; i + 2 <= HW; i += 2)
 #pragma GCC unroll 2
             for (int r = 0; r < 2; r++)
 #pragma GCC unroll 2
-                for (int h = 0; h < NH; h++) acc[r][h] += widen(keep(LD(p + (size_t)(i + r) * L + h * VL), m[h]));
+                for (int h = 0; h < NH; h++) acc[r][h] = vd_add(acc[r][h], widen(keep(LD(p + (size_t)(i + r) * L + h * VL), m[h])));
         if (i < HW)
-            for (int h = 0; h < NH; h++) acc[0][h] += widen(keep(LD(p + (size_t)i * L + h * VL), m[h]));
+            for (int h = 0; h < NH; h++) acc[0][h] = vd_add(acc[0][h], widen(keep(LD(p + (size_t)i * L + h * VL), m[h])));
         double s = 0.0;
         for (int h = 0; h < NH; h++) {
-            vd t = acc[0][h] + acc[1][h];
+            vd t = vd_add(acc[0][h], acc[1][h]);
             s += dsum(&t);
         }
         const double mu = n > 0 ? s / n : 0.0;
-        const vd mv = (vd){0} + mu;
-        for (int h = 0; h < NH; h++) acc[0][h] = acc[1][h] = (vd){0};
+        const vd mv = vd_splat(mu);
+        for (int h = 0; h < NH; h++) acc[0][h] = acc[1][h] = vd_zero();
         for (i = 0; i + 2 <= HW; i += 2)
 #pragma GCC unroll 2
             for (int r = 0; r < 2; r++)
 #pragma GCC unroll 2
                 for (int h = 0; h < NH; h++) {
-                    vd d = (vd)((vl)(widen(LD(p + (size_t)(i + r) * L + h * VL)) - mv) & ml[h]);
-                    acc[r][h] += d * d;
+                    vd d = vd_keep(vd_sub(widen(LD(p + (size_t)(i + r) * L + h * VL)), mv), ml[h]);
+                    acc[r][h] = vd_madd(acc[r][h], d, d);
                 }
         if (i < HW)
             for (int h = 0; h < NH; h++) {
-                vd d = (vd)((vl)(widen(LD(p + (size_t)i * L + h * VL)) - mv) & ml[h]);
-                acc[0][h] += d * d;
+                vd d = vd_keep(vd_sub(widen(LD(p + (size_t)i * L + h * VL)), mv), ml[h]);
+                acc[0][h] = vd_madd(acc[0][h], d, d);
             }
         double ss = 0.0;
         for (int h = 0; h < NH; h++) {
-            vd t = acc[0][h] + acc[1][h];
+            vd t = vd_add(acc[0][h], acc[1][h]);
             ss += dsum(&t);
         }
         mean[c] = mu;
@@ -496,7 +609,7 @@ ALWAYS_INLINE void bn_grad_sums_impl(double *sdy, double *sdyx, const float *dou
     for (int h = 0; h < NH; h++) m[h] = lane_mask(h * VL, NV);
     for (int c = 0; c < C; c++) {
         vd a[2][NH], b[2][NH]; // even and odd rows: twice the independent chains
-        for (int h = 0; h < NH; h++) a[0][h] = b[0][h] = a[1][h] = b[1][h] = (vd){0};
+        for (int h = 0; h < NH; h++) a[0][h] = b[0][h] = a[1][h] = b[1][h] = vd_zero();
         const vf mu = splat(mean[c]), is = splat(invstd[c]);
         const vf g = splat(RELU ? gamma[c] : 0.0f), bt = splat(RELU ? beta[c] : 0.0f);
         const size_t base = (size_t)c * HW * L;
@@ -512,12 +625,13 @@ ALWAYS_INLINE void bn_grad_sums_impl(double *sdy, double *sdyx, const float *dou
                     if (RELU) keep_m &= (vi)(bn_value(xv, mu, is, g, bt) > 0.0f);
                     vf dy = keep(LD(dout + k), keep_m);
                     vf xhat = (xv - mu) * is;
-                    a[r][h] += widen(dy);
-                    b[r][h] += widen(dy) * widen(xhat);
+                    const vd dyw = widen(dy);
+                    a[r][h] = vd_add(a[r][h], dyw);
+                    b[r][h] = vd_madd(b[r][h], dyw, widen(xhat));
                 }
         double sa = 0.0, sb = 0.0;
         for (int h = 0; h < NH; h++) {
-            vd ta = a[0][h] + a[1][h], tb = b[0][h] + b[1][h];
+            vd ta = vd_add(a[0][h], a[1][h]), tb = vd_add(b[0][h], b[1][h]);
             sa += dsum(&ta), sb += dsum(&tb);
         }
         sdy[c] = sa;
@@ -577,7 +691,7 @@ static void FN(bn_backward_eval)(float *din, float *dgamma, float *dbeta, const 
                                  int NV) {
     for (int c = 0; c < C; c++) {
         const vf g = splat(gamma[c] * invstd[c]), mu = splat(mean[c]), is = splat(invstd[c]);
-        vd a = (vd){0}, b = (vd){0};
+        vd a = vd_zero(), b = vd_zero();
         for (int h = 0; h < L; h += VL) {
             const vi m = lane_mask(h, NV);
             const size_t base = (size_t)c * HW * L + h;
@@ -585,8 +699,8 @@ static void FN(bn_backward_eval)(float *din, float *dgamma, float *dbeta, const 
                 const size_t k = base + (size_t)i * L;
                 vf dy = keep(LD(dout + k), m);
                 if (din) ST(din + k, dy * g);
-                a += widen(dy);
-                b += widen(dy * ((LD(x + k) - mu) * is));
+                a = vd_add(a, widen(dy));
+                b = vd_add(b, widen(dy * ((LD(x + k) - mu) * is)));
             }
         }
         dbeta[c] += (float)dsum(&a);

@@ -13,10 +13,12 @@ export LRSCOPE_BIN="$build/lrscope"   # the CLI tests drive the binary of this b
 export LRSCOPE_BUILD="$build"
 mkdir -p "$log_dir"
 bins=("$build"/tests/test_*)
-if [[ $# -gt 0 ]]; then bins=("${@/#/$build/tests/}"); fi
-for bin in "${bins[@]}"; do # a named test that was not built is a failure, not a skip
-    [[ -x "$bin" ]] || { echo "FAIL $(basename "$bin"): no such test binary"; failed=$((failed + 1)); }
-done
+if [[ $# -gt 0 ]]; then
+    bins=("${@/#/$build/tests/}")
+    for bin in "${bins[@]}"; do # a named test that was not built is a failure, not a skip
+        [[ -x "$bin" ]] || { echo "FAIL $(basename "$bin"): no such test binary"; failed=$((failed + 1)); }
+    done
+fi
 for bin in "${bins[@]}"; do
     [[ -x "$bin" && ! "$bin" == *.d ]] || continue
     name=$(basename "$bin")

@@ -141,6 +141,8 @@ static void test_spaces(void **state) {
     grid_bad(&sp, "batch_size=linspace:1:2:5", "listed twice");
     grid_bad(&sp, "lr=logspace:0:1:3", "> 0");
     grid_bad(&sp, "lr=logspace:1e-4:1", "START:END:COUNT");
+    grid_bad(&sp, "lr=logspace:1e-4:1:1e300", "count in [1, 1000]");
+    grid_bad(&sp, "lr=linspace:0.1:1:-1e19", "count in [1, 1000]");
     grid_bad(&sp, "schedule=linspace:1:2:3", "numeric");
     spec_free(&sp);
 }
@@ -357,6 +359,9 @@ static void test_yaml_errors(void **state) {
     yaml_bad(dir, "grid:\n  lr: [0.1, 0.01, 0.1]\n", ":2:", "listed twice");
     yaml_bad(dir, "grid:\n  lr: 0.1\n", ":2:", "put it in base");
     yaml_bad(dir, "grid:\n  lr: {logspace: [1, 2]}\n", ":2:", "[start, end, count]");
+    yaml_bad(dir, "grid:\n  lr: {logspace: [1e-4, 1, 3e104]}\n", ":2:", "count in [1, 1000]"); // no cast of 3e104
+    yaml_bad(dir, "grid:\n  lr: {linspace: [0.1, 1, -5e20]}\n", ":2:", "count in [1, 1000]");
+    yaml_bad(dir, "grid:\n  lr: {logspace: [1e-4, 1, 2.5]}\n", ":2:", "[start, end, count]");
     yaml_bad(dir, "grid:\n  lr: {logspaec: [1, 2, 3]}\n", ":2:", "did you mean logspace");
     yaml_bad(dir, "grid:\n  lr: [0.1]\n  lr: [0.2]\n", ":3:", "given twice");
     yaml_bad(dir, "seeds: 0\n", ":1:", "seeds");

@@ -167,7 +167,7 @@ int spec_parse_grid_flag(study_spec *sp, const char *arg, lr_err *e) {
         if (np != 3 || parse_number(parts[0], &a) || parse_number(parts[1], &b) || parse_number(parts[2], &cnt) ||
             cnt != floor(cnt))
             return lr_fail(e, "--grid %s: expected %s=%s:START:END:COUNT", arg, key, is_log ? "logspace" : "linspace");
-        if (grid_space(k, is_log, a, b, (long)cnt, &values, "--grid", e) != 0) return -1;
+        if (grid_space(k, is_log, a, b, grid_count(cnt), &values, "--grid", e) != 0) return -1;
         n = (int)cnt;
     } else {
         // Values separated by commas; a list-valued knob separates its elements with ':'.

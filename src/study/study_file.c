@@ -6,6 +6,7 @@
 #include "../util/fsutil.h"
 
 #include <stdarg.h>
+#include <math.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <yaml.h>
@@ -141,11 +142,11 @@ static int read_space(reader *r, const knob *k, const yaml_node_t *map, char ***
         ok = v->type == YAML_SCALAR_NODE && scalar(v)[0];
         if (ok) x[i] = strtod(scalar(v), &end), ok = *end == '\0';
     }
-    if (!ok || x[2] != (double)(long)x[2])
+    if (!ok || x[2] != floor(x[2]))
         return fail_at(r, args, "grid: %s: %s: expected [start, end, count]", k->name, scalar(kind));
     char where[4400];
     snprintf(where, sizeof where, "%s:%d: grid", r->path, line_of(args));
-    if (grid_space(k, is_log, x[0], x[1], (long)x[2], values, where, r->e) != 0) return -1;
+    if (grid_space(k, is_log, x[0], x[1], grid_count(x[2]), values, where, r->e) != 0) return -1;
     *n = (int)x[2];
     return 0;
 }

@@ -91,13 +91,14 @@ int spec_set_axis(study_spec *sp, const knob *k, const char *const *values, int 
     return 0;
 }
 
-int grid_space(const knob *k, int log, double a, double b, long n, char ***out, const char *where, lr_err *e) {
+int grid_space(const knob *k, int log, double a, double b, double count, char ***out, const char *where, lr_err *e) {
     const char *kind = log ? "logspace" : "linspace";
     if (k->type != KNOB_DOUBLE && k->type != KNOB_INT && k->type != KNOB_UINT64)
         return lr_fail(e, "%s: %s: %s needs a numeric knob", where, k->name, kind);
-    if (!isfinite(a) || !isfinite(b) || n < 1 || n > GRID_MAX_VALUES)
+    if (!isfinite(a) || !isfinite(b) || !(count >= 1 && count <= GRID_MAX_VALUES))
         return lr_fail(e, "%s: %s: %s: expected [start, end, count] with a count in [1, %d]", where,
                        k->name, kind, GRID_MAX_VALUES);
+    const long n = (long)count; // bounded first: a cast of 3e104 would be undefined
     if (log && !(a > 0 && b > 0))
         return lr_fail(e, "%s: %s: logspace: expected start and end > 0, got %g and %g", where, k->name, a, b);
     char **v = lr_calloc((size_t)n, sizeof *v);
@@ -167,7 +168,7 @@ int spec_parse_grid_flag(study_spec *sp, const char *arg, lr_err *e) {
         if (np != 3 || parse_number(parts[0], &a) || parse_number(parts[1], &b) || parse_number(parts[2], &cnt) ||
             cnt != floor(cnt))
             return lr_fail(e, "--grid %s: expected %s=%s:START:END:COUNT", arg, key, is_log ? "logspace" : "linspace");
-        if (grid_space(k, is_log, a, b, grid_count(cnt), &values, "--grid", e) != 0) return -1;
+        if (grid_space(k, is_log, a, b, cnt, &values, "--grid", e) != 0) return -1;
         n = (int)cnt;
     } else {
         // Values separated by commas; a list-valued knob separates its elements with ':'.

@@ -51,14 +51,12 @@ void spec_free(study_spec *sp);
 // `where` names the source in messages ("--grid", "study.yaml:12").
 int spec_set_axis(study_spec *sp, const knob *k, const char *const *values, int n, const char *where,
                   lr_err *e);
-// n values from a to b, evenly spaced (log = 1: evenly in log scale, both
-// ends > 0); whole-number knobs round to the nearest. Returns malloc'd
-// strings in *out (free each, then the array).
-int grid_space(const knob *k, int log, double a, double b, long n, char ***out, const char *where, lr_err *e);
-// A whole-number count read as a double, as grid_space's n: one outside any
-// count (beyond +-1e9, where a cast to long is undefined) becomes -1, which
-// grid_space refuses with its message.
-static inline long grid_count(double x) { return x > -1e9 && x < 1e9 ? (long)x : -1; }
+// count values from a to b, evenly spaced (log = 1: evenly in log scale,
+// both ends > 0); whole-number knobs round to the nearest. count is a whole
+// number as read (a double), refused outside [1, GRID_MAX_VALUES] before
+// any cast. Returns malloc'd strings in *out (free each, then the array).
+int grid_space(const knob *k, int log, double a, double b, double count, char ***out, const char *where,
+               lr_err *e);
 // "KEY=V1,V2,..." or "KEY=logspace:A:B:N" / "KEY=linspace:A:B:N" (the --grid flag).
 int spec_parse_grid_flag(study_spec *sp, const char *arg, lr_err *e);
 // "N" (seeds 1..N) or "S1,S2,..." (the --seeds flag; a study file's seeds).

@@ -5,8 +5,8 @@
 #include "study_file.h"
 #include "../util/fsutil.h"
 
-#include <stdarg.h>
 #include <math.h>
+#include <stdarg.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <yaml.h>
@@ -146,7 +146,7 @@ static int read_space(reader *r, const knob *k, const yaml_node_t *map, char ***
         return fail_at(r, args, "grid: %s: %s: expected [start, end, count]", k->name, scalar(kind));
     char where[4400];
     snprintf(where, sizeof where, "%s:%d: grid", r->path, line_of(args));
-    if (grid_space(k, is_log, x[0], x[1], grid_count(x[2]), values, where, r->e) != 0) return -1;
+    if (grid_space(k, is_log, x[0], x[1], x[2], values, where, r->e) != 0) return -1;
     *n = (int)x[2];
     return 0;
 }
